@@ -1,0 +1,1 @@
+"""WARC input, snapshot resolution, charset decoding, extraction, documents, statistics (no Beam)."""

@@ -1,0 +1,212 @@
+"""Main-text extraction with trafilatura, with a per-document time limit and crash isolation.
+
+trafilatura runs in a child process (``python -m jawebcorpus.corpus.extract``) that serves one
+page at a time over its stdin/stdout.  The parent waits at most ``timeout_s`` for each answer;
+a page that takes longer gets ``extract_timeout`` and the child is killed and started again on
+the next page; a child that dies (segfault, out of memory under its address-space limit) gets
+``extract_error``.  So one pathological page costs at most the limit and never hangs or kills
+the job.  ``isolation="none"`` calls trafilatura in-process (no limit) for comparisons.
+
+Wire format: request ``<u32 length><utf-8 html>``; answer ``<u8 status><u32 length><payload>``
+with status ``o`` (text, possibly empty), ``n`` (trafilatura returned nothing) or ``e`` (the
+payload is the exception class name).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+__all__ = ["ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPTIONS"]
+
+# Swallow's call (reference §2): everything else at trafilatura's defaults.
+TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": False}
+_HDR = struct.Struct("<I")
+_ANS = struct.Struct("<cI")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractResult:
+    outcome: str  # ok, extract_empty, extract_timeout, extract_error
+    text: str = ""
+    error: str | None = None  # exception class for extract_error
+    seconds: float = 0.0
+
+
+def trafilatura_extract(html: str, fast: bool = False) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(html, fast=fast, **TRAFILATURA_OPTIONS)
+
+
+def _classify(text: str | None, seconds: float) -> ExtractResult:
+    if text is None or not text.strip():
+        return ExtractResult("extract_empty", "", None, seconds)
+    return ExtractResult("ok", text, None, seconds)
+
+
+class Extractor:
+    """Extract main text from decoded HTML; see the module docstring."""
+
+    def __init__(
+        self,
+        timeout_s: float = 5.0,
+        isolation: str = "process",
+        fast: bool = False,
+        memory_limit_mb: int = 2048,
+    ):
+        if isolation not in ("process", "none"):
+            raise ValueError(f"isolation must be 'process' or 'none', not {isolation!r}")
+        self.timeout_s = timeout_s
+        self.isolation = isolation
+        self.fast = fast
+        self.memory_limit_mb = memory_limit_mb
+        self._proc: subprocess.Popen | None = None
+        self.restarts = 0
+
+    # -- child management ------------------------------------------------------------------
+    def _start(self) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "jawebcorpus.corpus.extract", "--serve",
+               "--fast" if self.fast else "--no-fast", str(self.memory_limit_mb)]
+        env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
+        ready = self._read_exact(self._proc, 1, time.perf_counter() + 120.0)
+        if ready != b"R":
+            raise RuntimeError("the extraction worker process did not start (see stderr)")
+        return self._proc
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.kill()
+            proc.wait(timeout=5)
+        except Exception:
+            pass
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.stdin.close()
+                proc.wait(timeout=2)
+            except Exception:
+                pass
+        self._kill()
+
+    def __enter__(self) -> "Extractor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- extraction --------------------------------------------------------------------------
+    def extract(self, html: str) -> ExtractResult:
+        start = time.perf_counter()
+        if self.isolation == "none":
+            try:
+                text = trafilatura_extract(html, self.fast)
+            except Exception as exc:  # trafilatura/lxml raise many kinds
+                return ExtractResult("extract_error", "", type(exc).__name__, time.perf_counter() - start)
+            return _classify(text, time.perf_counter() - start)
+        return self._extract_isolated(html, start)
+
+    def _extract_isolated(self, html: str, start: float) -> ExtractResult:
+        proc = self._proc if self._proc is not None and self._proc.poll() is None else None
+        if proc is None:
+            if self._proc is not None:
+                self._kill()
+                self.restarts += 1
+            proc = self._start()
+        # The child's start-up (imports) is not charged to the page.
+        start = time.perf_counter()
+        payload = html.encode("utf-8", "surrogatepass")
+        try:
+            proc.stdin.write(_HDR.pack(len(payload)) + payload)
+        except (BrokenPipeError, OSError):
+            self._kill()
+            return ExtractResult("extract_error", "", "ExtractorDied", time.perf_counter() - start)
+        deadline = start + self.timeout_s
+        answer = self._read_exact(proc, _ANS.size, deadline, start_wait=True)
+        if isinstance(answer, ExtractResult):
+            return answer
+        status, length = _ANS.unpack(answer)
+        data = self._read_exact(proc, length, deadline + 5.0)
+        if isinstance(data, ExtractResult):
+            return data
+        seconds = time.perf_counter() - start
+        if status == b"e":
+            return ExtractResult("extract_error", "", data.decode("utf-8", "replace"), seconds)
+        if status == b"n":
+            return ExtractResult("extract_empty", "", None, seconds)
+        return _classify(data.decode("utf-8", "surrogatepass"), seconds)
+
+    def _read_exact(self, proc: subprocess.Popen, n: int, deadline: float, start_wait: bool = False):
+        fd = proc.stdout.fileno()
+        parts = []
+        got = 0
+        while got < n:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                self._kill()
+                return ExtractResult("extract_timeout", "", None, self.timeout_s)
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, min(n - got, 1 << 20))
+            if not chunk:
+                self._kill()
+                return ExtractResult("extract_error", "", "ExtractorDied", 0.0)
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+
+def _serve(fast: bool, memory_limit_mb: int) -> None:
+    """Child process loop: read pages from stdin, answer on stdout, until stdin closes."""
+    try:
+        import resource
+
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+    # Answers go to a private copy of stdout; anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    import trafilatura  # noqa: F401  (import before the first page so its cost is not timed)
+
+    inp = sys.stdin.buffer
+    out.write(b"R")
+    out.flush()
+    while True:
+        head = inp.read(_HDR.size)
+        if len(head) < _HDR.size:
+            return
+        (n,) = _HDR.unpack(head)
+        html = inp.read(n).decode("utf-8", "surrogatepass")
+        try:
+            text = trafilatura_extract(html, fast)
+            status, payload = (b"n", b"") if text is None else (b"o", text.encode("utf-8", "surrogatepass"))
+        except BaseException as exc:  # report every failure, including MemoryError
+            status, payload = b"e", type(exc).__name__.encode()
+        out.write(_ANS.pack(status, len(payload)) + payload)
+        out.flush()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "--serve":
+        _serve(sys.argv[2] == "--fast", int(sys.argv[3]))
+    else:
+        sys.exit("usage: python -m jawebcorpus.corpus.extract --serve --fast|--no-fast MEMORY_MB")

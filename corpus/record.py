@@ -1,0 +1,103 @@
+"""The document record that flows through the stages, and the Parquet output schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+__all__ = ["Doc", "OUTPUT_SCHEMA", "host_of", "docs_to_table"]
+
+
+@dataclass(slots=True)
+class Doc:
+    # Provenance: enough to re-fetch the record by byte range.
+    snapshot: str
+    warc_file: str
+    warc_offset: int
+    warc_length: int
+    warc_record_id: str
+    warc_date: str
+    url: str
+    # HTTP
+    http_status: int = -1
+    content_type: str = ""
+    http_charset: str | None = None
+    payload_bytes: int = 0
+    # Stage payloads: raw body → decoded HTML → extracted text (earlier ones are released).
+    body: bytes | None = None
+    html: str | None = None
+    text: str | None = None
+    # Stage results
+    detect_method: str = ""
+    codec_hint: str | None = None
+    charset: str = ""
+    charset_source: str = ""
+    replacement_chars: int = 0
+    lang: str = ""
+    lang_score: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.warc_file, self.warc_offset, self.warc_record_id)
+
+
+def host_of(url: str) -> str:
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").lower()
+
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        pa.field("text", pa.large_string(), nullable=True,
+                 metadata={"doc": "extracted main text (null when the run stopped before extract)"}),
+        pa.field("url", pa.string()),
+        pa.field("host", pa.string()),
+        pa.field("snapshot", pa.string()),
+        pa.field("warc_file", pa.string(), metadata={"doc": "path of the WARC file, relative to the crawl root when known"}),
+        pa.field("warc_offset", pa.int64(), metadata={"doc": "byte offset of the record's gzip member"}),
+        pa.field("warc_length", pa.int64(), metadata={"doc": "compressed length of the record (-1 unknown)"}),
+        pa.field("warc_record_id", pa.string()),
+        pa.field("warc_date", pa.string(), metadata={"doc": "WARC-Date, ISO 8601 as in the record"}),
+        pa.field("http_status", pa.int32()),
+        pa.field("content_type", pa.string()),
+        pa.field("charset", pa.string(), nullable=True, metadata={"doc": "codec used to decode the page"}),
+        pa.field("charset_source", pa.string(), nullable=True),
+        pa.field("replacement_chars", pa.int32(), metadata={"doc": "U+FFFD produced by decoding"}),
+        pa.field("detect_method", pa.string()),
+        pa.field("lang", pa.string(), nullable=True),
+        pa.field("lang_score", pa.float32(), nullable=True, metadata={"doc": "fastText probability of Japanese"}),
+        pa.field("num_chars", pa.int64()),
+    ],
+    metadata={"jawebcorpus.schema": "1"},
+)
+
+
+def docs_to_table(docs: list[Doc]) -> pa.Table:
+    cols: dict[str, list] = {f.name: [] for f in OUTPUT_SCHEMA}
+    for d in docs:
+        text = d.text if d.text is not None else d.html
+        cols["text"].append(text)
+        cols["url"].append(d.url)
+        cols["host"].append(host_of(d.url))
+        cols["snapshot"].append(d.snapshot)
+        cols["warc_file"].append(d.warc_file)
+        cols["warc_offset"].append(d.warc_offset)
+        cols["warc_length"].append(d.warc_length)
+        cols["warc_record_id"].append(d.warc_record_id)
+        cols["warc_date"].append(d.warc_date)
+        cols["http_status"].append(d.http_status)
+        cols["content_type"].append(d.content_type)
+        cols["charset"].append(d.charset or None)
+        cols["charset_source"].append(d.charset_source or None)
+        cols["replacement_chars"].append(d.replacement_chars)
+        cols["detect_method"].append(d.detect_method)
+        cols["lang"].append(d.lang or None)
+        cols["lang_score"].append(d.lang_score if d.lang else None)
+        cols["num_chars"].append(len(text) if text is not None else 0)
+    return pa.table(cols, schema=OUTPUT_SCHEMA)

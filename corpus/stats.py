@@ -1,0 +1,164 @@
+"""Statistics types: per (snapshot, stage, outcome, reason) counts of documents, characters, bytes.
+
+Every input record ends in exactly one outcome: ``kept`` by the last stage that ran, or
+``dropped`` with a reason code, or ``error`` with an error class, at some stage.  Kept rows
+carry the stage's sub-category as their reason (for example the detection method, or the
+charset), so a stage's kept documents are the sum of its kept rows, and they are exactly the
+documents the next stage receives.
+
+Measures of a row: ``docs``; ``chars``, the text characters of the documents as they leave
+the stage when kept, or as they entered it when dropped (0 before decoding); ``bytes``, the
+record block bytes at ``read`` and the HTTP payload bytes from ``detect`` on.
+
+Counts are sums, so merging partial counts from any number of workers in any order gives the
+same totals: the statistics do not depend on the runner or the parallelism.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+__all__ = [
+    "STAGES", "OUTCOMES", "StatKey", "StatsAccumulator", "rows_in_order",
+    "check_accounting", "final_outcomes",
+]
+
+#: Pipeline order.  Later stages (quality, ngwords, hosts, clean, dedup) slot in before write.
+STAGES = ("read", "detect", "decode", "extract", "langid", "write")
+OUTCOMES = ("kept", "dropped", "error")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class StatKey:
+    snapshot: str
+    stage: str
+    outcome: str
+    reason: str
+
+
+class StatsAccumulator:
+    """Mutable per-worker counts; cheap to update once per document."""
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, str, str], list[int]] = {}
+
+    def add(self, snapshot: str, stage: str, outcome: str, reason: str,
+            docs: int = 1, chars: int = 0, nbytes: int = 0) -> None:
+        key = (snapshot, stage, outcome, reason)
+        c = self._counts.get(key)
+        if c is None:
+            self._counts[key] = [docs, chars, nbytes]
+        else:
+            c[0] += docs
+            c[1] += chars
+            c[2] += nbytes
+
+    def merge(self, other: "StatsAccumulator | Mapping") -> None:
+        items = other.items() if isinstance(other, StatsAccumulator) else other.items()
+        for (snap, stage, outcome, reason), (d, c, b) in items:
+            self.add(snap, stage, outcome, reason, d, c, b)
+
+    def items(self) -> Iterable[tuple[tuple[str, str, str, str], tuple[int, int, int]]]:
+        return ((k, tuple(v)) for k, v in self._counts.items())
+
+    def drain(self) -> list[tuple[tuple[str, str, str, str], tuple[int, int, int]]]:
+        out = [(k, tuple(v)) for k, v in self._counts.items()]
+        self._counts.clear()
+        return out
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def rows(self, stages: Iterable[str] = STAGES) -> list[dict]:
+        return rows_in_order(((k, tuple(v)) for k, v in self._counts.items()), stages)
+
+
+def _stage_index(stages: list[str], stage: str) -> int:
+    try:
+        return stages.index(stage)
+    except ValueError:
+        return len(stages)
+
+
+def rows_in_order(items, stages: Iterable[str] = STAGES) -> list[dict]:
+    """JSON-ready rows, in pipeline order: snapshot, stage order, outcome order, reason."""
+    order = list(stages)
+    merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for key, vals in items:
+        m = merged[tuple(key)]
+        for i in range(3):
+            m[i] += vals[i]
+    keys = sorted(
+        merged,
+        key=lambda k: (k[0], _stage_index(order, k[1]), k[1], OUTCOMES.index(k[2]) if k[2] in OUTCOMES else 9, k[3]),
+    )
+    return [
+        {"snapshot": k[0], "stage": k[1], "outcome": k[2], "reason": k[3],
+         "docs": merged[k][0], "chars": merged[k][1], "bytes": merged[k][2]}
+        for k in keys
+    ]
+
+
+def _per_stage(rows: list[dict], stages: Iterable[str]):
+    order = list(stages)
+    for r in rows:
+        if r["stage"] not in order:
+            order.append(r["stage"])
+    per: dict[str, dict[str, dict[str, int]]] = {}
+    for r in rows:
+        st = per.setdefault(r["snapshot"], {}).setdefault(
+            r["stage"], {"in": 0, "kept": 0, "dropped": 0, "error": 0}
+        )
+        st["in"] += r["docs"]
+        st[r["outcome"] if r["outcome"] in OUTCOMES else "error"] += r["docs"]
+    return order, per
+
+
+def final_outcomes(rows: list[dict], stages: Iterable[str] = STAGES) -> dict[str, dict[str, int]]:
+    """Per snapshot: records read, and documents kept (by the last stage that ran), dropped, errored."""
+    order, per = _per_stage(rows, stages)
+    out = {}
+    for snap, st in per.items():
+        ran = [s for s in order if s in st]
+        out[snap] = {
+            "read": st.get("read", {}).get("in", 0),
+            "kept": st[ran[-1]]["kept"] if ran else 0,
+            "dropped": sum(v["dropped"] for v in st.values()),
+            "error": sum(v["error"] for v in st.values()),
+        }
+    return out
+
+
+def check_accounting(rows: list[dict], stages: Iterable[str] = STAGES) -> list[str]:
+    """Problems with the accounting (empty when every record has exactly one outcome).
+
+    Checks, per snapshot, that each stage received exactly what the stage before it kept, and
+    that the records read equal kept (last stage) + dropped + errors.
+    """
+    problems = []
+    order, per = _per_stage(rows, stages)
+    for snap, st in per.items():
+        ran = [s for s in order if s in st]
+        for prev, stage in zip(ran, ran[1:]):
+            if st[stage]["in"] != st[prev]["kept"]:
+                problems.append(
+                    f"{snap}: stage {stage} received {st[stage]['in']} documents "
+                    f"but {prev} kept {st[prev]['kept']}"
+                )
+    for snap, f in final_outcomes(rows, stages).items():
+        total = f["kept"] + f["dropped"] + f["error"]
+        if f["read"] != total:
+            problems.append(
+                f"{snap}: {f['read']} records read but kept {f['kept']} + dropped {f['dropped']} "
+                f"+ errors {f['error']} = {total}"
+            )
+    return problems
+
+
+def dumps_rows(rows: list[dict]) -> str:
+    return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"

@@ -1,0 +1,1 @@
+"""Near-duplicate detection: shingling, MinHash, LSH banding, clustering logic (no Beam)."""

@@ -1,0 +1,1 @@
+"""Rapid Japanese detection, language ID and the document filters (no Beam)."""

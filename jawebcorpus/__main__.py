@@ -1,0 +1,3 @@
+from jawebcorpus.pipelines.cli import main
+
+raise SystemExit(main())

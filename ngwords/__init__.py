@@ -1,0 +1,1 @@
+"""NG-word lists (data files with a header)."""

