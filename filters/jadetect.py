@@ -46,7 +46,19 @@ def count_kana(text: str) -> int:
 
 
 def _utf8_kana(body: bytes) -> int:
+    if b"\xe3" not in body:  # one memchr pass settles most non-Japanese pages
+        return 0
     return body.count(b"\xe3\x81") + body.count(b"\xe3\x82") + body.count(b"\xe3\x83")
+
+
+def _looks_utf8(body: bytes) -> bool:
+    """The prefix decodes as UTF-8 (a character cut at the end of the prefix is allowed)."""
+    head = body[:_CONFIRM_BYTES]
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3 and len(body) > len(head)
 
 
 def _confirm(body: bytes, codec: str, min_kana: int) -> int:
@@ -68,13 +80,17 @@ def detect_japanese(body: bytes, min_kana: int = 10, use_lang: bool = True) -> D
         return Detection(True, "kana_utf8", None, kana)
     if use_lang and HTML_LANG_RE.search(body, 0, _LANG_SCAN_BYTES):
         return Detection(True, "html_lang", None, kana)
-    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        k = _confirm(body, "utf-16", min_kana)
-        return Detection(k > 0, "kana_utf16" if k else "none", "utf-16" if k else None, k)
-    if b"\x1b$B" in body or b"\x1b$@" in body:
+    if b"\x1b" in body and (b"\x1b$B" in body or b"\x1b$@" in body):
         k = _confirm(body, "iso2022_jp_2", min_kana)
         if k:
             return Detection(True, "kana_iso2022_jp", "iso2022_jp_2", k)
+    if body.isascii():
+        return Detection(False, "none", None, 0)
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        k = _confirm(body, "utf-16", min_kana)
+        return Detection(k > 0, "kana_utf16" if k else "none", "utf-16" if k else None, k)
+    if _looks_utf8(body):
+        return Detection(False, "none", None, kana)
     sjis = len(_SJIS_KANA_RE.findall(body, 0, _CONFIRM_BYTES)) if b"\x82" in body or b"\x83" in body else 0
     euc = len(_EUC_KANA_RE.findall(body, 0, _CONFIRM_BYTES)) if b"\xa4" in body or b"\xa5" in body else 0
     for count, codec, method in sorted(

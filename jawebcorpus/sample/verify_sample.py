@@ -22,7 +22,6 @@ import io
 import re
 import sys
 import zlib
-from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
