@@ -122,6 +122,15 @@ def _inputs(args):
     return files
 
 
+def _with_defaults(beam_args: list[str]) -> list[str]:
+    """An embedded portable job server runs the SDK workers in this process unless told otherwise
+    (its default environment is Docker, which a laptop or CI machine may not have)."""
+    joined = " ".join(beam_args)
+    if "--job_endpoint=embed" in joined and "--environment_type" not in joined:
+        return [*beam_args, "--environment_type=LOOPBACK"]
+    return beam_args
+
+
 def cmd_run(args, beam_args) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -130,7 +139,7 @@ def cmd_run(args, beam_args) -> int:
     try:
         cfg = _config(args)
         inputs = _inputs(args)
-        options = PipelineOptions(beam_args)
+        options = PipelineOptions(_with_defaults(beam_args))
         prepare_output(args.output, args.overwrite)
     except (ConfigError, InputError, FileExistsError) as exc:
         print(f"jawebcorpus: error: {exc}", file=sys.stderr)
