@@ -59,15 +59,15 @@ class ProgressSink:
 class ProgressMonitor:
     """Polls a progress directory and prints ``files a/b | captures (rate) | Japanese docs``."""
 
-    def __init__(self, directory: str, total_files: int, stream=sys.stderr, interval: float = 1.0):
+    def __init__(self, directory: str, total_files: int, stream=None, interval: float = 1.0):
         self.directory = directory
         self.total_files = total_files
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jawebcorpus-progress", daemon=True)
         self._start = time.monotonic()
-        self._tty = hasattr(stream, "isatty") and stream.isatty()
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last_print = 0.0
 
     def totals(self) -> dict[str, int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.runners.runner import PipelineState
 
 from jawebcorpus import __version__
 from jawebcorpus.corpus.config import PipelineConfig
@@ -54,10 +55,24 @@ class RunResult:
     files: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    counters: dict[str, int] = field(default_factory=dict)  # Beam counters "<stage>/<name>"
 
     @property
     def failed_files(self) -> list[dict]:
         return [f for f in self.files if f["status"] != "ok"]
+
+
+def _counters(beam_result) -> dict[str, int]:
+    """Committed Beam counters as {"<namespace>/<name>": value} (empty where the runner has none)."""
+    try:
+        res = beam_result.metrics().query()
+    except Exception:
+        return {}
+    out: dict[str, int] = {}
+    for c in res.get("counters", []):
+        key = f"{c.key.metric.namespace}/{c.key.metric.name}"
+        out[key] = out.get(key, 0) + (c.committed or 0)
+    return out
 
 
 def _versions() -> dict:
@@ -104,19 +119,24 @@ def run_pipeline(
     started = time.time()
     monitor = ProgressMonitor(progress_dir, len(inputs)).start() if progress_dir else None
     try:
-        with beam.Pipeline(runner=runner, options=options) as p:
-            _ = (
-                p
-                | "list_files" >> beam.Create(inputs)
-                | "corpus" >> CorpusPipeline(cfg, output, until, ProgressSink(progress_dir))
-            )
+        p = beam.Pipeline(runner=runner, options=options)
+        _ = (
+            p
+            | "list_files" >> beam.Create(inputs)
+            | "corpus" >> CorpusPipeline(cfg, output, until, ProgressSink(progress_dir))
+        )
+        beam_result = p.run()
+        state = beam_result.wait_until_finish()
+        if state not in (None, PipelineState.DONE):
+            raise RuntimeError(f"pipeline ended in state {state}")
+        counters = _counters(beam_result)
     finally:
         if monitor:
             monitor.stop()
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
     seconds = time.time() - started
-    result = RunResult(output=output, seconds=seconds)
+    result = RunResult(output=output, seconds=seconds, counters=counters)
     run_info = {
         "command": command,
         "preset": cfg.preset,
@@ -160,6 +180,7 @@ def summary_lines(result: RunResult) -> list[str]:
     return lines
 
 
-def print_failures(result: RunResult, stream=sys.stderr) -> None:
+def print_failures(result: RunResult, stream=None) -> None:
+    stream = stream if stream is not None else sys.stderr
     for f in result.failed_files:
         stream.write(f"failed file: {f['path']}: {f['error']}: {f['message']}\n")

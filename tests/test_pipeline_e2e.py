@@ -1,0 +1,286 @@
+"""End-to-end runs of the Beam pipeline through the command line."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from jawebcorpus.corpus.stats import check_accounting, final_outcomes
+from jawebcorpus.pipelines.cli import main, sample_dir
+from jawebcorpus.sample import load_manifest, warc_paths
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REQUIRED_COLUMNS = {
+    "text", "url", "host", "snapshot", "warc_file", "warc_offset", "warc_length",
+    "warc_record_id", "warc_date", "charset", "lang_score", "num_chars",
+}
+
+
+def need_shared() -> Path:
+    if not (SHARED / "crawl").is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+def run_cli(*args: str) -> int:
+    return main(["run", "--quiet", *args])
+
+
+def load_stats(out: Path) -> tuple[list[dict], list[dict]]:
+    rows = json.loads((out / "stats" / "stages.json").read_text())
+    files = json.loads((out / "stats" / "files.json").read_text())
+    return rows, files
+
+
+def output_digest(out: Path) -> dict[str, str]:
+    files = sorted(p for p in (out / "data").rglob("*") if p.is_file())
+    files += [out / "stats" / "stages.json", out / "stats" / "files.json"]
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def documented_reasons() -> set[str]:
+    text = (REPO / "docs" / "stages.md").read_text()
+    return set(re.findall(r"`([a-z0-9_]+)`", text))
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample") / "out"
+    assert run_cli("--sample", "--output", str(out)) == 0
+    return out
+
+
+def test_sample_output_is_readable_parquet_with_the_schema(sample_run):
+    dataset = ds.dataset(sample_run / "data", format="parquet", partitioning="hive")
+    table = dataset.to_table()
+    assert REQUIRED_COLUMNS <= set(table.column_names)
+    assert table.num_rows > 0
+    parts = sorted((sample_run / "data").rglob("*.parquet"))
+    for part in parts:
+        assert part.name.startswith("part-")
+        assert part.parent.name.startswith("snapshot=CC-MAIN-")
+        assert pq.ParquetFile(part).metadata.row_group(0).column(0).compression == "ZSTD"
+    # nothing else (no temporary or half-written file) is visible
+    assert all(p.name.startswith("part-") for p in (sample_run / "data").rglob("*") if p.is_file())
+    rows = table.to_pylist()
+    for r in rows:
+        assert r["num_chars"] == len(r["text"])
+        assert 0.5 <= r["lang_score"] <= 1.0
+
+
+def test_sample_accounting_matches_the_warc_files(sample_run):
+    rows, files = load_stats(sample_run)
+    assert check_accounting(rows) == []
+    records_per_snapshot: dict[str, int] = {}
+    for path in warc_paths():
+        snap = re.search(r"CC-MAIN-\d{4}-\d{2}", str(path)).group(0)
+        with open(path, "rb") as fh:
+            records_per_snapshot[snap] = records_per_snapshot.get(snap, 0) + sum(1 for _ in ArchiveIterator(fh))
+    finals = final_outcomes(rows)
+    assert {s: f["read"] for s, f in finals.items()} == records_per_snapshot
+    for snap, f in finals.items():
+        assert f["read"] == f["kept"] + f["dropped"] + f["error"]
+    written = sum(r["docs"] for r in rows if r["stage"] == "write")
+    assert written == ds.dataset(sample_run / "data", format="parquet").count_rows()
+    assert all(f["status"] == "ok" for f in files)
+
+
+def test_sample_keeps_the_japanese_pages_and_drops_the_others(sample_run):
+    manifest = load_manifest()
+    captures = manifest["captures"] if isinstance(manifest, dict) and "captures" in manifest else manifest
+    table = ds.dataset(sample_run / "data", format="parquet", partitioning="hive").to_table()
+    got = {(r["snapshot"], r["url"]) for r in table.select(["snapshot", "url"]).to_pylist()}
+    japanese = [c for c in captures if c["kind"].startswith("ja")]
+    others = [c for c in captures if not c["kind"].startswith("ja")]
+    assert japanese and others
+    for c in japanese:
+        assert (c["snapshot"], c["url"]) in got, c["url"]
+    for c in others:
+        assert (c["snapshot"], c["url"]) not in got, c["url"]
+    rows, _ = load_stats(sample_run)
+    reasons = {r["reason"] for r in rows if r["outcome"] != "kept"}
+    assert {"binary_body", "not_html", "http_status", "no_japanese_signal", "below_threshold"} <= reasons
+
+
+def test_every_row_can_be_refetched_by_byte_range(sample_run):
+    table = ds.dataset(sample_run / "data", format="parquet", partitioning="hive").to_table()
+    root = Path(sample_dir()).parent
+    for r in table.to_pylist():
+        with open(root / r["warc_file"], "rb") as fh:
+            fh.seek(r["warc_offset"])
+            member = fh.read(r["warc_length"])
+        rec = next(iter(ArchiveIterator(io.BytesIO(gzip.decompress(member)))))
+        assert rec.rec_headers.get_header("WARC-Record-ID") == r["warc_record_id"]
+        assert rec.rec_headers.get_header("WARC-Target-URI") == r["url"]
+        assert rec.rec_headers.get_header("WARC-Date") == r["warc_date"]
+
+
+def test_reason_codes_are_documented(sample_run):
+    rows, _ = load_stats(sample_run)
+    documented = documented_reasons()
+    for r in rows:
+        reason = r["reason"]
+        if r["stage"] == "decode" and r["outcome"] == "kept":
+            continue  # <codec>:<source>, documented as a pattern
+        assert reason in documented, f"{r['stage']}/{reason} is not in docs/stages.md"
+
+
+def test_huggingface_datasets_reads_the_output(sample_run):
+    datasets = pytest.importorskip("datasets")
+    files = sorted(str(p) for p in (sample_run / "data").rglob("*.parquet"))
+    d = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert d.num_rows == ds.dataset(sample_run / "data", format="parquet").count_rows()
+    assert REQUIRED_COLUMNS <= set(d.column_names)
+
+
+def test_beam_counters_mirror_the_statistics(tmp_path):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from jawebcorpus.corpus.config import PipelineConfig
+    from jawebcorpus.corpus.inputs import resolve_paths
+    from jawebcorpus.pipelines.run import prepare_output, run_pipeline
+
+    out = tmp_path / "out"
+    prepare_output(str(out), False)
+    result = run_pipeline(PipelineConfig(), resolve_paths([sample_dir()]), str(out), PipelineOptions([]))
+    assert result.problems == []
+    expected: dict[str, int] = {}
+    for r in result.rows:
+        key = f"{r['stage']}/{r['outcome']}.{r['reason']}.docs"
+        expected[key] = expected.get(key, 0) + r["docs"]
+    got = {k: v for k, v in result.counters.items() if k.endswith(".docs")}
+    assert got == expected
+
+
+def test_until_stops_after_the_named_stage(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("--sample", "--until", "extract", "--output", str(out)) == 0
+    rows, _ = load_stats(out)
+    assert not any(r["stage"] == "langid" for r in rows)
+    assert check_accounting(rows) == []
+    table = ds.dataset(out / "data", format="parquet").to_table()
+    assert table.num_rows == sum(r["docs"] for r in rows if r["stage"] == "extract" and r["outcome"] == "kept")
+    assert table.column("lang_score").null_count == table.num_rows
+
+
+def test_existing_output_is_refused_without_overwrite(tmp_path, capsys, sample_run):
+    assert run_cli("--sample", "--output", str(sample_run)) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_unreadable_input_is_a_clear_error(tmp_path, capsys):
+    missing = tmp_path / "no-such-dir" / "x.warc.gz"
+    assert run_cli("--input", str(missing), "--output", str(tmp_path / "out")) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_progress_is_shown_on_stderr_unless_quiet(tmp_path, capsys):
+    assert main(["run", "--sample", "--output", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "files 2/2" in err and "captures" in err and "Japanese docs" in err
+    assert main(["run", "--sample", "--quiet", "--output", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    for opt in ("--sample", "--input", "--snapshot", "--cc-base", "--max-files", "--output", "--until",
+                "--preset", "--set", "--strict", "--quiet", "--runner"):
+        assert opt in text
+    assert "e.g." in text and "examples:" in text
+
+
+def test_snapshot_resolution_from_warc_paths(tmp_path):
+    shared = need_shared()
+    out = tmp_path / "out"
+    assert run_cli("--snapshot", "CC-MAIN-2023-14", "--snapshot", "CC-MAIN-2023-23",
+                   "--cc-base", str(shared / "crawl"), "--max-files", "1", "--until", "detect",
+                   "--output", str(out)) == 0
+    _, files = load_stats(out)
+    assert len(files) == 2
+    assert {f["snapshot"] for f in files} == {"CC-MAIN-2023-14", "CC-MAIN-2023-23"}
+    assert all(f["warc_file"].startswith("crawl-data/") for f in files)
+
+
+def _bad_input_files(shared: Path) -> list[str]:
+    warc_dir = shared / "testdata" / "warc"
+    return sorted(str(p) for p in warc_dir.rglob("*") if p.is_file() and p.name != "LICENSE")
+
+
+def test_bad_input_is_counted_never_a_crash(tmp_path, capsys):
+    shared = need_shared()
+    files = _bad_input_files(shared)
+    out = tmp_path / "out"
+    assert run_cli("--input", *files, "--output", str(out)) == 0
+    err = capsys.readouterr().err
+    rows, reports = load_stats(out)
+    assert check_accounting(rows) == []
+    assert len(reports) == len(files)
+    by_name = {Path(r["path"]).name: r for r in reports}
+    assert by_name["clipped.warc.gz"]["error"] == "truncated_gzip"
+    assert by_name["example.arc"]["error"] == "arc_not_supported"
+    assert by_name["block-sized-records.warc.lz4"]["error"] == "unsupported_compression"
+    assert by_name["warcfile.warc.gz"]["status"] == "ok"
+    failed = [r for r in reports if r["status"] == "failed"]
+    assert failed and all(r["error"] and r["message"] for r in failed)
+    for r in failed:
+        assert f"failed file: {r['path']}" in err
+    documented = documented_reasons()
+    for r in failed:
+        assert r["error"] in documented
+    for r in rows:
+        if not (r["stage"] == "decode" and r["outcome"] == "kept"):
+            assert r["reason"] in documented
+    # the truncated file's partial record is counted as an error
+    assert any(r["reason"] == "truncated_gzip" and r["outcome"] == "error" for r in rows)
+    # --strict turns failed files into a non-zero exit
+    assert run_cli("--input", *files, "--output", str(out), "--overwrite", "--strict") == 1
+
+
+@pytest.mark.slow
+def test_same_output_on_every_runner_and_worker_count(tmp_path):
+    outs = {}
+    variants = {
+        "in_process": [],
+        "two_processes": ["--direct_num_workers=2", "--direct_running_mode=multi_processing"],
+        "portable_embed": ["--runner=PortableRunner", "--job_endpoint=embed"],
+    }
+    for name, extra in variants.items():
+        out = tmp_path / name
+        assert run_cli("--sample", "--output", str(out), *extra) == 0
+        outs[name] = output_digest(out)
+    assert outs["in_process"] == outs["two_processes"] == outs["portable_embed"]
+
+
+@pytest.mark.slow
+def test_shared_crawl_end_to_end(tmp_path):
+    shared = need_shared()
+    out1 = tmp_path / "one"
+    assert run_cli("--input", str(shared / "crawl"), "--output", str(out1)) == 0
+    rows, files = load_stats(out1)
+    assert check_accounting(rows) == []
+    manifest = json.loads((shared / "crawl" / "MANIFEST.json").read_text())
+    for snap, info in manifest["snapshots"].items():
+        ja = info["captures_by_kind"]["ja"] + info["captures_by_kind"].get("ja-mirror", 0)
+        written = sum(r["docs"] for r in rows if r["snapshot"] == snap and r["stage"] == "write")
+        # the crawl's Japanese captures are found (a few "other" pages are Japanese too)
+        assert written >= 0.9 * ja
+        responses = sum(f["responses"] for f in files if f["snapshot"] == snap)
+        assert responses == sum(info["captures_by_kind"].values())
+    out2 = tmp_path / "two"
+    assert run_cli("--input", str(shared / "crawl"), "--output", str(out2),
+                   "--direct_num_workers=2", "--direct_running_mode=multi_processing") == 0
+    assert output_digest(out1) == output_digest(out2)
