@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 __all__ = [
-    "STAGES", "OUTCOMES", "StatKey", "StatsAccumulator", "rows_in_order",
+    "STAGES", "OUTCOMES", "OUTCOME_KEYS", "DETAIL_KEYS", "StatKey", "StatsAccumulator", "rows_in_order",
     "check_accounting", "final_outcomes",
 ]
 
-#: Pipeline order.  Later stages (quality, ngwords, hosts, clean, dedup) slot in before write.
-STAGES = ("read", "detect", "decode", "extract", "langid", "write")
+#: Pipeline order.  (dedup will slot in before write.)
+STAGES = ("read", "detect", "decode", "extract", "langid", "quality", "ngwords", "hosts", "clean", "write")
+#: Key names of outcome rows (stages.json) and of detail rows (details.json).
+OUTCOME_KEYS = ("snapshot", "stage", "outcome", "reason")
+DETAIL_KEYS = ("snapshot", "stage", "kind", "name")
 OUTCOMES = ("kept", "dropped", "error")
 
 
@@ -85,8 +88,11 @@ def _stage_index(stages: list[str], stage: str) -> int:
         return len(stages)
 
 
-def rows_in_order(items, stages: Iterable[str] = STAGES) -> list[dict]:
-    """JSON-ready rows, in pipeline order: snapshot, stage order, outcome order, reason."""
+def rows_in_order(items, stages: Iterable[str] = STAGES, names: tuple[str, ...] = OUTCOME_KEYS) -> list[dict]:
+    """JSON-ready rows, in pipeline order: snapshot, stage order, outcome order, reason.
+
+    ``names`` labels the four key fields (:data:`DETAIL_KEYS` for detail rows).
+    """
     order = list(stages)
     merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     for key, vals in items:
@@ -95,10 +101,10 @@ def rows_in_order(items, stages: Iterable[str] = STAGES) -> list[dict]:
             m[i] += vals[i]
     keys = sorted(
         merged,
-        key=lambda k: (k[0], _stage_index(order, k[1]), k[1], OUTCOMES.index(k[2]) if k[2] in OUTCOMES else 9, k[3]),
+        key=lambda k: (k[0], _stage_index(order, k[1]), k[1], OUTCOMES.index(k[2]) if k[2] in OUTCOMES else 9, k[2], k[3]),
     )
     return [
-        {"snapshot": k[0], "stage": k[1], "outcome": k[2], "reason": k[3],
+        {names[0]: k[0], names[1]: k[1], names[2]: k[2], names[3]: k[3],
          "docs": merged[k][0], "chars": merged[k][1], "bytes": merged[k][2]}
         for k in keys
     ]
