@@ -88,6 +88,8 @@ def _decode(body: bytes, codec: str) -> tuple[str, int]:
 def _best_japanese(body: bytes, first: str | None) -> tuple[str, str, int]:
     """Try the hinted codec, then the Japanese ones; the fewest replacements wins."""
     order = [c for c in (first, *JAPANESE_CODECS) if c]
+    if b"\x1b$B" in body or b"\x1b$@" in body:  # JIS escapes: 7-bit ISO-2022-JP, valid UTF-8 too
+        order.insert(1 if first else 0, "iso2022_jp_2")
     best: tuple[str, str, int] | None = None
     for codec in dict.fromkeys(order):
         text, bad = _decode(body, codec)

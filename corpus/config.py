@@ -13,14 +13,17 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.filters.clean import CleanConfig
+from jawebcorpus.filters.hosts import HostsConfig
+from jawebcorpus.filters.ngwords import NgWordsConfig
+from jawebcorpus.filters.quality import SWALLOW_LIGHT, SWALLOW_V1, QualityConfig
+
 __all__ = [
     "ReadConfig", "DetectConfig", "ExtractConfig", "LangIdConfig", "OutputConfig",
+    "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig",
     "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides",
 ]
-
-
-class ConfigError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class LangIdConfig:
 class OutputConfig:
     compression: str = "zstd"
     row_group_rows: int = 10_000
+    #: Write the 21 quality measures as extra columns q_<measure> (re-filter without rerunning).
+    quality_measures: bool = False
 
     def validate(self) -> None:
         if self.compression not in ("zstd", "snappy", "gzip", "none"):
@@ -97,13 +102,22 @@ class PipelineConfig:
     detect: DetectConfig = field(default_factory=DetectConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     langid: LangIdConfig = field(default_factory=LangIdConfig)
+    quality: QualityConfig = SWALLOW_V1
+    ngwords: NgWordsConfig = field(default_factory=NgWordsConfig)
+    hosts: HostsConfig = field(default_factory=HostsConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def validate(self) -> "PipelineConfig":
         for f in dataclasses.fields(self):
             sub = getattr(self, f.name)
             if dataclasses.is_dataclass(sub):
-                sub.validate()
+                try:
+                    sub.validate()
+                except ConfigError:
+                    raise
+                except ValueError as exc:
+                    raise ConfigError(str(exc)) from None
         return self
 
     def to_dict(self) -> dict:
@@ -118,10 +132,21 @@ class PipelineConfig:
 
 
 PRESETS: dict[str, PipelineConfig] = {
+    # Kana-based detection, Swallow v1's quality rules, morpheme-aware NG words, parent-domain
+    # host matching.
     "default": PipelineConfig(),
-    # Swallow corpus v1 (../shared/docs/swallow-reference.md): its rapid detection rule and
-    # trafilatura call.  Its own linear language classifier is replaced by fastText.
-    "swallow-v1": PipelineConfig(preset="swallow-v1", detect=DetectConfig(mode="swallow")),
+    # Swallow corpus v1 as built (../shared/docs/swallow-reference.md): its rapid detection
+    # rule, trafilatura call, 21 quality rules, naive greedy NG matching, exact host matching
+    # with str.endswith suffixes.  Its own language classifier is replaced by fastText.
+    "swallow-v1": PipelineConfig(
+        preset="swallow-v1",
+        detect=DetectConfig(mode="swallow"),
+        quality=SWALLOW_V1,
+        ngwords=NgWordsConfig(mode="naive"),
+        hosts=HostsConfig(suffix_match="string", match="exact"),
+    ),
+    # The lighter rule set Swallow moved to later: no duplicate-n-gram rules, no longest-sentence rule.
+    "swallow-light": PipelineConfig(preset="swallow-light", quality=SWALLOW_LIGHT),
 }
 
 
@@ -133,6 +158,8 @@ def get_preset(name: str) -> PipelineConfig:
 
 
 def _convert(value: str, current, type_hint: str):
+    if isinstance(current, tuple) or type_hint.startswith("tuple"):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
     if isinstance(current, bool) or type_hint == "bool":
         low = value.lower()
         if low in ("1", "true", "yes", "on"):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-__all__ = ["Doc", "OUTPUT_SCHEMA", "host_of", "docs_to_table"]
+__all__ = ["Doc", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table"]
 
 
 @dataclass(slots=True)
@@ -78,8 +78,17 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
-def docs_to_table(docs: list[Doc]) -> pa.Table:
-    cols: dict[str, list] = {f.name: [] for f in OUTPUT_SCHEMA}
+def output_schema(quality_measures: tuple[tuple[str, str], ...] = ()) -> pa.Schema:
+    """The output schema, with ``q_<measure>`` columns when quality measures are written."""
+    schema = OUTPUT_SCHEMA
+    for name, typ in quality_measures:
+        schema = schema.append(pa.field(f"q_{name}", pa.type_for_alias(typ), nullable=True))
+    return schema.with_metadata(OUTPUT_SCHEMA.metadata)
+
+
+def docs_to_table(docs: list[Doc], quality_measures: tuple[tuple[str, str], ...] = ()) -> pa.Table:
+    schema = output_schema(quality_measures)
+    cols: dict[str, list] = {f.name: [] for f in schema}
     for d in docs:
         text = d.text if d.text is not None else d.html
         cols["text"].append(text)
@@ -100,4 +109,7 @@ def docs_to_table(docs: list[Doc]) -> pa.Table:
         cols["lang"].append(d.lang or None)
         cols["lang_score"].append(d.lang_score if d.lang else None)
         cols["num_chars"].append(len(text) if text is not None else 0)
-    return pa.table(cols, schema=OUTPUT_SCHEMA)
+        measures = d.extra.get("quality") or {}
+        for name, _ in quality_measures:
+            cols[f"q_{name}"].append(measures.get(name))
+    return pa.table(cols, schema=schema)

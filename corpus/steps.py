@@ -137,7 +137,7 @@ def read_pages(
         report.message = f"{type(exc).__name__}: {exc}"
 
 
-def decode_doc(doc: Doc, stats: StatsAccumulator) -> Doc | None:
+def decode_doc(doc: Doc, stats: StatsAccumulator, details: StatsAccumulator | None = None) -> Doc | None:
     """Charset cascade; the raw body is released once decoded."""
     body = doc.body or b""
     try:
@@ -153,6 +153,8 @@ def decode_doc(doc: Doc, stats: StatsAccumulator) -> Doc | None:
     doc.html = dec.text
     doc.charset, doc.charset_source, doc.replacement_chars = dec.codec, dec.source, dec.replacements
     stats.add(doc.snapshot, "decode", "kept", f"{dec.codec}:{dec.source}", 1, len(dec.text), doc.payload_bytes)
+    if details is not None and dec.replacements:
+        details.add(doc.snapshot, "decode", "replacement_chars", dec.codec, 1, dec.replacements, doc.payload_bytes)
     return doc
 
 

@@ -68,6 +68,11 @@ class _Stream:
     def __init__(self, f: BinaryIO):
         self.f = f
         head = f.read(_CHUNK)
+        while head and len(head) < 2:  # a short read (pipe, socket) must not hide the magic
+            more = f.read(_CHUNK)
+            if not more:
+                break
+            head += more
         self.gzip = head[:2] == b"\x1f\x8b"
         self.pending = head  # compressed (or raw) input not yet decompressed
         self.raw_read = len(head)  # bytes taken from f so far
@@ -106,7 +111,17 @@ class _Stream:
         self.pending = self.pending + chunk if self.pending else chunk
         return True
 
-    def _fill(self) -> bool:
+    def finish_member(self) -> None:
+        """With the buffer used up, consume the rest of the current gzip member (its trailer)
+        if it has no more output, without starting the next member, so that at_member_end()
+        does not depend on where the input reads happened to stop."""
+        if self.gzip and self.bpos >= len(self.buf) and self.dec is not None:
+            try:
+                self._fill(within_member=True)
+            except WarcReadError:
+                pass  # raised again by the next read
+
+    def _fill(self, within_member: bool = False) -> bool:
         """Replace the exhausted buffer with more bytes; False at a clean end of file."""
         if not self.gzip:
             self.plain_pos += len(self.buf)
@@ -117,6 +132,8 @@ class _Stream:
             return True
         while True:
             if self.dec is None:
+                if within_member:
+                    return False
                 if not self.pending and not self._read_input():
                     self.buf, self.bpos = b"", 0
                     return False
@@ -228,22 +245,32 @@ def _parse_headers(lines: list[bytes]) -> tuple[dict[str, str], str | None]:
 def iter_records(f: BinaryIO, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES) -> Iterator[RawRecord]:
     """Yield every record of a WARC stream (see the module docstring for the contract)."""
     s = _Stream(f)
+    started = False  # a record was read (the offset cannot tell inside a multi-record member)
     while True:
         # Skip the blank lines between records.
         while True:
             offset = s.position()
-            first = s.readline()
+            try:
+                first = s.readline()
+            except WarcReadError as exc:
+                if exc.code != "header_too_long":
+                    raise
+                # a line that long is no version line, and no record was started
+                code = "malformed_record" if started else _start_error(b"", offset)
+                raise WarcReadError(code, "expected a WARC/ version line, found a line over 64 KiB", offset) from None
             if not first:
                 return
             if first.strip():
                 break
         if not first.startswith(b"WARC/"):
-            raise WarcReadError(_start_error(first, offset), f"expected a WARC/ version line, found {first[:40]!r}", offset)
+            code = "malformed_record" if started else _start_error(first, offset)
+            raise WarcReadError(code, f"expected a WARC/ version line, found {first[:40]!r}", offset)
         try:
             record = _read_record(s, offset, max_block_bytes)
         except WarcReadError as exc:
             exc.partial_record = True
             raise
+        started = True
         yield record
 
 
@@ -282,10 +309,12 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
         raise WarcReadError("truncated_record", f"block ends after {got} of {length} bytes", offset, True)
     # The two CRLFs that end a record (tolerate their absence, never cross a member end).
     for _ in range(2):
+        s.finish_member()
         if s.at_member_end() or s.peek_byte() not in (b"\r", b"\n"):
             break
         if s.readline().strip():
             raise WarcReadError("malformed_record", "text after the record block", offset, True)
+    s.finish_member()
     if s.gzip:
         end = s.member_end if s.at_member_end() else -1
     else:

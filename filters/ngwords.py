@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jawebcorpus.corpus.config import ConfigError
+from jawebcorpus.corpus.errors import ConfigError
 
 __all__ = [
     "ALL_CATEGORIES", "FLAGS", "NgWordsConfig", "NgTerm", "NgResult", "NgMatcher", "NgListError",

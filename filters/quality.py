@@ -97,7 +97,7 @@ from functools import lru_cache
 from itertools import compress, repeat
 from operator import countOf, gt
 
-from jawebcorpus.corpus.config import ConfigError
+from jawebcorpus.corpus.errors import ConfigError
 
 __all__ = [
     "RULES", "MEASURES", "RULE_MEASURE", "QualityConfig", "QualityResult",

@@ -5,13 +5,20 @@ from __future__ import annotations
 import re
 
 from jawebcorpus.corpus.config import DetectConfig, LangIdConfig
-from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.record import Doc, host_of
 from jawebcorpus.corpus.stats import StatsAccumulator
 
+from .clean import CleanConfig, clean_text
+from .hosts import HostFilter
 from .jadetect import HTML_LANG_RE, detect_japanese
 from .langid import LanguageIdentifier, kana_ratio
+from .ngwords import NgMatcher
+from .quality import QualityConfig, evaluate
 
-__all__ = ["detect_doc", "langid_doc", "swallow_title_japanese"]
+__all__ = [
+    "detect_doc", "langid_doc", "swallow_title_japanese", "quality_doc", "ngwords_doc", "hosts_doc",
+    "clean_doc",
+]
 
 _TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
 
@@ -66,4 +73,65 @@ def langid_doc(doc: Doc, lid: LanguageIdentifier, cfg: LangIdConfig, stats: Stat
         stats.add(doc.snapshot, "langid", "dropped", "too_few_kana", 1, n, doc.payload_bytes)
         return None
     stats.add(doc.snapshot, "langid", "kept", "ja", 1, n, doc.payload_bytes)
+    return doc
+
+
+def quality_doc(doc: Doc, cfg: QualityConfig, stats: StatsAccumulator, details: StatsAccumulator,
+                keep_measures: bool = False) -> Doc | None:
+    """Swallow's quality rules: the first failing rule is the drop reason; every failing rule's
+    bite (documents and characters it rejects on its own) goes to the details."""
+    text = doc.text or ""
+    n = len(text)
+    res = evaluate(text, cfg)
+    for rule in res.failed:
+        details.add(doc.snapshot, "quality", "rule_fails", rule, 1, n, doc.payload_bytes)
+    if keep_measures:
+        doc.extra["quality"] = res.measures
+    if not res.passed:
+        stats.add(doc.snapshot, "quality", "dropped", res.first_failed, 1, n, doc.payload_bytes)
+        return None
+    stats.add(doc.snapshot, "quality", "kept", "passed", 1, n, doc.payload_bytes)
+    return doc
+
+
+def ngwords_doc(doc: Doc, matcher: NgMatcher, stats: StatsAccumulator, details: StatsAccumulator) -> Doc | None:
+    """NG-word fraction; per-term tallies: documents each term occurs in, and those it removes."""
+    text = doc.text or ""
+    n = len(text)
+    res = matcher.scan(text)
+    for term, chars in res.hits:
+        details.add(doc.snapshot, "ngwords", "term_matched", term, 1, chars, 0)
+        if res.rejected:
+            details.add(doc.snapshot, "ngwords", "term_removed", term, 1, n, doc.payload_bytes)
+    doc.extra["ng_fraction"] = res.fraction
+    if res.rejected:
+        stats.add(doc.snapshot, "ngwords", "dropped", "ng_fraction", 1, n, doc.payload_bytes)
+        return None
+    stats.add(doc.snapshot, "ngwords", "kept", "matched" if res.hits else "clean", 1, n, doc.payload_bytes)
+    return doc
+
+
+def hosts_doc(doc: Doc, hosts: HostFilter, stats: StatsAccumulator) -> Doc | None:
+    n = len(doc.text or "")
+    verdict = hosts.check(host_of(doc.url))
+    if verdict is not None:
+        stats.add(doc.snapshot, "hosts", "dropped", verdict.reason, 1, n, doc.payload_bytes)
+        return None
+    stats.add(doc.snapshot, "hosts", "kept", "allowed", 1, n, doc.payload_bytes)
+    return doc
+
+
+def clean_doc(doc: Doc, cfg: CleanConfig, stats: StatsAccumulator, details: StatsAccumulator) -> Doc | None:
+    """Punctuation and footer; removed characters are counted; dropped only if nothing is left."""
+    text = doc.text or ""
+    res = clean_text(text, cfg)
+    if res.footer_chars_removed:
+        details.add(doc.snapshot, "clean", "removed_chars", "footer", 1, res.footer_chars_removed, 0)
+    if res.punctuation_replaced:
+        details.add(doc.snapshot, "clean", "replaced_chars", "punctuation", 1, res.punctuation_replaced, 0)
+    if not res.text.strip():
+        stats.add(doc.snapshot, "clean", "dropped", "empty_after_clean", 1, len(text), doc.payload_bytes)
+        return None
+    doc.text = res.text
+    stats.add(doc.snapshot, "clean", "kept", res.reason, 1, len(res.text), doc.payload_bytes)
     return doc

@@ -68,11 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output directory: Parquet under DIR/data/snapshot=<ID>/, statistics under DIR/stats/")
     run.add_argument("--overwrite", action="store_true",
                      help="replace the data/ and stats/ of an earlier run in --output")
-    run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="langid",
+    run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="clean",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
-                          "(default: langid, the last stage)")
+                          "(default: clean, the last stage)")
     run.add_argument("--preset", default="default", choices=sorted(PRESETS),
-                     help="named configuration: default, or swallow-v1 (Swallow corpus v1's rules), e.g. --preset swallow-v1")
+                     help="named configuration: default; swallow-v1 (Swallow corpus v1 as built); swallow-light "
+                          "(without the duplicate-n-gram and longest-sentence rules), e.g. --preset swallow-v1")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                      help="override one setting of the preset, e.g. --set extract.timeout_s=10 --set detect.min_kana=5")
     run.add_argument("--langid-model", metavar="PATH",
@@ -83,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="time limit per document for trafilatura, e.g. --extract-timeout 5")
     run.add_argument("--detect-mode", choices=("kana", "swallow", "off"),
                      help="rapid detection: kana (default), swallow (html lang or Japanese title), off")
+    run.add_argument("--ut1-dir", metavar="DIR",
+                     help="UT1 blocklist directory in its published layout (<DIR>/<category>/domains); "
+                          "categories from --set hosts.ut1_categories=adult,gambling (default: Swallow's list)")
+    run.add_argument("--quality-measures", action="store_true",
+                     help="write the 21 quality measures as extra Parquet columns q_<measure>, to re-filter later")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     return parser
@@ -99,6 +105,10 @@ def _config(args):
         overrides.append(f"extract.timeout_s={args.extract_timeout}")
     if args.detect_mode:
         overrides.append(f"detect.mode={args.detect_mode}")
+    if args.ut1_dir:
+        overrides.append(f"hosts.ut1_dir={args.ut1_dir}")
+    if args.quality_measures:
+        overrides.append("output.quality_measures=true")
     cfg = apply_overrides(cfg, overrides).validate()
     if cfg.langid.model_path and not os.path.exists(cfg.langid.model_path):
         raise ConfigError(f"language-ID model not found: {cfg.langid.model_path}")

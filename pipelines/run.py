@@ -107,7 +107,7 @@ def run_pipeline(
     inputs: list[InputFile],
     output: str,
     options: PipelineOptions,
-    until: str = "langid",
+    until: str = "clean",
     quiet: bool = True,
     command: list[str] | None = None,
 ) -> RunResult:

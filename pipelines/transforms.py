@@ -25,14 +25,18 @@ from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.extract import Extractor
 from jawebcorpus.corpus.inputs import InputFile, open_input
 from jawebcorpus.corpus.record import Doc, docs_to_table
-from jawebcorpus.corpus.stats import STAGES, StatsAccumulator, rows_in_order
+from jawebcorpus.corpus.stats import DETAIL_KEYS, STAGES, StatsAccumulator, rows_in_order
 from jawebcorpus.corpus.steps import FileReport, decode_doc, extract_doc, read_pages
+from jawebcorpus.filters.hosts import HostFilter
 from jawebcorpus.filters.langid import LanguageIdentifier
-from jawebcorpus.filters.steps import detect_doc, langid_doc
+from jawebcorpus.filters.ngwords import NgMatcher
+from jawebcorpus.filters.quality import measure_columns
+from jawebcorpus.filters.steps import clean_doc, detect_doc, hosts_doc, langid_doc, ngwords_doc, quality_doc
 
 from .progress import ProgressSink
 
 STATS = "stats"
+DETAILS = "details"
 FILES = "files"
 
 
@@ -45,6 +49,7 @@ class _StageFn(beam.DoFn):
 
     def start_bundle(self):
         self.stats = StatsAccumulator()
+        self.details = StatsAccumulator()
 
     def finish_bundle(self):
         self.progress.flush()
@@ -54,6 +59,8 @@ class _StageFn(beam.DoFn):
                 if v:
                     Metrics.counter(stage, f"{outcome}.{reason}.{measure}").inc(v)
             yield TaggedOutput(STATS, GlobalWindows.windowed_value((key, vals)))
+        for key, vals in self.details.drain():
+            yield TaggedOutput(DETAILS, GlobalWindows.windowed_value((key, vals)))
 
 
 class ReadWarcFn(_StageFn):
@@ -96,7 +103,7 @@ class DecodeFn(_StageFn):
     stage = "decode"
 
     def process(self, doc: Doc):
-        out = decode_doc(doc, self.stats)
+        out = decode_doc(doc, self.stats, self.details)
         if out is not None:
             yield out
 
@@ -136,7 +143,60 @@ class LangIdFn(_StageFn):
             yield out
 
 
-STAGE_FNS = {"read": ReadWarcFn, "detect": DetectFn, "decode": DecodeFn, "extract": ExtractFn, "langid": LangIdFn}
+class QualityFn(_StageFn):
+    """quality: Swallow's 21 document rules."""
+
+    stage = "quality"
+
+    def process(self, doc: Doc):
+        out = quality_doc(doc, self.cfg.quality, self.stats, self.details, self.cfg.output.quality_measures)
+        if out is not None:
+            yield out
+
+
+class NgWordsFn(_StageFn):
+    """ngwords: share of NG-word characters among Japanese letters."""
+
+    stage = "ngwords"
+
+    def setup(self):
+        self.matcher = NgMatcher(self.cfg.ngwords)
+
+    def process(self, doc: Doc):
+        out = ngwords_doc(doc, self.matcher, self.stats, self.details)
+        if out is not None:
+            yield out
+
+
+class HostsFn(_StageFn):
+    """hosts: built-in suffixes and the UT1 blocklist."""
+
+    stage = "hosts"
+
+    def setup(self):
+        self.hosts = HostFilter(self.cfg.hosts)
+
+    def process(self, doc: Doc):
+        out = hosts_doc(doc, self.hosts, self.stats)
+        if out is not None:
+            yield out
+
+
+class CleanFn(_StageFn):
+    """clean: punctuation normalisation and footer trimming."""
+
+    stage = "clean"
+
+    def process(self, doc: Doc):
+        out = clean_doc(doc, self.cfg.clean, self.stats, self.details)
+        if out is not None:
+            yield out
+
+
+STAGE_FNS = {
+    "read": ReadWarcFn, "detect": DetectFn, "decode": DecodeFn, "extract": ExtractFn, "langid": LangIdFn,
+    "quality": QualityFn, "ngwords": NgWordsFn, "hosts": HostsFn, "clean": CleanFn,
+}
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -172,7 +232,7 @@ class WriteParquetFn(_StageFn):
         import pyarrow.parquet as pq
 
         docs = sorted(docs, key=lambda d: d.sort_key)
-        table = docs_to_table(docs)
+        table = docs_to_table(docs, measure_columns() if self.cfg.output.quality_measures else ())
         buf = io.BytesIO()
         comp = self.cfg.output.compression
         pq.write_table(table, buf, compression=None if comp == "none" else comp,
@@ -202,8 +262,8 @@ class _SumCounts(beam.CombineFn):
         return acc
 
 
-def write_stats_json(items, path: str, stages=STAGES) -> None:
-    rows = rows_in_order(items, stages)
+def write_stats_json(items, path: str, stages=STAGES, names=None) -> None:
+    rows = rows_in_order(items, stages, names) if names else rows_in_order(items, stages)
     atomic_write(path, (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode())
 
 
@@ -215,7 +275,7 @@ def write_files_json(reports, path: str) -> None:
 class CorpusPipeline(beam.PTransform):
     """Input files → the stages up to ``until`` → Parquet, plus statistics under ``OUT/stats``."""
 
-    def __init__(self, cfg: PipelineConfig, output_dir: str, until: str = "langid",
+    def __init__(self, cfg: PipelineConfig, output_dir: str, until: str = "clean",
                  progress: ProgressSink | None = None):
         super().__init__()
         if until not in STAGE_FNS:
@@ -229,13 +289,17 @@ class CorpusPipeline(beam.PTransform):
         # Spread files over workers (break fusion after listing).
         files = files | "spread_files" >> beam.Reshuffle()
         stats = []
+        details = []
         read = files | "read" >> beam.ParDo(ReadWarcFn(self.cfg, self.progress)).with_outputs(STATS, FILES, main="docs")
         docs = read.docs
         stats.append(read[STATS])
         for stage in list(STAGE_FNS)[1 : list(STAGE_FNS).index(self.until) + 1]:
-            res = docs | stage >> beam.ParDo(STAGE_FNS[stage](self.cfg, self.progress)).with_outputs(STATS, main="docs")
+            res = docs | stage >> beam.ParDo(STAGE_FNS[stage](self.cfg, self.progress)).with_outputs(
+                STATS, DETAILS, main="docs"
+            )
             docs = res.docs
             stats.append(res[STATS])
+            details.append(res[DETAILS])
         written = (
             docs
             | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
@@ -250,6 +314,14 @@ class CorpusPipeline(beam.PTransform):
             | "sum_stats" >> beam.CombinePerKey(_SumCounts())
             | "gather_stats" >> beam.combiners.ToList()
             | "write_stats" >> beam.Map(write_stats_json, FileSystems.join(stats_dir, "stages.json"))
+        )
+        (
+            details
+            | "flatten_details" >> beam.Flatten()
+            | "sum_details" >> beam.CombinePerKey(_SumCounts())
+            | "gather_details" >> beam.combiners.ToList()
+            | "write_details" >> beam.Map(write_stats_json, FileSystems.join(stats_dir, "details.json"),
+                                          STAGES, DETAIL_KEYS)
         )
         (
             read[FILES]

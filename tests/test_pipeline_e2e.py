@@ -96,21 +96,36 @@ def test_sample_accounting_matches_the_warc_files(sample_run):
     assert all(f["status"] == "ok" for f in files)
 
 
-def test_sample_keeps_the_japanese_pages_and_drops_the_others(sample_run):
-    manifest = load_manifest()
-    captures = manifest["captures"] if isinstance(manifest, dict) and "captures" in manifest else manifest
+# manifest "expected" → the (stage, reason) rows that must count it
+EXPECTED_DROPS = {
+    "reject:non_200": {("read", "http_status")},
+    "reject:non_html": {("read", "not_html")},
+    "reject:binary": {("read", "binary_body")},
+    "reject:language": {("detect", "no_japanese_signal"), ("langid", "below_threshold"), ("langid", "too_few_kana")},
+    "reject:too_short": {("quality", "too_short")},
+    "reject:hiragana_ratio": {("quality", "low_hiragana")},
+    "reject:duplicate_lines": {("quality", "dup_line_frac")},
+    "reject:ng_words": {("ngwords", "ng_fraction")},
+    "reject:host": {("hosts", "host_suffix")},
+}
+
+
+def test_sample_keeps_the_good_pages_and_drops_each_bad_one_at_its_stage(sample_run):
+    captures = load_manifest()["captures"]
     table = ds.dataset(sample_run / "data", format="parquet", partitioning="hive").to_table()
     got = {(r["snapshot"], r["url"]) for r in table.select(["snapshot", "url"]).to_pylist()}
-    japanese = [c for c in captures if c["kind"].startswith("ja")]
-    others = [c for c in captures if not c["kind"].startswith("ja")]
-    assert japanese and others
-    for c in japanese:
-        assert (c["snapshot"], c["url"]) in got, c["url"]
-    for c in others:
-        assert (c["snapshot"], c["url"]) not in got, c["url"]
+    for c in captures:
+        kept = (c["snapshot"], c["url"]) in got
+        assert kept == (c["expected"] == "keep" or c["expected"].startswith("dedup:")), (c["url"], c["expected"])
     rows, _ = load_stats(sample_run)
-    reasons = {r["reason"] for r in rows if r["outcome"] != "kept"}
-    assert {"binary_body", "not_html", "http_status", "no_japanese_signal", "below_threshold"} <= reasons
+    for expected, places in EXPECTED_DROPS.items():
+        for snap in {c["snapshot"] for c in captures}:
+            want = sum(1 for c in captures if c["expected"] == expected and c["snapshot"] == snap)
+            counted = sum(r["docs"] for r in rows if r["snapshot"] == snap and r["outcome"] == "dropped"
+                          and (r["stage"], r["reason"]) in places)
+            # reasons shared by several expectations (language) are checked as a lower bound
+            assert counted >= want, (expected, snap, counted, want)
+    assert sum(r["docs"] for r in rows if r["stage"] == "write") == len(got)
 
 
 def test_every_row_can_be_refetched_by_byte_range(sample_run):
@@ -167,7 +182,7 @@ def test_until_stops_after_the_named_stage(tmp_path):
     out = tmp_path / "out"
     assert run_cli("--sample", "--until", "extract", "--output", str(out)) == 0
     rows, _ = load_stats(out)
-    assert not any(r["stage"] == "langid" for r in rows)
+    assert not any(r["stage"] in ("langid", "quality", "clean") for r in rows)
     assert check_accounting(rows) == []
     table = ds.dataset(out / "data", format="parquet").to_table()
     assert table.num_rows == sum(r["docs"] for r in rows if r["stage"] == "extract" and r["outcome"] == "kept")
