@@ -168,3 +168,53 @@ def check_accounting(rows: list[dict], stages: Iterable[str] = STAGES) -> list[s
 
 def dumps_rows(rows: list[dict]) -> str:
     return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+
+
+# -- fixed-bin histograms of the written documents (mergeable: counts per bin) --------------------
+#: Length bins (characters): lower edges, doubling from 100.
+LENGTH_EDGES = (0, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
+#: Ratio bins: [0, 0.05), [0.05, 0.1), … [0.95, 1.0].
+RATIO_BINS = 20
+HISTOGRAMS = ("num_chars", "hiragana", "katakana", "kanji", "ascii", "lang_score")
+
+
+def _ratio_bin(x: float) -> str:
+    i = min(int(x * RATIO_BINS), RATIO_BINS - 1) if x > 0 else 0
+    return f"{i / RATIO_BINS:.2f}"
+
+
+def length_bin(n: int) -> str:
+    lo = 0
+    for edge in LENGTH_EDGES:
+        if n >= edge:
+            lo = edge
+    return str(lo)
+
+
+def script_ratios(text: str) -> dict[str, float]:
+    """Shares of hiragana, katakana, kanji and ASCII among all characters of a text."""
+    n = len(text)
+    if not n:
+        return {"hiragana": 0.0, "katakana": 0.0, "kanji": 0.0, "ascii": 0.0}
+    hira = kata = kanji = ascii_ = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 0x80:
+            ascii_ += 1
+        elif 0x3041 <= o <= 0x3096:
+            hira += 1
+        elif 0x30A1 <= o <= 0x30FA:
+            kata += 1
+        elif 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or o in (0x3005, 0x3007, 0x303B):
+            kanji += 1
+    return {"hiragana": hira / n, "katakana": kata / n, "kanji": kanji / n, "ascii": ascii_ / n}
+
+
+def histogram_bins(text: str, lang_score: float | None) -> list[tuple[str, str]]:
+    """(kind, bin) pairs of one written document: kind ``hist:<measure>``, bin = lower edge."""
+    out = [("hist:num_chars", length_bin(len(text)))]
+    for name, value in script_ratios(text).items():
+        out.append((f"hist:{name}", _ratio_bin(value)))
+    if lang_score is not None:
+        out.append(("hist:lang_score", _ratio_bin(lang_score)))
+    return out

@@ -25,7 +25,7 @@ from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.extract import Extractor
 from jawebcorpus.corpus.inputs import InputFile, open_input
 from jawebcorpus.corpus.record import Doc, docs_to_table
-from jawebcorpus.corpus.stats import DETAIL_KEYS, STAGES, StatsAccumulator, rows_in_order
+from jawebcorpus.corpus.stats import DETAIL_KEYS, STAGES, StatsAccumulator, histogram_bins, rows_in_order
 from jawebcorpus.corpus.steps import FileReport, decode_doc, extract_doc, read_pages
 from jawebcorpus.filters.hosts import HostFilter
 from jawebcorpus.filters.langid import LanguageIdentifier
@@ -239,8 +239,10 @@ class WriteParquetFn(_StageFn):
                        row_group_size=self.cfg.output.row_group_rows)
         path = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(warc_file))
         atomic_write(path, buf.getvalue())
-        for d, n in zip(docs, table.column("num_chars").to_pylist()):
+        for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
             self.stats.add(snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
+            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
+                self.details.add(snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
         yield path
 
 
@@ -304,9 +306,10 @@ class CorpusPipeline(beam.PTransform):
             docs
             | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
             | "group_by_file" >> beam.GroupByKey()
-            | "write" >> beam.ParDo(WriteParquetFn(self.cfg, self.output_dir)).with_outputs(STATS, main="paths")
+            | "write" >> beam.ParDo(WriteParquetFn(self.cfg, self.output_dir)).with_outputs(STATS, DETAILS, main="paths")
         )
         stats.append(written[STATS])
+        details.append(written[DETAILS])
         stats_dir = FileSystems.join(self.output_dir, "stats")
         (
             stats
