@@ -45,14 +45,18 @@ class StatKey:
 class StatsAccumulator:
     """Mutable per-worker counts; cheap to update once per document."""
 
-    __slots__ = ("_counts",)
+    __slots__ = ("_counts", "last")
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, str, str], list[int]] = {}
+        #: The key of the latest ``add``: a stage function adds exactly one outcome per
+        #: document, so after it returns this says what happened to that document.
+        self.last: tuple[str, str, str, str] | None = None
 
     def add(self, snapshot: str, stage: str, outcome: str, reason: str,
             docs: int = 1, chars: int = 0, nbytes: int = 0) -> None:
         key = (snapshot, stage, outcome, reason)
+        self.last = key
         c = self._counts.get(key)
         if c is None:
             self._counts[key] = [docs, chars, nbytes]

@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "categories from --set hosts.ut1_categories=adult,gambling (default: Swallow's list)")
     run.add_argument("--quality-measures", action="store_true",
                      help="write the 21 quality measures as extra Parquet columns q_<measure>, to re-filter later")
+    run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
+                     help="write up to N example documents per drop reason to OUT/samples/<stage>/<reason>.jsonl "
+                          "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     return parser
@@ -121,6 +124,8 @@ def _inputs(args):
         raise InputError("give exactly one of --sample, --input or --snapshot" + (f" (got {', '.join(chosen)})" if chosen else ""))
     if args.max_files is not None and args.max_files < 1:
         raise InputError("--max-files must be at least 1")
+    if args.samples_per_reason < 0:
+        raise InputError("--samples-per-reason must be 0 or more")
     if args.snapshot:
         if not args.cc_base:
             raise InputError("--snapshot needs --cc-base DIR (the root holding crawl-data/)")
@@ -160,7 +165,8 @@ def cmd_run(args, beam_args) -> int:
     if not args.quiet:
         print(f"[jawebcorpus] {len(inputs)} input files, preset {cfg.preset}, until {args.until} → {args.output}",
               file=sys.stderr)
-    result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv)
+    result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv,
+                          samples_per_reason=args.samples_per_reason)
     print_failures(result)
     if not args.quiet:
         for line in summary_lines(result):

@@ -91,7 +91,7 @@ def prepare_output(output: str, overwrite: bool) -> None:
     """Refuse to mix runs in one output directory unless asked to replace it."""
     if "://" in output:
         return
-    existing = [d for d in ("data", "stats") if os.path.exists(os.path.join(output, d))]
+    existing = [d for d in ("data", "stats", "samples") if os.path.exists(os.path.join(output, d))]
     if existing and not overwrite:
         raise FileExistsError(
             f"output directory {output} already holds {' and '.join(existing)}/ from an earlier run; "
@@ -110,6 +110,7 @@ def run_pipeline(
     until: str = "clean",
     quiet: bool = True,
     command: list[str] | None = None,
+    samples_per_reason: int = 0,
 ) -> RunResult:
     cfg.validate()
     local = is_local_runner(options)
@@ -123,7 +124,7 @@ def run_pipeline(
         _ = (
             p
             | "list_files" >> beam.Create(inputs)
-            | "corpus" >> CorpusPipeline(cfg, output, until, ProgressSink(progress_dir))
+            | "corpus" >> CorpusPipeline(cfg, output, until, ProgressSink(progress_dir), samples_per_reason)
         )
         beam_result = p.run()
         state = beam_result.wait_until_finish()

@@ -37,15 +37,42 @@ from .progress import ProgressSink
 
 STATS = "stats"
 DETAILS = "details"
+SAMPLES = "samples"
 FILES = "files"
+SAMPLE_TEXT_CHARS = 20_000
+
+
+def sample_record(doc: Doc, stage: str, outcome: str, reason: str) -> dict:
+    """What a person auditing a drop reason needs: provenance and the text as the stage saw it."""
+    if doc.text is not None:
+        text = doc.text
+    elif doc.html is not None:
+        text = doc.html
+    else:
+        text = (doc.body or b"")[: SAMPLE_TEXT_CHARS * 4].decode("utf-8", "replace")
+    return {
+        "stage": stage, "outcome": outcome, "reason": reason, "url": doc.url, "snapshot": doc.snapshot,
+        "warc_file": doc.warc_file, "warc_offset": doc.warc_offset, "warc_length": doc.warc_length,
+        "warc_record_id": doc.warc_record_id, "warc_date": doc.warc_date, "charset": doc.charset or None,
+        "lang_score": doc.lang_score if doc.lang else None, "text": text[:SAMPLE_TEXT_CHARS],
+    }
 
 
 class _StageFn(beam.DoFn):
     stage = ""
 
-    def __init__(self, cfg: PipelineConfig, progress: ProgressSink | None = None):
+    def __init__(self, cfg: PipelineConfig, progress: ProgressSink | None = None, samples: int = 0):
         self.cfg = cfg
         self.progress = progress or ProgressSink(None)
+        self.samples = samples
+
+    def emit(self, doc: Doc, out: Doc | None):
+        """The kept document, or (with --samples-per-reason) a sample of the dropped one."""
+        if out is not None:
+            yield out
+        elif self.samples and self.stats.last is not None:
+            _snap, stage, outcome, reason = self.stats.last
+            yield TaggedOutput(SAMPLES, ((stage, reason), sample_record(doc, stage, outcome, reason)))
 
     def start_bundle(self):
         self.stats = StatsAccumulator()
@@ -92,9 +119,7 @@ class DetectFn(_StageFn):
         self.lid = LanguageIdentifier(self.cfg.langid.model_path) if self.cfg.detect.mode == "swallow" else None
 
     def process(self, doc: Doc):
-        out = detect_doc(doc, self.cfg.detect, self.stats, self.lid)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, detect_doc(doc, self.cfg.detect, self.stats, self.lid))
 
 
 class DecodeFn(_StageFn):
@@ -103,9 +128,7 @@ class DecodeFn(_StageFn):
     stage = "decode"
 
     def process(self, doc: Doc):
-        out = decode_doc(doc, self.stats, self.details)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, decode_doc(doc, self.stats, self.details))
 
 
 class ExtractFn(_StageFn):
@@ -123,9 +146,7 @@ class ExtractFn(_StageFn):
             extractor.close()
 
     def process(self, doc: Doc):
-        out = extract_doc(doc, self.extractor, self.stats)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, extract_doc(doc, self.extractor, self.stats))
 
 
 class LangIdFn(_StageFn):
@@ -140,7 +161,7 @@ class LangIdFn(_StageFn):
         out = langid_doc(doc, self.lid, self.cfg.langid, self.stats)
         if out is not None:
             self.progress.add(japanese=1)
-            yield out
+        yield from self.emit(doc, out)
 
 
 class QualityFn(_StageFn):
@@ -149,9 +170,7 @@ class QualityFn(_StageFn):
     stage = "quality"
 
     def process(self, doc: Doc):
-        out = quality_doc(doc, self.cfg.quality, self.stats, self.details, self.cfg.output.quality_measures)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, quality_doc(doc, self.cfg.quality, self.stats, self.details, self.cfg.output.quality_measures))
 
 
 class NgWordsFn(_StageFn):
@@ -163,9 +182,7 @@ class NgWordsFn(_StageFn):
         self.matcher = NgMatcher(self.cfg.ngwords)
 
     def process(self, doc: Doc):
-        out = ngwords_doc(doc, self.matcher, self.stats, self.details)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, ngwords_doc(doc, self.matcher, self.stats, self.details))
 
 
 class HostsFn(_StageFn):
@@ -177,9 +194,7 @@ class HostsFn(_StageFn):
         self.hosts = HostFilter(self.cfg.hosts)
 
     def process(self, doc: Doc):
-        out = hosts_doc(doc, self.hosts, self.stats)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, hosts_doc(doc, self.hosts, self.stats))
 
 
 class CleanFn(_StageFn):
@@ -188,9 +203,7 @@ class CleanFn(_StageFn):
     stage = "clean"
 
     def process(self, doc: Doc):
-        out = clean_doc(doc, self.cfg.clean, self.stats, self.details)
-        if out is not None:
-            yield out
+        yield from self.emit(doc, clean_doc(doc, self.cfg.clean, self.stats, self.details))
 
 
 STAGE_FNS = {
@@ -274,12 +287,26 @@ def write_files_json(reports, path: str) -> None:
     atomic_write(path, (json.dumps(reports, ensure_ascii=False, indent=1) + "\n").encode())
 
 
+def _sample_order(rec: dict) -> tuple:
+    return (rec["warc_file"], rec["warc_offset"], rec["warc_record_id"])
+
+
+def write_samples_jsonl(item, samples_dir: str) -> None:
+    """``OUT/samples/<stage>/<reason>.jsonl``: the first N dropped documents in record order."""
+    (stage, reason), records = item
+    records = sorted(records, key=_sample_order)
+    safe = "".join(c if c.isalnum() or c in "_-.+" else "_" for c in reason)
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    atomic_write(FileSystems.join(samples_dir, stage, f"{safe}.jsonl"), data)
+
+
 class CorpusPipeline(beam.PTransform):
     """Input files → the stages up to ``until`` → Parquet, plus statistics under ``OUT/stats``."""
 
     def __init__(self, cfg: PipelineConfig, output_dir: str, until: str = "clean",
-                 progress: ProgressSink | None = None):
+                 progress: ProgressSink | None = None, samples_per_reason: int = 0):
         super().__init__()
+        self.samples_per_reason = samples_per_reason
         if until not in STAGE_FNS:
             raise ValueError(f"--until must be one of {', '.join(STAGE_FNS)}")
         self.cfg = cfg
@@ -292,16 +319,17 @@ class CorpusPipeline(beam.PTransform):
         files = files | "spread_files" >> beam.Reshuffle()
         stats = []
         details = []
+        samples = []
         read = files | "read" >> beam.ParDo(ReadWarcFn(self.cfg, self.progress)).with_outputs(STATS, FILES, main="docs")
         docs = read.docs
         stats.append(read[STATS])
         for stage in list(STAGE_FNS)[1 : list(STAGE_FNS).index(self.until) + 1]:
-            res = docs | stage >> beam.ParDo(STAGE_FNS[stage](self.cfg, self.progress)).with_outputs(
-                STATS, DETAILS, main="docs"
-            )
+            fn = STAGE_FNS[stage](self.cfg, self.progress, self.samples_per_reason)
+            res = docs | stage >> beam.ParDo(fn).with_outputs(STATS, DETAILS, SAMPLES, main="docs")
             docs = res.docs
             stats.append(res[STATS])
             details.append(res[DETAILS])
+            samples.append(res[SAMPLES])
         written = (
             docs
             | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
@@ -326,6 +354,15 @@ class CorpusPipeline(beam.PTransform):
             | "write_details" >> beam.Map(write_stats_json, FileSystems.join(stats_dir, "details.json"),
                                           STAGES, DETAIL_KEYS)
         )
+        if self.samples_per_reason:
+            samples_dir = FileSystems.join(self.output_dir, "samples")
+            (
+                samples
+                | "flatten_samples" >> beam.Flatten()
+                | "pick_samples" >> beam.combiners.Top.PerKey(
+                    self.samples_per_reason, key=_sample_order, reverse=True)
+                | "write_samples" >> beam.Map(write_samples_jsonl, samples_dir)
+            )
         (
             read[FILES]
             | "gather_files" >> beam.combiners.ToList()

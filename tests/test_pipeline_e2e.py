@@ -299,3 +299,25 @@ def test_shared_crawl_end_to_end(tmp_path):
     assert run_cli("--input", str(shared / "crawl"), "--output", str(out2),
                    "--direct_num_workers=2", "--direct_running_mode=multi_processing") == 0
     assert output_digest(out1) == output_digest(out2)
+
+
+def test_samples_per_reason_writes_examples_of_each_drop(tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("--sample", "--samples-per-reason", "1", "--output", str(out)) == 0
+    rows, _ = load_stats(out)
+    dropped = {(r["stage"], r["reason"]) for r in rows if r["outcome"] != "kept" and r["stage"] != "read"}
+    assert dropped
+    found = {(p.parent.name, p.stem) for p in (out / "samples").rglob("*.jsonl")}
+    assert found == dropped
+    root = Path(sample_dir()).parent
+    for path in (out / "samples").rglob("*.jsonl"):
+        lines = path.read_text().splitlines()
+        assert len(lines) == 1
+        rec = json.loads(lines[0])
+        assert (rec["stage"], rec["reason"]) == (path.parent.name, path.stem)
+        with open(root / rec["warc_file"], "rb") as fh:
+            fh.seek(rec["warc_offset"])
+            member = fh.read(rec["warc_length"])
+        warc = next(iter(ArchiveIterator(io.BytesIO(gzip.decompress(member)))))
+        assert warc.rec_headers.get_header("WARC-Target-URI") == rec["url"]
+        assert rec["text"]
