@@ -1,6 +1,9 @@
 """Input resolution: WARC paths, globs, Common-Crawl-shaped directories, snapshot listings.
 
 Everything here is deterministic: the same arguments list the same files in the same order.
+A Common Crawl root (``cc_base``) is a local directory, ``https://data.commoncrawl.org/``
+(the default), ``s3://commoncrawl/`` or any other ``http(s)://`` / ``s3://`` prefix laid out
+the same way; listings and WARC files are fetched through :mod:`.remote`.
 """
 
 from __future__ import annotations
@@ -10,12 +13,31 @@ import gzip
 import hashlib
 import os
 import re
+import zlib
 from dataclasses import dataclass
+
+from . import remote
+from .remote import RemoteConfig, RemoteError
 
 __all__ = [
     "InputFile", "InputError", "resolve_paths", "resolve_snapshots", "snapshot_from_path",
-    "open_input", "SNAPSHOT_RE", "sample_per_snapshot",
+    "open_input", "SNAPSHOT_RE", "sample_per_snapshot", "SNAPSHOT_SETS", "expand_snapshots",
+    "list_snapshot", "DEFAULT_CC_BASE",
 ]
+
+#: Where ``--snapshot`` reads from by default: Common Crawl over HTTPS (CloudFront).
+DEFAULT_CC_BASE = "https://data.commoncrawl.org/"
+
+#: Named sets of snapshots for ``--snapshot``.  ``swallow-21``: the 21 snapshots of the Swallow
+#: corpus (CC-MAIN-2020-40 … CC-MAIN-2023-23; their official page counts sum to the paper's
+#: 63.4 B pages; see ``../shared/docs/swallow-reference.md``).
+SNAPSHOT_SETS: dict[str, tuple[str, ...]] = {
+    "swallow-21": tuple(f"CC-MAIN-{w}" for w in (
+        "2020-40", "2020-45", "2020-50", "2021-04", "2021-10", "2021-17", "2021-21",
+        "2021-25", "2021-31", "2021-39", "2021-43", "2021-49", "2022-05", "2022-21",
+        "2022-27", "2022-33", "2022-40", "2022-49", "2023-06", "2023-14", "2023-23",
+    )),
+}
 
 SNAPSHOT_RE = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
 _SNAPSHOT_IN_PATH = re.compile(r"(?:^|/)crawl-data/(CC-MAIN-\d{4}-\d{2})/")
@@ -31,7 +53,7 @@ class InputError(ValueError):
 class InputFile:
     snapshot: str  # CC-MAIN-YYYY-WW, or "unknown" until the warcinfo record says
     rel: str  # what goes in the warc_file column: path relative to the crawl root when known
-    path: str  # what to open (local path; URLs come with remote input)
+    path: str  # what to open: a local path, or an http(s):// or s3:// URL
 
 
 def snapshot_from_path(path: str) -> str | None:
@@ -62,8 +84,11 @@ def _walk_warcs(root: str) -> list[str]:
 def resolve_paths(args: list[str]) -> list[InputFile]:
     """Files, globs and directories → WARC files (directories are searched recursively)."""
     files: list[str] = []
+    urls: list[str] = []
     for arg in args:
-        if any(ch in arg for ch in "*?["):
+        if remote.is_remote(arg):  # taken as given (no listing or existence check over the network)
+            urls.append(arg)
+        elif any(ch in arg for ch in "*?["):
             matched = sorted(glob.glob(arg, recursive=True))
             if not matched:
                 raise InputError(f"input pattern matches no file: {arg}")
@@ -80,7 +105,7 @@ def resolve_paths(args: list[str]) -> list[InputFile]:
             files.append(arg)
         else:
             raise InputError(f"input path does not exist: {arg}")
-    unique = sorted({os.path.abspath(f) for f in files})
+    unique = sorted({os.path.abspath(f) for f in files} | set(urls))
     return sorted(_input_file(f) for f in unique)
 
 
@@ -104,25 +129,69 @@ def sample_per_snapshot(files: list[InputFile], max_files: int) -> list[InputFil
     return sorted(out)
 
 
-def resolve_snapshots(snapshots: list[str], cc_base: str, max_files: int | None = None) -> list[InputFile]:
-    """Each snapshot's ``crawl-data/<ID>/warc.paths.gz`` under ``cc_base`` lists its files."""
-    out: list[InputFile] = []
-    for snap in snapshots:
-        if not SNAPSHOT_RE.match(snap):
-            raise InputError(f"not a Common Crawl snapshot id (CC-MAIN-YYYY-WW): {snap}")
-        listing = os.path.join(cc_base, "crawl-data", snap, "warc.paths.gz")
-        if not os.path.exists(listing):
+def expand_snapshots(names: list[str]) -> list[str]:
+    """Snapshot ids and set names (:data:`SNAPSHOT_SETS`) → snapshot ids, first occurrence kept."""
+    out: list[str] = []
+    for name in names:
+        ids = SNAPSHOT_SETS.get(name.strip().lower(), (name.strip(),))
+        for snap in ids:
+            if not SNAPSHOT_RE.match(snap):
+                sets = ", ".join(sorted(SNAPSHOT_SETS))
+                raise InputError(f"not a Common Crawl snapshot id (CC-MAIN-YYYY-WW) or a snapshot set ({sets}): {name}")
+            if snap not in out:
+                out.append(snap)
+    return out
+
+
+def list_snapshot(snapshot: str, cc_base: str = DEFAULT_CC_BASE, max_files: int | None = None,
+                  config: RemoteConfig | None = None) -> list[InputFile]:
+    """One snapshot's files from ``crawl-data/<ID>/warc.paths.gz`` under ``cc_base``.
+
+    Usable inside a pipeline (one call per snapshot), so that large listings never travel in
+    the job graph.  ``max_files`` keeps a deterministic subset spread over the listing.
+    """
+    if not SNAPSHOT_RE.match(snapshot):
+        raise InputError(f"not a Common Crawl snapshot id (CC-MAIN-YYYY-WW): {snapshot}")
+    listing = remote.join_path(cc_base, f"crawl-data/{snapshot}/warc.paths.gz")
+    if remote.is_remote(listing):
+        try:
+            raw = remote.read_bytes(listing, config)
+        except RemoteError as exc:
+            if exc.code == "not_found":
+                raise InputError(f"snapshot listing not found: {listing}") from None
+            raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
+    else:
+        local = remote.local_path(listing)
+        if not os.path.exists(local):
             raise InputError(f"snapshot listing not found: {listing}")
         try:
-            with gzip.open(listing, "rt", encoding="utf-8") as fh:
-                rels = [line.strip() for line in fh if line.strip()]
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            with open(local, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
             raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
-        for rel in _sample(rels, max_files):
-            out.append(InputFile(snap, rel, os.path.join(cc_base, rel)))
+    try:
+        text = gzip.decompress(raw).decode("utf-8")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
+    rels = [line.strip() for line in text.splitlines() if line.strip()]
+    return sorted(InputFile(snapshot, rel, remote.join_path(cc_base, rel)) for rel in _sample(rels, max_files))
+
+
+def resolve_snapshots(snapshots: list[str], cc_base: str = DEFAULT_CC_BASE, max_files: int | None = None,
+                      config: RemoteConfig | None = None) -> list[InputFile]:
+    """Each snapshot's ``crawl-data/<ID>/warc.paths.gz`` under ``cc_base`` lists its files.
+
+    ``snapshots`` may name sets (``swallow-21``); ``max_files`` applies per snapshot.
+    """
+    out: list[InputFile] = []
+    for snap in expand_snapshots(snapshots):
+        out.extend(list_snapshot(snap, cc_base, max_files, config))
     return sorted(out)
 
 
-def open_input(path: str):
-    """Open an input file for binary streaming reads."""
-    return open(path, "rb")
+def open_input(path: str, config: RemoteConfig | None = None):
+    """Open an input file (local path, ``http(s)://`` or ``s3://``) for binary streaming reads.
+
+    The stream has ``.read(n)``, ``.retries`` and ``.bytes_read``; see :mod:`.remote`.
+    """
+    return remote.open_input(path, config)

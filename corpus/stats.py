@@ -81,8 +81,9 @@ class StatsAccumulator:
     def __len__(self) -> int:
         return len(self._counts)
 
-    def rows(self, stages: Iterable[str] = STAGES) -> list[dict]:
-        return rows_in_order(((k, tuple(v)) for k, v in self._counts.items()), stages)
+    def rows(self, stages: Iterable[str] = STAGES, names: tuple[str, ...] | None = None) -> list[dict]:
+        items = ((k, tuple(v)) for k, v in self._counts.items())
+        return rows_in_order(items, stages, names) if names else rows_in_order(items, stages)
 
 
 def _stage_index(stages: list[str], stage: str) -> int:

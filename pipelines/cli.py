@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", required=True, metavar="DIR",
                      help="output directory: Parquet under DIR/data/snapshot=<ID>/, statistics under DIR/stats/")
     run.add_argument("--overwrite", action="store_true",
-                     help="replace the data/ and stats/ of an earlier run in --output")
+                     help="replace the results of an earlier run in --output (without it, rerunning the same "
+                          "command resumes an interrupted run; a different configuration is refused)")
     run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="clean",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
                           "(default: clean, the last stage)")
@@ -94,6 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    rep = sub.add_parser(
+        "report",
+        help="report where every page and character went (terminal, --json, --html)",
+        description="The funnel per snapshot and in total, drop reasons, quality-rule bite, NG-term "
+        "calibration, histograms, an extrapolation next to Swallow's figures; several outputs side by side.",
+        epilog="examples:\n  jawebcorpus report out/\n  jawebcorpus report out-default/ out-light/ --html report.html\n"
+        "  jawebcorpus report out/ --json > report.json\n(see docs/report.md)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rep.add_argument("outputs", nargs="+", metavar="OUT", help="--output directories of jawebcorpus run")
+    rep.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    rep.add_argument("--html", metavar="FILE", help="also write one self-contained HTML page with plots, e.g. --html report.html")
+    rep.add_argument("--per-snapshot", action="store_true", help="print the full funnel of every snapshot too")
+    rep.add_argument("--top", type=int, default=3, metavar="N", help="drop reasons shown per stage (default 3)")
+    rep.add_argument("--files-per-snapshot", type=int, metavar="N",
+                     help="WARC files in a whole snapshot, for the extrapolation (default: the snapshot's "
+                          "warc.paths.gz next to the input when there is one, else 90,000)")
+    rep.add_argument("--captures-per-file", type=int, default=39_000, metavar="N",
+                     help="captures in a real Common Crawl WARC file (default 39,000)")
+    rep.add_argument("--snapshots-total", type=int, default=21, metavar="N",
+                     help="snapshots to project to (default 21, as Swallow)")
     return parser
 
 
@@ -149,13 +171,14 @@ def _with_defaults(beam_args: list[str]) -> list[str]:
 def cmd_run(args, beam_args) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from .run import prepare_output, print_failures, run_pipeline, summary_lines
+    from .run import prepare_output, print_failures, run_fingerprint, run_pipeline, summary_lines
 
     try:
         cfg = _config(args)
         inputs = _inputs(args)
         options = PipelineOptions(_with_defaults(beam_args))
-        prepare_output(args.output, args.overwrite)
+        fingerprint = run_fingerprint(cfg, args.until, args.samples_per_reason)
+        done = prepare_output(args.output, args.overwrite, fingerprint)
     except (ConfigError, InputError, FileExistsError) as exc:
         print(f"jawebcorpus: error: {exc}", file=sys.stderr)
         return 2
@@ -163,8 +186,9 @@ def cmd_run(args, beam_args) -> int:
         print("jawebcorpus: error: no input files", file=sys.stderr)
         return 2
     if not args.quiet:
-        print(f"[jawebcorpus] {len(inputs)} input files, preset {cfg.preset}, until {args.until} → {args.output}",
-              file=sys.stderr)
+        resumed = f" ({len(done)} already completed: resuming)" if done else ""
+        print(f"[jawebcorpus] {len(inputs)} input files{resumed}, preset {cfg.preset}, until {args.until} "
+              f"→ {args.output}", file=sys.stderr)
     result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv,
                           samples_per_reason=args.samples_per_reason)
     print_failures(result)
@@ -181,6 +205,24 @@ def cmd_run(args, beam_args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from jawebcorpus.corpus.report import ReportError, build_report, load_run, render_html, render_text, report_json
+
+    try:
+        report = build_report([load_run(o) for o in args.outputs], top=max(1, args.top),
+                              files_per_snapshot=args.files_per_snapshot,
+                              captures_per_file=args.captures_per_file, snapshots_total=args.snapshots_total)
+    except ReportError as exc:
+        print(f"jawebcorpus: error: {exc}", file=sys.stderr)
+        return 2
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(render_html(report, args.html))
+    sys.stdout.write(report_json(report) if args.json else
+                     render_text(report, per_snapshot=args.per_snapshot, html_path=args.html))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -192,5 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "run":
         return cmd_run(args, extra)
+    if args.command == "report":
+        if extra:
+            parser.error(f"unexpected arguments: {' '.join(extra)}")
+        return cmd_report(args)
     parser.error(f"unknown command {args.command}")
     return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineState
 
 from jawebcorpus import __version__
@@ -21,7 +23,7 @@ from jawebcorpus.corpus.inputs import InputFile
 from jawebcorpus.corpus.stats import STAGES, check_accounting, final_outcomes
 
 from .progress import ProgressMonitor, ProgressSink
-from .transforms import CorpusPipeline, atomic_write
+from .transforms import Finalize, ProcessFiles, atomic_write, checkpoint_path
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner"]
 
@@ -56,6 +58,7 @@ class RunResult:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)  # Beam counters "<stage>/<name>"
+    resumed_files: int = 0  # input files completed by an earlier, interrupted run
 
     @property
     def failed_files(self) -> list[dict]:
@@ -87,19 +90,68 @@ def _versions() -> dict:
     return out
 
 
-def prepare_output(output: str, overwrite: bool) -> None:
-    """Refuse to mix runs in one output directory unless asked to replace it."""
-    if "://" in output:
-        return
-    existing = [d for d in ("data", "stats", "samples") if os.path.exists(os.path.join(output, d))]
-    if existing and not overwrite:
+def run_fingerprint(cfg: PipelineConfig, until: str, samples_per_reason: int = 0) -> str:
+    """Everything that changes what a file's checkpoint holds: configuration, last stage, samples."""
+    blob = f"{cfg.fingerprint()}|{until}|{samples_per_reason}".encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _listdir(path: str) -> list[str]:
+    if "://" in path:
+        try:
+            return sorted({m.path[len(path):].lstrip("/").split("/")[0]
+                           for m in FileSystems.match([FileSystems.join(path, "*")])[0].metadata_list})
+        except Exception:
+            return []
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+def _remove(path: str) -> None:
+    if "://" in path:
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+    elif os.path.isdir(path):
+        shutil.rmtree(path)
+
+
+def prepare_output(output: str, overwrite: bool, fingerprint: str | None = None) -> set[str]:
+    """Check the output directory; return the checkpoint names of files already completed.
+
+    An output that holds an earlier run of the *same* configuration is resumed: its completed
+    files are skipped.  One that holds another configuration's results (or results without
+    checkpoints) is refused unless ``overwrite`` — old partial results are never reused silently.
+    """
+    internal = ("data", "stats", "samples", "_checkpoints")
+    if overwrite:
+        for d in internal:
+            _remove(FileSystems.join(output, d))
+    ck_root = FileSystems.join(output, "_checkpoints")
+    prints = _listdir(ck_root)
+    others = [f for f in prints if f != fingerprint]
+    if others:
         raise FileExistsError(
-            f"output directory {output} already holds {' and '.join(existing)}/ from an earlier run; "
-            "choose another --output or pass --overwrite to replace it"
+            f"output directory {output} holds results of another configuration (fingerprint "
+            f"{', '.join(others)}; this run's is {fingerprint}); choose another --output or pass "
+            "--overwrite to replace them"
         )
-    for d in existing:
-        shutil.rmtree(os.path.join(output, d))
-    os.makedirs(os.path.join(output, "stats"), exist_ok=True)
+    if not prints and _listdir(FileSystems.join(output, "data")):
+        raise FileExistsError(
+            f"output directory {output} already holds data/ without checkpoints; choose another "
+            "--output or pass --overwrite to replace it"
+        )
+    if "://" not in output:
+        os.makedirs(os.path.join(output, "stats"), exist_ok=True)
+    if fingerprint is None:
+        return set()
+    return {name for name in _listdir(FileSystems.join(ck_root, fingerprint)) if name.endswith(".json")}
+
+
+def _run(p: beam.Pipeline):
+    beam_result = p.run()
+    state = beam_result.wait_until_finish()
+    if state not in (None, PipelineState.DONE):
+        raise RuntimeError(f"pipeline ended in state {state}")
+    return _counters(beam_result)
 
 
 def run_pipeline(
@@ -111,48 +163,54 @@ def run_pipeline(
     quiet: bool = True,
     command: list[str] | None = None,
     samples_per_reason: int = 0,
+    overwrite: bool = False,
 ) -> RunResult:
+    """Process the pending input files (pipeline 1), then build the run's statistics from every
+    checkpoint (pipeline 2).  Rerunning the same command after a crash resumes."""
     cfg.validate()
+    fingerprint = run_fingerprint(cfg, until, samples_per_reason)
+    done = prepare_output(output, overwrite, fingerprint)
+    pending = [inp for inp in inputs if os.path.basename(checkpoint_path(output, fingerprint, inp.rel)) not in done]
     local = is_local_runner(options)
-    progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not quiet else None
-    runner = local_runner(options) if local else None
-    stages = list(STAGES[: STAGES.index(until) + 1]) + ["write"]
+    progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not quiet and pending else None
+    process = ProcessFiles(cfg, output, fingerprint, until, ProgressSink(progress_dir), samples_per_reason)
+    stages = process.stages()
     started = time.time()
-    monitor = ProgressMonitor(progress_dir, len(inputs)).start() if progress_dir else None
+    counters: dict[str, int] = {}
+    monitor = ProgressMonitor(progress_dir, len(pending)).start() if progress_dir else None
     try:
-        p = beam.Pipeline(runner=runner, options=options)
-        _ = (
-            p
-            | "list_files" >> beam.Create(inputs)
-            | "corpus" >> CorpusPipeline(cfg, output, until, ProgressSink(progress_dir), samples_per_reason)
-        )
-        beam_result = p.run()
-        state = beam_result.wait_until_finish()
-        if state not in (None, PipelineState.DONE):
-            raise RuntimeError(f"pipeline ended in state {state}")
-        counters = _counters(beam_result)
+        if pending:
+            p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
+            _ = p | "list_files" >> beam.Create(pending) | "process_files" >> process
+            counters = _run(p)
     finally:
         if monitor:
             monitor.stop()
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
+    p2 = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
+    _ = p2 | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason)
+    _run(p2)
     seconds = time.time() - started
     result = RunResult(output=output, seconds=seconds, counters=counters)
+    result.resumed_files = len(inputs) - len(pending)
     run_info = {
         "command": command,
         "preset": cfg.preset,
         "config": cfg.to_dict(),
         "fingerprint": cfg.fingerprint(),
+        "run_fingerprint": fingerprint,
         "until": until,
         "stages": stages,
         "inputs": len(inputs),
+        "resumed_files": result.resumed_files,
         "runner": options.view_as(StandardOptions).runner or "FnApiRunner (local)",
         "direct_num_workers": options.view_as(DirectOptions).direct_num_workers,
         "versions": _versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(seconds, 3),
     }
-    atomic_write(os.path.join(output, "stats", "run.json"),
+    atomic_write(FileSystems.join(output, "stats", "run.json"),
                  (json.dumps(run_info, indent=1, ensure_ascii=False) + "\n").encode())
     if "://" not in output:
         with open(os.path.join(output, "stats", "stages.json"), encoding="utf-8") as fh:
@@ -160,12 +218,8 @@ def run_pipeline(
         with open(os.path.join(output, "stats", "files.json"), encoding="utf-8") as fh:
             result.files = json.load(fh)
         result.problems = check_accounting(result.rows, stages)
-        for snap, f in final_outcomes(result.rows, stages).items():
-            last = [r for r in result.rows if r["snapshot"] == snap and r["stage"] == "write"]
-            if f["read"] and not last and any(
-                r["snapshot"] == snap and r["stage"] == until and r["outcome"] == "kept" for r in result.rows
-            ):
-                result.problems.append(f"{snap}: documents kept by {until} were not written")
+        if len(result.files) != len(inputs):
+            result.problems.append(f"{len(inputs)} input files but {len(result.files)} in files.json")
     return result
 
 

@@ -2,8 +2,16 @@
 
 Stage names are the same everywhere: the transform label, the Beam metrics namespace, the
 ``stage`` key of ``OUT/stats/stages.json`` and the headings of ``docs/stages.md``.
-Each DoFn counts outcomes in a :class:`StatsAccumulator` and emits the partial counts at the
-end of its bundle on the ``stats`` output (and into Beam counters for live monitoring).
+
+A run is two Beam pipelines (see ``pipelines/run.py``):
+
+1. :class:`ProcessFiles`: each pending WARC file flows through the fused stages, followed by
+   its :class:`FileEnd` marker that collects the file's statistics; the write stage then
+   commits the file (Parquet part, then checkpoint).  A crash loses only uncommitted files.
+2. :class:`Finalize`: every checkpoint → ``OUT/stats/*.json`` (and ``OUT/samples``), summed
+   with combiners, so a resumed run reports exactly what an uninterrupted one would.
+
+Each stage also increments Beam counters ``<stage>/<outcome>.<reason>.<measure>``.
 """
 
 from __future__ import annotations
@@ -14,18 +22,17 @@ import json
 import os
 import posixpath
 import uuid
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import TaggedOutput
-from apache_beam.transforms.window import GlobalWindows
 
 from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.extract import Extractor
 from jawebcorpus.corpus.inputs import InputFile, open_input
 from jawebcorpus.corpus.record import Doc, docs_to_table
-from jawebcorpus.corpus.stats import DETAIL_KEYS, STAGES, StatsAccumulator, histogram_bins, rows_in_order
+from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins, rows_in_order
 from jawebcorpus.corpus.steps import FileReport, decode_doc, extract_doc, read_pages
 from jawebcorpus.filters.hosts import HostFilter
 from jawebcorpus.filters.langid import LanguageIdentifier
@@ -35,10 +42,6 @@ from jawebcorpus.filters.steps import clean_doc, detect_doc, hosts_doc, langid_d
 
 from .progress import ProgressSink
 
-STATS = "stats"
-DETAILS = "details"
-SAMPLES = "samples"
-FILES = "files"
 SAMPLE_TEXT_CHARS = 20_000
 
 
@@ -58,7 +61,35 @@ def sample_record(doc: Doc, stage: str, outcome: str, reason: str) -> dict:
     }
 
 
+@dataclass
+class FileEnd:
+    """Travels through every stage right after the last document of its WARC file.
+
+    Each stage adds its statistics for the file; the write stage, which by then has received
+    every document of the file that survived (the stages are fused, so a file's documents and
+    its end marker reach it in order, in one bundle), commits the file: its Parquet part and
+    its checkpoint.  The write stage checks the file's accounting, which would catch documents
+    arriving out of order.
+    """
+
+    inp: InputFile
+    report: dict
+    stats: StatsAccumulator = field(default_factory=StatsAccumulator)
+    details: StatsAccumulator = field(default_factory=StatsAccumulator)
+    samples: list = field(default_factory=list)
+
+
+def _count(stats_items) -> None:
+    for (_snap, stage, outcome, reason), vals in stats_items:
+        for measure, v in zip(("docs", "chars", "bytes"), vals):
+            if v:
+                Metrics.counter(stage, f"{outcome}.{reason}.{measure}").inc(v)
+
+
 class _StageFn(beam.DoFn):
+    """A document stage: ``step`` (a plain function of corpus/ or filters/) on each document,
+    statistics per WARC file handed to the file's :class:`FileEnd`."""
+
     stage = ""
 
     def __init__(self, cfg: PipelineConfig, progress: ProgressSink | None = None, samples: int = 0):
@@ -66,37 +97,53 @@ class _StageFn(beam.DoFn):
         self.progress = progress or ProgressSink(None)
         self.samples = samples
 
-    def emit(self, doc: Doc, out: Doc | None):
-        """The kept document, or (with --samples-per-reason) a sample of the dropped one."""
-        if out is not None:
-            yield out
-        elif self.samples and self.stats.last is not None:
-            _snap, stage, outcome, reason = self.stats.last
-            yield TaggedOutput(SAMPLES, ((stage, reason), sample_record(doc, stage, outcome, reason)))
+    def step(self, doc: Doc, stats: StatsAccumulator, details: StatsAccumulator) -> Doc | None:
+        raise NotImplementedError
 
     def start_bundle(self):
-        self.stats = StatsAccumulator()
-        self.details = StatsAccumulator()
+        self._files: dict[str, tuple[StatsAccumulator, StatsAccumulator, list, dict]] = {}
+
+    def process(self, el):
+        if isinstance(el, FileEnd):
+            acc = self._files.pop(el.inp.rel, None)
+            if acc is not None:
+                stats, details, samples, _ = acc
+                _count(stats.items())
+                el.stats.merge(stats)
+                el.details.merge(details)
+                el.samples.extend(samples)
+            yield el
+            return
+        acc = self._files.get(el.warc_file)
+        if acc is None:
+            acc = self._files[el.warc_file] = (StatsAccumulator(), StatsAccumulator(), [], {})
+        stats, details, samples, taken = acc
+        out = self.step(el, stats, details)
+        if out is not None:
+            yield out
+        elif self.samples and stats.last is not None:
+            _snap, stage, outcome, reason = stats.last
+            if taken.get(reason, 0) < self.samples:  # the first N of the file, in record order
+                taken[reason] = taken.get(reason, 0) + 1
+                samples.append(sample_record(el, stage, outcome, reason))
 
     def finish_bundle(self):
         self.progress.flush()
-        for key, vals in self.stats.drain():
-            _snap, stage, outcome, reason = key
-            for measure, v in zip(("docs", "chars", "bytes"), vals):
-                if v:
-                    Metrics.counter(stage, f"{outcome}.{reason}.{measure}").inc(v)
-            yield TaggedOutput(STATS, GlobalWindows.windowed_value((key, vals)))
-        for key, vals in self.details.drain():
-            yield TaggedOutput(DETAILS, GlobalWindows.windowed_value((key, vals)))
+        if self._files:
+            raise RuntimeError(
+                f"stage {self.stage}: documents of {sorted(self._files)[:3]} arrived without their file's end "
+                "marker in the same bundle; this runner does not keep a file's elements together"
+            )
 
 
 class ReadWarcFn(_StageFn):
-    """read: every record of a WARC file; HTML responses go on as documents."""
+    """read: every record of a WARC file; HTML responses go on as documents, then the file's end."""
 
     stage = "read"
 
     def process(self, inp: InputFile):
         report = FileReport(inp.path, inp.rel, inp.snapshot)
+        stats = StatsAccumulator()
         try:
             f = open_input(inp.path)
         except OSError as exc:
@@ -104,10 +151,11 @@ class ReadWarcFn(_StageFn):
             report.message = f"cannot open {inp.path}: {type(exc).__name__}: {exc}"
         else:
             with f:
-                for doc in read_pages(f, inp, self.cfg.read, self.stats, report):
+                for doc in read_pages(f, inp, self.cfg.read, stats, report):
                     yield doc
+        _count(stats.items())
         self.progress.add(flush=True, files=1, captures=report.responses, failed_files=int(report.status != "ok"))
-        yield TaggedOutput(FILES, report.to_dict())
+        yield FileEnd(inp, report.to_dict(), stats)
 
 
 class DetectFn(_StageFn):
@@ -118,8 +166,8 @@ class DetectFn(_StageFn):
     def setup(self):
         self.lid = LanguageIdentifier(self.cfg.langid.model_path) if self.cfg.detect.mode == "swallow" else None
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, detect_doc(doc, self.cfg.detect, self.stats, self.lid))
+    def step(self, doc, stats, details):
+        return detect_doc(doc, self.cfg.detect, stats, self.lid)
 
 
 class DecodeFn(_StageFn):
@@ -127,8 +175,8 @@ class DecodeFn(_StageFn):
 
     stage = "decode"
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, decode_doc(doc, self.stats, self.details))
+    def step(self, doc, stats, details):
+        return decode_doc(doc, stats, details)
 
 
 class ExtractFn(_StageFn):
@@ -145,8 +193,8 @@ class ExtractFn(_StageFn):
         if extractor is not None:
             extractor.close()
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, extract_doc(doc, self.extractor, self.stats))
+    def step(self, doc, stats, details):
+        return extract_doc(doc, self.extractor, stats)
 
 
 class LangIdFn(_StageFn):
@@ -157,11 +205,11 @@ class LangIdFn(_StageFn):
     def setup(self):
         self.lid = LanguageIdentifier(self.cfg.langid.model_path)
 
-    def process(self, doc: Doc):
-        out = langid_doc(doc, self.lid, self.cfg.langid, self.stats)
+    def step(self, doc, stats, details):
+        out = langid_doc(doc, self.lid, self.cfg.langid, stats)
         if out is not None:
             self.progress.add(japanese=1)
-        yield from self.emit(doc, out)
+        return out
 
 
 class QualityFn(_StageFn):
@@ -169,8 +217,8 @@ class QualityFn(_StageFn):
 
     stage = "quality"
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, quality_doc(doc, self.cfg.quality, self.stats, self.details, self.cfg.output.quality_measures))
+    def step(self, doc, stats, details):
+        return quality_doc(doc, self.cfg.quality, stats, details, self.cfg.output.quality_measures)
 
 
 class NgWordsFn(_StageFn):
@@ -181,8 +229,8 @@ class NgWordsFn(_StageFn):
     def setup(self):
         self.matcher = NgMatcher(self.cfg.ngwords)
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, ngwords_doc(doc, self.matcher, self.stats, self.details))
+    def step(self, doc, stats, details):
+        return ngwords_doc(doc, self.matcher, stats, details)
 
 
 class HostsFn(_StageFn):
@@ -193,8 +241,8 @@ class HostsFn(_StageFn):
     def setup(self):
         self.hosts = HostFilter(self.cfg.hosts)
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, hosts_doc(doc, self.hosts, self.stats))
+    def step(self, doc, stats, details):
+        return hosts_doc(doc, self.hosts, stats)
 
 
 class CleanFn(_StageFn):
@@ -202,8 +250,8 @@ class CleanFn(_StageFn):
 
     stage = "clean"
 
-    def process(self, doc: Doc):
-        yield from self.emit(doc, clean_doc(doc, self.cfg.clean, self.stats, self.details))
+    def step(self, doc, stats, details):
+        return clean_doc(doc, self.cfg.clean, stats, details)
 
 
 STAGE_FNS = {
@@ -231,35 +279,123 @@ def atomic_write(path: str, data: bytes) -> None:
     FileSystems.rename([tmp], [path])
 
 
-class WriteParquetFn(_StageFn):
-    """write: one zstd Parquet part file per input WARC file, rows in record order."""
+
+def checkpoint_dir(output_dir: str, fingerprint: str) -> str:
+    return FileSystems.join(output_dir, "_checkpoints", fingerprint)
+
+
+def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str) -> str:
+    return FileSystems.join(checkpoint_dir(output_dir, fingerprint), part_name(warc_file)[: -len(".parquet")] + ".json")
+
+
+class CommitFileFn(beam.DoFn):
+    """write: one zstd Parquet part per input WARC file (rows in record order), then the file's
+    checkpoint (its report, statistics and samples), each written atomically.  A file whose
+    checkpoint exists is complete: a rerun skips it."""
 
     stage = "write"
 
-    def __init__(self, cfg: PipelineConfig, output_dir: str):
-        super().__init__(cfg)
+    def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, stages: list[str]):
+        self.cfg = cfg
         self.output_dir = output_dir
+        self.fingerprint = fingerprint
+        self.stages = stages
 
-    def process(self, item):
-        (snapshot, warc_file), docs = item
-        import pyarrow.parquet as pq
+    def start_bundle(self):
+        self._docs: dict[str, list[Doc]] = {}
 
-        docs = sorted(docs, key=lambda d: d.sort_key)
-        table = docs_to_table(docs, measure_columns() if self.cfg.output.quality_measures else ())
-        buf = io.BytesIO()
-        comp = self.cfg.output.compression
-        pq.write_table(table, buf, compression=None if comp == "none" else comp,
-                       row_group_size=self.cfg.output.row_group_rows)
-        path = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(warc_file))
-        atomic_write(path, buf.getvalue())
-        for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
-            self.stats.add(snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
-            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
-                self.details.add(snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
-        yield path
+    def process(self, el):
+        if not isinstance(el, FileEnd):
+            self._docs.setdefault(el.warc_file, []).append(el)
+            return
+        rel = el.inp.rel
+        docs = sorted(self._docs.pop(rel, []), key=lambda d: d.sort_key)
+        snapshot = el.report["snapshot"]
+        part = None
+        if docs:
+            import pyarrow.parquet as pq
+
+            table = docs_to_table(docs, measure_columns() if self.cfg.output.quality_measures else ())
+            buf = io.BytesIO()
+            comp = self.cfg.output.compression
+            pq.write_table(table, buf, compression=None if comp == "none" else comp,
+                           row_group_size=self.cfg.output.row_group_rows)
+            part = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(rel))
+            atomic_write(part, buf.getvalue())
+            written = StatsAccumulator()
+            for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
+                written.add(snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
+                for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
+                    el.details.add(snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
+            _count(written.items())
+            el.stats.merge(written)
+        rows = el.stats.rows(self.stages)
+        problems = check_accounting(rows, self.stages)
+        if problems:
+            raise RuntimeError(f"accounting error in {rel}: {'; '.join(problems)}")
+        checkpoint = {
+            "fingerprint": self.fingerprint,
+            "warc_file": rel,
+            "part": part,
+            "report": el.report,
+            "stats": rows,
+            "details": el.details.rows(self.stages, DETAIL_KEYS),
+            "samples": sorted(el.samples, key=_sample_order),
+        }
+        atomic_write(checkpoint_path(self.output_dir, self.fingerprint, rel),
+                     json.dumps(checkpoint, ensure_ascii=False).encode())
+        _maybe_crash_for_tests()
+        yield rel
+
+    def finish_bundle(self):
+        if self._docs:
+            raise RuntimeError(f"documents of {sorted(self._docs)[:3]} reached write without their file's end marker")
 
 
-# -- statistics sinks ----------------------------------------------------------------------------
+_COMMITS = 0
+
+
+def _maybe_crash_for_tests() -> None:
+    """Fault injection for the resume test: JAWEBCORPUS_CRASH_AFTER_COMMITS=N kills the process
+    (no clean-up, like a machine failure) after its N-th committed file."""
+    global _COMMITS
+    limit = os.environ.get("JAWEBCORPUS_CRASH_AFTER_COMMITS")
+    if limit:
+        _COMMITS += 1
+        if _COMMITS >= int(limit):
+            os._exit(17)
+
+
+class ProcessFiles(beam.PTransform):
+    """Input files → the stages up to ``until`` → per-file Parquet parts and checkpoints."""
+
+    def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, until: str = "clean",
+                 progress: ProgressSink | None = None, samples_per_reason: int = 0):
+        super().__init__()
+        if until not in STAGE_FNS:
+            raise ValueError(f"--until must be one of {', '.join(STAGE_FNS)}")
+        self.cfg = cfg
+        self.output_dir = output_dir
+        self.fingerprint = fingerprint
+        self.until = until
+        self.progress = progress or ProgressSink(None)
+        self.samples_per_reason = samples_per_reason
+
+    def stages(self) -> list[str]:
+        names = list(STAGE_FNS)
+        return names[: names.index(self.until) + 1] + ["write"]
+
+    def expand(self, files):
+        # Spread files over workers (break fusion after listing); then every stage is fused
+        # with the next, so each file flows through all of them in one worker.
+        docs = files | "spread_files" >> beam.Reshuffle()
+        for stage in self.stages()[:-1]:
+            fn = STAGE_FNS[stage](self.cfg, self.progress, self.samples_per_reason)
+            docs = docs | stage >> beam.ParDo(fn)
+        return docs | "write" >> beam.ParDo(CommitFileFn(self.cfg, self.output_dir, self.fingerprint, self.stages()))
+
+
+# -- statistics of the whole run -----------------------------------------------------------------
 class _SumCounts(beam.CombineFn):
     def create_accumulator(self):
         return (0, 0, 0)
@@ -277,8 +413,13 @@ class _SumCounts(beam.CombineFn):
         return acc
 
 
-def write_stats_json(items, path: str, stages=STAGES, names=None) -> None:
-    rows = rows_in_order(items, stages, names) if names else rows_in_order(items, stages)
+def _rows_to_items(rows: list[dict], names: tuple[str, ...]):
+    for r in rows:
+        yield tuple(r[n] for n in names), (r["docs"], r["chars"], r["bytes"])
+
+
+def write_rows_json(items, path: str, stages, names) -> None:
+    rows = rows_in_order(items, stages, names)
     atomic_write(path, (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode())
 
 
@@ -300,72 +441,61 @@ def write_samples_jsonl(item, samples_dir: str) -> None:
     atomic_write(FileSystems.join(samples_dir, stage, f"{safe}.jsonl"), data)
 
 
-class CorpusPipeline(beam.PTransform):
-    """Input files → the stages up to ``until`` → Parquet, plus statistics under ``OUT/stats``."""
+def _load_checkpoint(readable_file) -> dict:
+    return json.loads(readable_file.read_utf8())
 
-    def __init__(self, cfg: PipelineConfig, output_dir: str, until: str = "clean",
-                 progress: ProgressSink | None = None, samples_per_reason: int = 0):
+
+class Finalize(beam.PTransform):
+    """Every checkpoint of the run (this invocation's and earlier ones') → ``OUT/stats`` and
+    ``OUT/samples``, combined in parallel (no worker reads all checkpoints)."""
+
+    def __init__(self, output_dir: str, fingerprint: str, stages: list[str], samples_per_reason: int = 0):
         super().__init__()
-        self.samples_per_reason = samples_per_reason
-        if until not in STAGE_FNS:
-            raise ValueError(f"--until must be one of {', '.join(STAGE_FNS)}")
-        self.cfg = cfg
         self.output_dir = output_dir
-        self.until = until
-        self.progress = progress or ProgressSink(None)
+        self.fingerprint = fingerprint
+        self.stages = stages
+        self.samples_per_reason = samples_per_reason
 
-    def expand(self, files):
-        # Spread files over workers (break fusion after listing).
-        files = files | "spread_files" >> beam.Reshuffle()
-        stats = []
-        details = []
-        samples = []
-        read = files | "read" >> beam.ParDo(ReadWarcFn(self.cfg, self.progress)).with_outputs(STATS, FILES, main="docs")
-        docs = read.docs
-        stats.append(read[STATS])
-        for stage in list(STAGE_FNS)[1 : list(STAGE_FNS).index(self.until) + 1]:
-            fn = STAGE_FNS[stage](self.cfg, self.progress, self.samples_per_reason)
-            res = docs | stage >> beam.ParDo(fn).with_outputs(STATS, DETAILS, SAMPLES, main="docs")
-            docs = res.docs
-            stats.append(res[STATS])
-            details.append(res[DETAILS])
-            samples.append(res[SAMPLES])
-        written = (
-            docs
-            | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
-            | "group_by_file" >> beam.GroupByKey()
-            | "write" >> beam.ParDo(WriteParquetFn(self.cfg, self.output_dir)).with_outputs(STATS, DETAILS, main="paths")
+    def expand(self, pbegin):
+        from apache_beam.io import fileio
+
+        pattern = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "*.json")
+        cps = (
+            pbegin
+            | "checkpoint_pattern" >> beam.Create([pattern])
+            | "match_checkpoints" >> fileio.MatchAll()
+            | "spread_checkpoints" >> beam.Reshuffle()
+            | "open_checkpoints" >> fileio.ReadMatches()
+            | "load_checkpoints" >> beam.Map(_load_checkpoint)
         )
-        stats.append(written[STATS])
-        details.append(written[DETAILS])
         stats_dir = FileSystems.join(self.output_dir, "stats")
+        stages, names = self.stages, ("snapshot", "stage", "outcome", "reason")
         (
-            stats
-            | "flatten_stats" >> beam.Flatten()
+            cps
+            | "stats_rows" >> beam.FlatMap(lambda cp: _rows_to_items(cp["stats"], names))
             | "sum_stats" >> beam.CombinePerKey(_SumCounts())
             | "gather_stats" >> beam.combiners.ToList()
-            | "write_stats" >> beam.Map(write_stats_json, FileSystems.join(stats_dir, "stages.json"))
+            | "write_stats" >> beam.Map(write_rows_json, FileSystems.join(stats_dir, "stages.json"), stages, names)
         )
         (
-            details
-            | "flatten_details" >> beam.Flatten()
+            cps
+            | "detail_rows" >> beam.FlatMap(lambda cp: _rows_to_items(cp["details"], DETAIL_KEYS))
             | "sum_details" >> beam.CombinePerKey(_SumCounts())
             | "gather_details" >> beam.combiners.ToList()
-            | "write_details" >> beam.Map(write_stats_json, FileSystems.join(stats_dir, "details.json"),
-                                          STAGES, DETAIL_KEYS)
+            | "write_details" >> beam.Map(write_rows_json, FileSystems.join(stats_dir, "details.json"),
+                                          stages, DETAIL_KEYS)
         )
-        if self.samples_per_reason:
-            samples_dir = FileSystems.join(self.output_dir, "samples")
-            (
-                samples
-                | "flatten_samples" >> beam.Flatten()
-                | "pick_samples" >> beam.combiners.Top.PerKey(
-                    self.samples_per_reason, key=_sample_order, reverse=True)
-                | "write_samples" >> beam.Map(write_samples_jsonl, samples_dir)
-            )
         (
-            read[FILES]
+            cps
+            | "file_reports" >> beam.Map(lambda cp: cp["report"])
             | "gather_files" >> beam.combiners.ToList()
             | "write_files" >> beam.Map(write_files_json, FileSystems.join(stats_dir, "files.json"))
         )
-        return written.paths
+        if self.samples_per_reason:
+            (
+                cps
+                | "sample_records" >> beam.FlatMap(lambda cp: (((s["stage"], s["reason"]), s) for s in cp["samples"]))
+                | "pick_samples" >> beam.combiners.Top.PerKey(self.samples_per_reason, key=_sample_order, reverse=True)
+                | "write_samples" >> beam.Map(write_samples_jsonl, FileSystems.join(self.output_dir, "samples"))
+            )
+        return cps

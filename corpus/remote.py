@@ -1,0 +1,592 @@
+"""Input streams for local files, ``http(s)://`` URLs and ``s3://bucket/key`` objects.
+
+:func:`open_input` returns a binary stream with ``.read(n)`` (what :func:`~.warc.iter_records`
+reads), ``.retries`` (transient failures recovered from) and ``.bytes_read`` (bytes handed to
+the caller).  Remote streams survive transient failures without losing or repeating a byte:
+
+* transient failures are a connection refused, reset or dropped mid-body, a timeout, a body
+  shorter than its ``Content-Length``, HTTP 408/429/5xx, and S3's ``SlowDown``, ``InternalError``,
+  ``RequestTimeout`` …;
+* after one, the stream waits (exponential backoff with jitter, at least ``Retry-After`` when
+  the server sends one, capped at ``backoff_max_s``) and asks again *from the byte it has
+  already handed out*, with ``Range: bytes=N-``.  A ``206`` must say ``Content-Range: bytes N-…``
+  (one that starts earlier is skipped forward; later is a failure); a ``200`` (the server
+  ignored the range) is read from its start and its first N bytes are discarded.  The object
+  must not change between attempts (same ``ETag``/``Last-Modified`` and size; S3 requests
+  carry ``If-Match``);
+* ``max_retries`` failures in a row without a byte of progress, or ``max_total_retries`` in
+  all, end the stream with :class:`RemoteError` (``code`` ``remote_error``); 404/410 and
+  401/403 end it at once (``not_found``, ``forbidden``).  :class:`RemoteError` is an
+  :class:`OSError`, so code that treats any ``OSError`` as a failed file keeps working.
+
+HTTP uses the standard library (``urllib.request``: redirects and ``*_proxy`` environment
+variables are honoured).  S3 uses boto3 (imported only when an ``s3://`` path is opened) with
+its own retries turned off, so every retry is counted here.  ``s3_unsigned=None`` (auto) signs
+requests when the normal credential chain finds credentials and sends unsigned (anonymous)
+requests otherwise, as public buckets allow; ``True``/``False`` force either.  Without
+``s3_endpoint_url`` boto3's own resolution applies (``AWS_ENDPOINT_URL_S3``, then AWS).
+
+Tests make backoff deterministic by passing ``sleep`` (called with each delay) and ``rng``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import io
+import os
+import random
+import re
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable
+
+from jawebcorpus import __version__
+from jawebcorpus.corpus.errors import ConfigError
+
+__all__ = [
+    "RemoteConfig", "RemoteError", "RemoteStream", "LocalStream", "open_input", "read_bytes",
+    "is_remote", "join_path", "split_s3", "local_path", "get_default_config", "set_default_config",
+    "REMOTE_ERROR_CODES",
+]
+
+#: Error classes a failed remote file is reported with (FileReport.error).
+REMOTE_ERROR_CODES = ("remote_error", "not_found", "forbidden")
+
+_REMOTE_SCHEMES = ("http://", "https://", "s3://")
+_RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 522, 524})
+_S3_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
+_S3_FORBIDDEN = frozenset({
+    "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+    "InvalidToken", "ExpiredToken", "AccountProblem", "403", "401",
+})
+_S3_TRANSIENT = frozenset({
+    "SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequests",
+    "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable",
+    "OperationAborted", "503", "500", "502", "504",
+})
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    """How remote inputs are fetched.  None of it changes results, only whether they arrive."""
+
+    #: Failed attempts in a row without a byte of progress before the file is given up.
+    max_retries: int = 10
+    #: Retries of one file in all (progress resets ``max_retries``' count, not this one).
+    max_total_retries: int = 200
+    #: Backoff before retry k (k = failures in a row): uniform in [d/2, d], d = min(max, base·2^(k-1)).
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    #: Connect and per-read socket timeout.
+    timeout_s: float = 60.0
+    #: Largest read taken from the network at once.
+    chunk_bytes: int = 1 << 20
+    #: S3-compatible endpoint (e.g. http://127.0.0.1:9000); None: boto3's resolution (AWS_ENDPOINT_URL_S3, AWS).
+    s3_endpoint_url: str | None = None
+    #: None: sign when the credential chain finds credentials, else anonymous; True/False: force.
+    s3_unsigned: bool | None = None
+    #: Region for S3 when none is configured (Common Crawl's bucket is in us-east-1).
+    s3_region: str = "us-east-1"
+    user_agent: str = f"jawebcorpus/{__version__} (Common Crawl corpus builder)"
+
+    def __post_init__(self):
+        if self.max_retries < 0 or self.max_total_retries < 0:
+            raise ConfigError("remote retries must be >= 0")
+        if self.backoff_base_s < 0 or self.backoff_max_s < self.backoff_base_s:
+            raise ConfigError("remote backoff needs 0 <= backoff_base_s <= backoff_max_s")
+        if self.timeout_s <= 0:
+            raise ConfigError("remote timeout_s must be > 0")
+        if self.chunk_bytes < 1:
+            raise ConfigError("remote chunk_bytes must be >= 1")
+        if self.s3_unsigned not in (None, True, False):
+            raise ConfigError("s3_unsigned must be None (auto), True or False")
+
+
+_default_config = RemoteConfig()
+
+
+def get_default_config() -> RemoteConfig:
+    """The configuration used when none is passed (per process)."""
+    return _default_config
+
+
+def set_default_config(config: RemoteConfig) -> RemoteConfig:
+    """Replace the per-process default; returns the previous one."""
+    global _default_config
+    previous, _default_config = _default_config, config
+    return previous
+
+
+class RemoteError(OSError):
+    """A remote input that could not be read.
+
+    ``code``: ``not_found``, ``forbidden`` or ``remote_error``; ``path``: what was opened;
+    ``last_error``: the last failure; ``retries``: retries made; ``offset``: bytes handed out
+    before the failure (where reading stopped in the file).
+    """
+
+    def __init__(self, code: str, path: str, last_error: str, retries: int = 0, offset: int = 0):
+        where = f" at byte {offset:,}" if offset else ""
+        tries = f" after {retries} retries" if retries else ""
+        super().__init__(f"{code}: {path}{where}{tries}: {last_error}")
+        self.code = code
+        self.path = path
+        self.last_error = last_error
+        self.retries = retries
+        self.offset = offset
+
+    def __reduce__(self):  # picklable across worker processes
+        return (RemoteError, (self.code, self.path, self.last_error, self.retries, self.offset))
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Fatal(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class _EndOfObject(Exception):
+    """A ranged request past the last byte (416): the object was already read completely."""
+
+
+# -- paths ---------------------------------------------------------------------------------------
+def is_remote(path: str) -> bool:
+    return path.lower().startswith(_REMOTE_SCHEMES)
+
+
+def local_path(path: str) -> str:
+    if path.lower().startswith("file://"):
+        return urllib.request.url2pathname(urllib.parse.urlsplit(path).path)
+    return path
+
+
+def join_path(base: str, rel: str) -> str:
+    """``base`` (a directory, ``https://host/prefix/`` or ``s3://bucket/prefix/``) joined with ``rel``."""
+    if is_remote(base) or base.lower().startswith("file://"):
+        return base.rstrip("/") + "/" + rel.lstrip("/")
+    return os.path.join(base, rel)
+
+
+def split_s3(path: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → ``(bucket, key)``."""
+    rest = path[len("s3://"):]
+    bucket, _, key = rest.partition("/")
+    if not bucket or not key:
+        raise ValueError(f"not an s3://bucket/key path: {path}")
+    return bucket, key
+
+
+# -- streams -------------------------------------------------------------------------------------
+class LocalStream(io.FileIO):
+    """A local file opened for binary reads, with the same counters as remote streams."""
+
+    retries = 0
+
+    def __init__(self, path: str):
+        super().__init__(path, "rb")
+        self.path = path
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        if data:
+            self.bytes_read += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        n = super().readinto(buffer)
+        if n:
+            self.bytes_read += n
+        return n
+
+
+class RemoteStream(io.RawIOBase):
+    """A remote object as a resumable binary stream (see the module docstring).
+
+    Subclasses implement ``_request(start)`` → ``(body, first_byte, total_size, validator)``
+    and ``_read_body(body, n)``; this class does positions, checks, retries and backoff.
+    """
+
+    def __init__(self, path: str, config: RemoteConfig, sleep: Callable[[float], None] | None = None,
+                 rng: random.Random | None = None):
+        super().__init__()
+        self.path = path
+        self.config = config
+        self.bytes_read = 0  # bytes handed to the caller = where the next request starts
+        self.retries = 0
+        self.restarts = 0  # responses that ignored the range and were read from their start
+        self.size: int | None = None
+        self.sleeps: list[float] = []
+        self._sleep = sleep if sleep is not None else time.sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._validator: str | None = None
+        self._body = None
+        self._discard = 0  # bytes of the current response to skip (already handed out)
+        self._response_end: int | None = None  # file position where the current response ends
+        self._fails = 0  # failures in a row without progress
+        self._eof = False
+        self._last_error = ""
+
+    # -- io.RawIOBase -------------------------------------------------------------------------
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        parts = []
+        while True:
+            data = self.read(self.config.chunk_bytes)
+            if not data:
+                return b"".join(parts)
+            parts.append(data)
+
+    def close(self) -> None:
+        self._drop_body()
+        super().close()
+
+    def read(self, size: int = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed stream")
+        if size is None or size < 0:
+            return self.readall()
+        if size == 0 or self._eof:
+            return b""
+        size = min(size, self.config.chunk_bytes)
+        while True:
+            if self.size is not None and self.bytes_read >= self.size:
+                self._finish()
+                return b""
+            try:
+                if self._body is None:
+                    self._open()
+                data = self._read_some(size)
+            except _EndOfObject:
+                self._finish()
+                return b""
+            except _Transient as exc:
+                self._drop_body()
+                self._backoff(str(exc), exc.retry_after)
+                continue
+            except _Fatal as exc:
+                self._drop_body()
+                raise RemoteError(exc.code, self.path, str(exc), self.retries, self.bytes_read) from None
+            if data:
+                self.bytes_read += len(data)
+                self._fails = 0
+                return data
+            # The response ended.  Complete only if it delivered everything it promised.
+            expected = self._response_end if self._response_end is not None else self.size
+            self._drop_body()
+            if expected is not None and self.bytes_read < expected:
+                self._backoff(f"connection closed after {self.bytes_read:,} of {expected:,} bytes", None)
+                continue
+            self._finish()
+            return b""
+
+    # -- machinery ----------------------------------------------------------------------------
+    def _finish(self) -> None:
+        self._eof = True
+        self._drop_body()
+
+    def _drop_body(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            try:
+                body.close()
+            except Exception:  # closing a broken connection may raise anything; it is gone either way
+                pass
+
+    def _backoff(self, message: str, retry_after: float | None) -> None:
+        self._last_error = message
+        self._fails += 1
+        c = self.config
+        if self._fails > c.max_retries or self.retries >= c.max_total_retries:
+            raise RemoteError("remote_error", self.path, message, self.retries, self.bytes_read)
+        self.retries += 1
+        cap = min(c.backoff_max_s, c.backoff_base_s * (2 ** (self._fails - 1)))
+        delay = cap / 2 + self._rng.random() * cap / 2
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, c.backoff_max_s))
+        self.sleeps.append(delay)
+        if delay > 0:
+            self._sleep(delay)
+
+    def _open(self) -> None:
+        start = self.bytes_read
+        body, first, total, validator, length = self._request(start)
+        try:
+            if validator is not None:
+                if self._validator is None:
+                    self._validator = validator
+                elif validator != self._validator:
+                    raise _Fatal("remote_error", f"object changed while reading it ({self._validator} → {validator})")
+            if total is not None:
+                if self.size is None:
+                    self.size = total
+                elif total != self.size:
+                    raise _Fatal("remote_error", f"object changed while reading it (size {self.size} → {total})")
+            if first > start:
+                raise _Transient(f"server sent bytes from {first}, asked from {start}")
+            if first == 0 and start > 0:
+                self.restarts += 1
+            self._discard = start - first
+            self._response_end = first + length if length is not None else None
+        except BaseException:
+            try:
+                body.close()
+            except Exception:
+                pass
+            raise
+        self._body = body
+
+    def _read_some(self, size: int) -> bytes:
+        while self._discard:
+            skipped = self._read_body(self._body, min(self._discard, self.config.chunk_bytes))
+            if not skipped:
+                return b""  # ended while skipping: the caller sees a short response
+            self._discard -= len(skipped)
+        return self._read_body(self._body, size)
+
+    # -- to implement ---------------------------------------------------------------------------
+    def _request(self, start: int):
+        """→ (body, first byte position, total size or None, validator or None, body length or None)."""
+        raise NotImplementedError
+
+    def _read_body(self, body, n: int) -> bytes:
+        raise NotImplementedError
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _parse_content_range(value: str | None) -> tuple[int, int | None] | None:
+    m = _CONTENT_RANGE.match(value or "")
+    if not m:
+        return None
+    return int(m.group(1)), (None if m.group(3) == "*" else int(m.group(3)))
+
+
+class HttpStream(RemoteStream):
+    """``http://`` and ``https://`` with the standard library."""
+
+    def __init__(self, path: str, config: RemoteConfig, sleep=None, rng=None):
+        super().__init__(path, config, sleep, rng)
+        self._opener = urllib.request.build_opener()  # redirects, *_proxy environment variables
+
+    def _request(self, start: int):
+        headers = {"User-Agent": self.config.user_agent, "Accept-Encoding": "identity"}
+        if start:
+            headers["Range"] = f"bytes={start}-"
+        req = urllib.request.Request(self.path, headers=headers)
+        try:
+            resp = self._opener.open(req, timeout=self.config.timeout_s)
+        except urllib.error.HTTPError as exc:
+            status, retry_after = exc.code, _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+            crange = exc.headers.get("Content-Range") if exc.headers else None
+            exc.close()
+            if status == 416:
+                parsed = _parse_content_range((crange or "").replace("*", "0-0")) if crange else None
+                total = parsed[1] if parsed else self.size
+                if total is not None and start >= total:
+                    raise _EndOfObject() from None
+            if status in (404, 410):
+                raise _Fatal("not_found", f"HTTP {status}") from None
+            if status in (401, 403):
+                raise _Fatal("forbidden", f"HTTP {status}") from None
+            if status in _RETRYABLE_STATUS or status >= 500:
+                raise _Transient(f"HTTP {status}", retry_after) from None
+            raise _Fatal("remote_error", f"HTTP {status}") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise _Fatal("remote_error", f"TLS certificate: {reason}") from None
+            raise _Transient(f"{type(reason).__name__}: {reason}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+        try:
+            status = resp.status
+            length_h = resp.headers.get("Content-Length")
+            length = int(length_h) if length_h and length_h.isdigit() else None
+            validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+            if resp.headers.get("Content-Encoding", "identity").lower() not in ("identity", ""):
+                raise _Fatal("remote_error", f"server applied Content-Encoding {resp.headers['Content-Encoding']}")
+            if status == 206:
+                parsed = _parse_content_range(resp.headers.get("Content-Range"))
+                if parsed is None:
+                    raise _Transient(f"206 without a usable Content-Range: {resp.headers.get('Content-Range')!r}")
+                first, total = parsed
+            elif status == 200:
+                first, total = 0, length
+            else:
+                raise _Fatal("remote_error", f"unexpected HTTP {status}")
+        except BaseException:
+            resp.close()
+            raise
+        return resp, first, total, validator, length
+
+    def _read_body(self, body, n: int) -> bytes:
+        try:
+            return body.read(n)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+
+
+# -- S3 ------------------------------------------------------------------------------------------
+_s3_clients: dict[tuple, object] = {}
+_s3_lock = threading.Lock()
+
+
+def _s3_client(config: RemoteConfig):
+    """A boto3 S3 client per (endpoint, signing, timeout), shared by the threads of a process."""
+    key = (config.s3_endpoint_url, config.s3_unsigned, config.timeout_s, config.s3_region,
+           config.user_agent, os.getpid())
+    with _s3_lock:
+        client = _s3_clients.get(key)
+        if client is not None:
+            return client
+        try:
+            import boto3
+            from botocore import UNSIGNED
+            from botocore.config import Config
+        except ImportError:  # pragma: no cover - boto3 is a dependency
+            raise _Fatal("remote_error", "s3:// input needs boto3 (pip install boto3)") from None
+        session = boto3.session.Session()
+        unsigned = config.s3_unsigned
+        if unsigned is None:
+            unsigned = session.get_credentials() is None
+        cfg = Config(
+            retries={"max_attempts": 1, "mode": "standard"},  # retries are done (and counted) here
+            connect_timeout=config.timeout_s,
+            read_timeout=config.timeout_s,
+            user_agent_extra=config.user_agent.replace(" ", "_"),
+            **({"signature_version": UNSIGNED} if unsigned else {}),
+        )
+        client = session.client(
+            "s3", region_name=session.region_name or config.s3_region,
+            endpoint_url=config.s3_endpoint_url, config=cfg,
+        )
+        client._jawebcorpus_unsigned = unsigned  # for tests and diagnostics
+        _s3_clients[key] = client
+        return client
+
+
+class S3Stream(RemoteStream):
+    """``s3://bucket/key`` with boto3 (``GetObject`` with ``Range`` and ``If-Match``)."""
+
+    def __init__(self, path: str, config: RemoteConfig, sleep=None, rng=None):
+        super().__init__(path, config, sleep, rng)
+        self.bucket, self.key = split_s3(path)
+        self._etag: str | None = None
+
+    def _request(self, start: int):
+        from botocore.exceptions import (
+            BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError,
+        )
+
+        client = _s3_client(self.config)
+        kwargs = {"Bucket": self.bucket, "Key": self.key}
+        if start:
+            kwargs["Range"] = f"bytes={start}-"
+            if self._etag:
+                kwargs["IfMatch"] = self._etag
+        try:
+            resp = client.get_object(**kwargs)
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            retry_after = _retry_after(exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after"))
+            msg = f"{code or 'HTTP ' + str(status)} (HTTP {status}): {err.get('Message', '')}".rstrip(": ")
+            if code in ("InvalidRange",) or status == 416:
+                if self.size is not None and start >= self.size:
+                    raise _EndOfObject() from None
+            if code in ("PreconditionFailed",) or status == 412:
+                raise _Fatal("remote_error", f"object changed while reading it (ETag {self._etag} no longer matches)") from None
+            if code in _S3_NOT_FOUND or status == 404:
+                raise _Fatal("not_found", msg) from None
+            if code in _S3_FORBIDDEN or status in (401, 403):
+                raise _Fatal("forbidden", msg) from None
+            if code in _S3_TRANSIENT or status in _RETRYABLE_STATUS or status >= 500:
+                raise _Transient(msg, retry_after) from None
+            raise _Fatal("remote_error", msg) from None
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise _Fatal("forbidden", f"{type(exc).__name__}: {exc}") from None
+        except (BotoCoreError, OSError, http.client.HTTPException) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+        body = resp["Body"]
+        length = resp.get("ContentLength")
+        etag = resp.get("ETag")
+        if etag and self._etag is None:
+            self._etag = etag
+        parsed = _parse_content_range(resp.get("ContentRange"))
+        # No Content-Range: the whole object (a store that ignored the range is read from its start).
+        first, total = parsed if parsed else (0, length)
+        return body, first, total, etag, length
+
+    def _read_body(self, body, n: int) -> bytes:
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            import urllib3.exceptions as u3
+
+            network_errors: tuple = (BotoCoreError, OSError, http.client.HTTPException, u3.HTTPError)
+        except ImportError:  # pragma: no cover
+            network_errors = (BotoCoreError, OSError, http.client.HTTPException)
+        try:
+            return body.read(n)
+        except network_errors as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+
+
+# -- entry points --------------------------------------------------------------------------------
+def open_input(path: str, config: RemoteConfig | None = None, *, sleep: Callable[[float], None] | None = None,
+               rng: random.Random | None = None):
+    """Open a local path, ``file://``, ``http(s)://`` or ``s3://`` input for binary streaming reads.
+
+    Local paths raise the usual :class:`OSError` when they cannot be opened.  Remote streams
+    connect lazily (on the first read) and raise :class:`RemoteError` from ``read`` when the
+    object cannot be read.
+    """
+    config = config or get_default_config()
+    low = path.lower()
+    if low.startswith(("http://", "https://")):
+        return HttpStream(path, config, sleep, rng)
+    if low.startswith("s3://"):
+        split_s3(path)
+        return S3Stream(path, config, sleep, rng)
+    if "://" in path and not low.startswith("file://"):
+        raise RemoteError("remote_error", path, "unsupported URL scheme (use a local path, http(s)://, s3://)")
+    return LocalStream(local_path(path))
+
+
+def read_bytes(path: str, config: RemoteConfig | None = None, **kwargs) -> bytes:
+    """The whole content of a (small) input, e.g. a ``warc.paths.gz`` listing."""
+    with open_input(path, config, **kwargs) as f:
+        return f.read()
