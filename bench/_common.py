@@ -102,7 +102,10 @@ if _frozen():  # the re-run on a frozen copy removes the copy when it ends
     import atexit
     import shutil as _shutil
 
+    import signal
+
     atexit.register(_shutil.rmtree, _frozen()[0], True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the copy is removed on kill too
 
 
 def freeze_if_asked(args) -> None:

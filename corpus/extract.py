@@ -67,7 +67,7 @@ class Extractor:
         self.fast = fast
         self.memory_limit_mb = memory_limit_mb
         self._proc: subprocess.Popen | None = None
-        self.restarts = 0
+        self.starts = 0  # child processes started: 1 + restarts after timeouts and crashes
 
     # -- child management ------------------------------------------------------------------
     def _start(self) -> subprocess.Popen:
@@ -75,6 +75,7 @@ class Extractor:
                "--fast" if self.fast else "--no-fast", str(self.memory_limit_mb)]
         env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
+        self.starts += 1
         ready = self._read_exact(self._proc, 1, time.perf_counter() + 120.0)
         if ready != b"R":
             raise RuntimeError("the extraction worker process did not start (see stderr)")
@@ -94,6 +95,10 @@ class Extractor:
                 stream.close()
             except Exception:
                 pass
+
+    @property
+    def restarts(self) -> int:
+        return max(self.starts - 1, 0)
 
     def close(self) -> None:
         proc = self._proc
@@ -127,7 +132,6 @@ class Extractor:
         if proc is None:
             if self._proc is not None:
                 self._kill()
-                self.restarts += 1
             proc = self._start()
         # The child's start-up (imports) is not charged to the page.
         start = time.perf_counter()

@@ -453,7 +453,8 @@ class HttpStream(RemoteStream):
 
     def _read_body(self, body, n: int) -> bytes:
         try:
-            return body.read(n)
+            # read1: what has arrived (one socket read), so a stall or a drop loses nothing received
+            return body.read1(n)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from None
 
@@ -482,7 +483,7 @@ def _s3_client(config: RemoteConfig):
         if unsigned is None:
             unsigned = session.get_credentials() is None
         cfg = Config(
-            retries={"max_attempts": 1, "mode": "standard"},  # retries are done (and counted) here
+            retries={"total_max_attempts": 1, "mode": "standard"},  # retries are done (and counted) here
             connect_timeout=config.timeout_s,
             read_timeout=config.timeout_s,
             user_agent_extra=config.user_agent.replace(" ", "_"),

@@ -169,32 +169,64 @@ def _written_from_files(files: list[dict]) -> dict | None:
     return None
 
 
+def _constant_column(md, schema, name: str):
+    """The single value of a column according to the row-group statistics, or None."""
+    idx = schema.get_field_index(name)
+    if idx < 0:
+        return None
+    value = None
+    for i in range(md.num_row_groups):
+        st = md.row_group(i).column(idx).statistics
+        if st is None or not st.has_min_max or st.min != st.max or (value is not None and st.min != value):
+            return None
+        if st.null_count:
+            return None
+        value = st.min
+    return value
+
+
 def _written_from_parquet(out: str) -> dict | None:
-    """Per-file written documents/characters from the Parquet output (``warc_file``, ``num_chars``)."""
+    """Per-file written documents/characters from the Parquet output (``warc_file``, ``num_chars``).
+
+    A part file holds one WARC file's documents: its ``snapshot`` and ``warc_file`` are read from
+    the row-group statistics and only ``num_chars`` is read; other files are grouped in full.
+    """
     data = os.path.join(out, "data")
     if not os.path.isdir(data):
         return None
     try:
-        import pyarrow.dataset as pads
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a dependency of the package
         return None
-    paths = []
-    for root, dirs, names in os.walk(data):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        paths.extend(os.path.join(root, n) for n in sorted(names)
-                     if n.endswith(".parquet") and not n.startswith("."))
     result: dict = {}
-    if not paths:
-        return result
     try:
-        dataset = pads.dataset(paths, format="parquet")
-        table = dataset.to_table(columns=["snapshot", "warc_file", "num_chars"])
-        agg = table.group_by(["snapshot", "warc_file"]).aggregate([("num_chars", "count"), ("num_chars", "sum")])
+        for root, dirs, names in os.walk(data):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for n in sorted(names):
+                if not n.endswith(".parquet") or n.startswith("."):
+                    continue
+                pf = pq.ParquetFile(os.path.join(root, n))
+                md, schema = pf.metadata, pf.schema_arrow
+                if md.num_rows == 0:
+                    continue
+                snap, wf = _constant_column(md, schema, "snapshot"), _constant_column(md, schema, "warc_file")
+                if snap is not None and wf is not None:
+                    col = pf.read(columns=["num_chars"], use_threads=False).column(0)
+                    v = result.setdefault((snap, wf), [0, 0])
+                    v[0] += md.num_rows
+                    v[1] += int(pc.sum(col).as_py() or 0)
+                    continue
+                t = pf.read(columns=["snapshot", "warc_file", "num_chars"])
+                agg = t.group_by(["snapshot", "warc_file"]).aggregate([("num_chars", "count"), ("num_chars", "sum")])
+                for s_, w_, c_, n_ in zip(agg.column("snapshot").to_pylist(), agg.column("warc_file").to_pylist(),
+                                          agg.column("num_chars_count").to_pylist(),
+                                          agg.column("num_chars_sum").to_pylist()):
+                    v = result.setdefault((s_, w_), [0, 0])
+                    v[0] += int(c_ or 0)
+                    v[1] += int(n_ or 0)
     except Exception:  # a foreign or damaged file: no per-file figures rather than no report
         return None
-    for snap, wf, n, c in zip(agg.column("snapshot").to_pylist(), agg.column("warc_file").to_pylist(),
-                              agg.column("num_chars_count").to_pylist(), agg.column("num_chars_sum").to_pylist()):
-        result[(snap, wf)] = [int(n or 0), int(c or 0)]
     return result
 
 
@@ -406,18 +438,32 @@ def _dedup(run: RunStats, funnels: dict, snapshots: list[str]) -> dict | None:
                          "removed_chars": st["dropped_chars"], "kept_docs": st["kept_docs"],
                          "removed_share": st["dropped_docs"] / st["in_docs"] if st["in_docs"] else None,
                          "reasons": st["reasons"]})
-    clusters: dict = defaultdict(lambda: [0, 0])
+    clusters: dict = defaultdict(lambda: [0, 0])   # bucket -> [clusters (survivors), documents in them]
+    copies: dict = defaultdict(int)                 # (snapshot of the removed copy, where the kept one is)
     other = []
-    for (kind, name), v in _details_by(run.details, "dedup").items():
+    for r in run.details:
+        if r.get("stage") != "dedup":
+            continue
+        kind, name, d = r.get("kind"), str(r.get("name")), int(r.get("docs") or 0)
         if kind == "cluster_size":
-            clusters[str(name)][0] += v[0]
-            clusters[str(name)][1] += v[1]
+            clusters[name][0] += d
+        elif kind == "cluster_docs":
+            clusters[name][1] += d
+        elif kind == "kept_copy_in":
+            copies[(r.get("snapshot"), name)] += d
         else:
-            other.append({"kind": kind, "name": name, "docs": v[0], "chars": v[1]})
+            other.append({"snapshot": r.get("snapshot"), "kind": kind, "name": name, "docs": d,
+                          "chars": int(r.get("chars") or 0)})
     bins = sorted(clusters, key=_num_key)
+    has_docs = any(v[1] for v in clusters.values())
+    kept_in = sorted({k for _s, k in copies}, key=lambda k: (k.startswith("published:"), k))
     return {"snapshots": per_snap,
-            "cluster_sizes": {"bins": bins, "docs": [clusters[b][0] for b in bins],
-                              "chars": [clusters[b][1] for b in bins]} if bins else None,
+            "cluster_sizes": {"bins": bins, "clusters": [clusters[b][0] for b in bins],
+                              "documents": [clusters[b][1] for b in bins] if has_docs else None}
+            if bins else None,
+            "kept_copy_in": {"removed_in": [s for s in snapshots if any(c[0] == s for c in copies)],
+                             "kept_in": kept_in,
+                             "docs": {f"{a}\t{b}": n for (a, b), n in sorted(copies.items())}} if copies else None,
             "other_details": other}
 
 
@@ -545,6 +591,15 @@ def _extrapolation(run: RunStats, funnels: dict, snapshots: list[str], files_per
         failed = sum(1 for f in files if f.get("status") != "ok")
         if failed:
             notes.append(f"{failed} of {n} files failed part-way: their captures count as read")
+        if n == 0:
+            none = {"estimate": None, "se": None, "half_width": None, "low": None, "high": None, "rel_error": None}
+            rows.append({
+                "snapshot": snap, "files_read": 0, "files_failed": 0, "files_in_snapshot": n_pop,
+                "files_source": n_src, "listing": None, "method": "none", "captures_read": 0,
+                "docs_written": docs_w, "chars_written": chars_w, "input_pages": dict(none), "docs": dict(none),
+                "chars": dict(none), "notes": [],
+                "error_note": "no files.json entries for this snapshot: it cannot be extrapolated"})
+            continue
         # Per-file written figures (the sampling unit); without them, only the point estimate.
         if per is not None:
             ys_d = [per.get((snap, f.get("warc_file")), [0, 0])[0] for f in files]
@@ -574,7 +629,7 @@ def _extrapolation(run: RunStats, funnels: dict, snapshots: list[str], files_per
         elif n < 2:
             error_note = "one file read: the sampling error cannot be estimated"
         else:
-            error_note = f"95 % interval, t with {n - 1} degrees of freedom, {n} files"
+            error_note = f"95 % interval from {n} files (t with {n - 1} degree{'s' if n > 2 else ''} of freedom)"
         rows.append({
             "snapshot": snap, "files_read": n, "files_failed": failed, "files_in_snapshot": n_pop,
             "files_source": n_src, "listing": listing, "method": method,
@@ -583,7 +638,11 @@ def _extrapolation(run: RunStats, funnels: dict, snapshots: list[str], files_per
         })
     # All sampled snapshots (independent samples: variances add), then projected to
     # ``snapshots_total`` snapshots, the sampled snapshots being a sample of those (two-stage).
+    unknown = {"estimate": None, "se": None, "half_width": None, "low": None, "high": None, "rel_error": None}
+
     def _sum(key):
+        if not rows or any(r[key]["estimate"] is None for r in rows):
+            return dict(unknown)
         est = sum(r[key]["estimate"] or 0 for r in rows)
         hws = [r[key]["half_width"] for r in rows]
         hw = math.sqrt(sum(h * h for h in hws)) if rows and all(h is not None for h in hws) else None
@@ -593,6 +652,8 @@ def _extrapolation(run: RunStats, funnels: dict, snapshots: list[str], files_per
         return out
 
     def _project(key):
+        if not rows or any(r[key]["estimate"] is None for r in rows):
+            return dict(unknown)
         s_n, s_tot = len(rows), max(snapshots_total, len(rows))
         vals = [r[key]["estimate"] or 0 for r in rows]
         est = s_tot * sum(vals) / s_n if s_n else 0.0
@@ -616,7 +677,7 @@ def _extrapolation(run: RunStats, funnels: dict, snapshots: list[str], files_per
             f"projection to {s_tot} snapshots: {len(rows)} sampled snapshot{'s' if len(rows) > 1 else ''} "
             + ("scaled up; the variation between snapshots cannot be estimated from one snapshot"
                if len(rows) < 2 else "scaled up; the interval adds the variation between the sampled snapshots "
-               f"(t with {len(rows) - 1} degrees of freedom)"))
+               f"(t with {len(rows) - 1} degree{'s' if len(rows) > 2 else ''} of freedom)"))
     return {
         "snapshots": rows, "sampled": sampled, "projected": projected,
         "captures_per_file": captures_per_file, "snapshots_total": snapshots_total,
@@ -628,6 +689,53 @@ def _interval(est: float, hw: float | None) -> dict:
     return {"estimate": est, "se": None if hw is None else hw / 1.96, "half_width": hw,
             "low": None if hw is None else max(0.0, est - hw), "high": None if hw is None else est + hw,
             "rel_error": (hw / est if est else None) if hw is not None else None}
+
+
+def _stats_checks(run: RunStats, funnels: dict, snapshots: list[str]) -> list[str]:
+    """Cross-checks between stages.json, details.json, files.json and OUT/data (empty when consistent)."""
+    out = []
+    det: dict = defaultdict(lambda: defaultdict(int))
+    for r in run.details:
+        det[r.get("snapshot")][(r.get("stage"), r.get("kind"), r.get("name"))] += int(r.get("docs") or 0)
+    files: dict = defaultdict(lambda: [0, 0])
+    for f in run.files:
+        v = files[f.get("snapshot")]
+        v[0] += int(f.get("records") or 0)
+        v[1] += int(f.get("pages") or 0)
+    for snap in snapshots:
+        by = {s["stage"]: s for s in funnels.get(snap, [])}
+        d = det.get(snap, {})
+        w = by.get("write")
+        hist: dict = defaultdict(int)
+        for (stage, kind, _name), n in d.items():
+            if stage == "write" and kind and kind.startswith("hist:"):
+                hist[kind] += n
+        for kind, n in sorted(hist.items()):
+            if w and n != w["kept_docs"]:
+                out.append(f"{snap}: histogram {kind} counts {n:,} documents, {w['kept_docs']:,} were written")
+        q = by.get("quality")
+        alone = {name: n for (stage, kind, name), n in d.items() if stage == "quality" and kind == "rule_fails"}
+        if q and alone:
+            for r in q["reasons"]:
+                if r["outcome"] == "dropped" and r["docs"] > alone.get(r["reason"], 0):
+                    out.append(f"{snap}: quality rule {r['reason']} is the first failing rule of {r['docs']:,} "
+                               f"documents but rejects only {alone.get(r['reason'], 0):,} alone")
+        ng = by.get("ngwords")
+        if ng:
+            for (stage, kind, name), n in d.items():
+                if stage == "ngwords" and kind == "term_removed" and n > ng["dropped_docs"]:
+                    out.append(f"{snap}: NG term {name!r} removed {n:,} documents, the stage dropped {ng['dropped_docs']:,}")
+        for (stage, kind, name), n in d.items():
+            if stage == "dedup" and kind == "not_converged" and n:
+                out.append(f"{snap}: dedup clustering did not converge ({name}: {n:,})")
+        rd = by.get("read")
+        if rd and snap in files and run.files:
+            rec, pages = files[snap]
+            if rec != rd["in_docs"]:
+                out.append(f"{snap}: files.json counts {rec:,} records, stages.json read {rd['in_docs']:,}")
+            if pages != rd["kept_docs"]:
+                out.append(f"{snap}: files.json counts {pages:,} HTML pages, stages.json read kept {rd['kept_docs']:,}")
+    return out
 
 
 def _config_flat(d, prefix="") -> dict:
@@ -693,6 +801,7 @@ def _run_model(run: RunStats, top: int, files_per_snapshot, captures_per_file, s
         "extrapolation": _extrapolation(run, funnels, snapshots, files_per_snapshot, captures_per_file,
                                         snapshots_total),
         "accounting_problems": problems,
+        "stats_warnings": _stats_checks(run, funnels, snapshots),
     }
 
 
@@ -838,28 +947,28 @@ def _chars_cell(stage: str, chars) -> str:
 
 def _funnel_block(model: dict, scope: str, width: int, top: int) -> list[str]:
     stages = model["funnel"]["total"] if scope == "total" else model["funnel"]["snapshots"][scope]
-    lines = [f"{'stage':<8} {'docs in':>10}   {'docs out':>10} {'kept':>6} {'':10} {'chars out':>10} {'kept':>6}"]
+    lines = [f"{'stage':<8} {'docs in':>11}   {'docs out':>11} {'kept':>6} {'':10} {'chars out':>10} {'kept':>6}"]
     for st in stages:
         name = _stage_label(st["stage"])
         chars = _chars_cell(st["stage"], st["kept_chars"])
         if st["stage"] == "write" and not st["dropped_docs"] and not st["error_docs"]:
-            lines.append(f"{name:<8} {'':>10}   {fmt_int(st['kept_docs']):>10} {'':>6} {'':10} {chars:>10}")
+            lines.append(f"{name:<8} {'':>11}   {fmt_int(st['kept_docs']):>11} {'':>6} {'':10} {chars:>10}")
             continue
         lines.append(
-            f"{name:<8} {fmt_int(st['in_docs']):>10} → {fmt_int(st['kept_docs']):>10} "
+            f"{name:<8} {fmt_int(st['in_docs']):>11} → {fmt_int(st['kept_docs']):>11} "
             f"{fmt_pct(st['kept_share']):>6} {_bar(st['kept_share'])} {chars:>10} {fmt_pct(st['chars_share']):>6}"
             .rstrip())
         for r in _reason_rows(st, top):
             mark = "!" if r["outcome"] == "error" else "-"
             rc = _chars_cell(st["stage"], r["chars"])
-            lines.append(f"  {mark} {_fit(r['reason'], 18):<18} {fmt_int(r['docs']):>10} {fmt_pct(r['share']):>6} "
+            lines.append(f"  {mark} {_fit(r['reason'], 18):<18} {fmt_int(r['docs']):>11} {fmt_pct(r['share']):>6} "
                          f"{'':10} {rc:>10}".rstrip())
     return lines
 
 
 def _side_by_side_block(models: list[dict], scope: str, width: int, top: int) -> list[str]:
     """One funnel, several runs in columns: stages and, under each, the union of their top reasons."""
-    lab, colw = 22, 28
+    lab, colw = 24, 28
     lines = [" " * lab + "".join(_fit(f"{m['key']}: {m['label']}", colw - 2).ljust(colw) for m in models).rstrip()]
     lines.append(f"{'stage':<{lab}}" + "".join(f"{'docs out':>10} {'kept':>6} {'chars':>8}  " for _ in models).rstrip())
     per_model = []
@@ -891,17 +1000,19 @@ def _side_by_side_block(models: list[dict], scope: str, width: int, top: int) ->
                 best[k] = max(best.get(k, 0), r["docs"])
         for (outcome, reason), _d in sorted(best.items(), key=lambda kv: (-kv[1], kv[0])):
             cells = []
-            for stg in per_model:
+            for m, stg in zip(models, per_model):
                 st = stg.get(stage)
                 r = next((x for x in st["reasons"] if (x["outcome"], x["reason"]) == (outcome, reason)), None) \
                     if st else None
                 if r is None:
-                    cells.append(f"{'0' if st else '–':>10} {'':>6} {'':>8}  ")
+                    off = stage == "quality" and reason in (((m.get("config") or {}).get("quality") or {})
+                                                            .get("disabled") or [])
+                    cells.append(f"{'off' if off else '0' if st else '–':>10} {'':>6} {'':>8}  ")
                 else:
                     cells.append(f"{fmt_int(r['docs']):>10} {fmt_pct(r['share']):>6} "
                                  f"{_chars_cell(stage, r['chars']):>8}  ")
             mark = "!" if outcome == "error" else "-"
-            lines.append((f"  {mark} {_fit(reason, lab - 5):<{lab - 4}}" + "".join(cells)).rstrip())
+            lines.append((f"  {mark} {_fit(reason, lab - 4):<{lab - 4}}" + "".join(cells)).rstrip())
     return lines
 
 
@@ -993,11 +1104,13 @@ def _extrap_lines(model: dict, sw: dict, width: int) -> list[str]:
 
 
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
-    words = text.split(" ")
-    lines, cur = [], ""
+    """Word-wrap to ``width``; continuation lines start with ``indent``; leading spaces are kept."""
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    words = text.lstrip(" ").split(" ")
+    lines, cur = [], lead
     for w in words:
-        cand = f"{cur} {w}" if cur else w
-        if len(cand) > width and cur:
+        cand = f"{cur} {w}" if cur.strip() else cur + w
+        if len(cand) > width and cur.strip():
             lines.append(cur)
             cur = indent + w
         else:
@@ -1030,8 +1143,13 @@ def render_text(report: dict, width: int = 80, per_snapshot: bool = False, html_
             f"{fmt_si(m['written']['chars'])} characters written", width - 3, ""))
         for p in m["accounting_problems"]:
             L.extend(_wrap(f"   ! accounting: {p}", width, "     "))
+        for p in m["stats_warnings"][:5]:
+            L.extend(_wrap(f"   ! statistics: {p}", width, "     "))
+        if len(m["stats_warnings"]) > 5:
+            L.append(f"   ! … and {len(m['stats_warnings']) - 5} more (see --json: stats_warnings)")
         for fl in f["failed_list"][:5]:
-            L.extend(_wrap(f"   ! failed file: {fl['path']}: {fl['error']}", width, "     "))
+            name = os.path.basename(str(fl["path"] or ""))
+            L.extend(_wrap(f"   ! failed file: {fl['snapshot']} {name}: {fl['error']}", width, "     "))
         if f["failed"] > 5:
             L.append(f"   ! … and {f['failed'] - 5} more failed files (see stats/files.json)")
     if report["config_differences"]:
@@ -1059,7 +1177,8 @@ def render_text(report: dict, width: int = 80, per_snapshot: bool = False, html_
                 L.extend(_side_by_side_block(g, scope, width, top))
     if len(models) == 1:
         L.extend(_wrap("kept = share of the documents entering the stage; characters are HTML at "
-                       "decode, text from extract on; - = dropped, ! = error", width))
+                       "decode, text from extract on; - = dropped, ! = error; k, M, B = thousand, million, "
+                       "billion", width))
     for m in models:
         tag = "" if len(models) == 1 else f" ({m['key']})"
         rule(f"documents leaving each stage, per snapshot{tag}")
@@ -1106,12 +1225,21 @@ p.note{color:var(--muted);margin:4px 0 10px;max-width:1100px}
 .panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:14px}
 .panel{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 14px;min-width:0}
 .panel h3 .key{display:inline-block;background:#1a365d;color:#fff;border-radius:4px;padding:0 6px;margin-right:6px}
-.grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:10px}
+.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:0 22px;align-items:start}
+nav{padding:8px 28px;background:#2a4365;font-size:13px}
+nav a{color:#e2e8f0;text-decoration:none}
 .duo{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:14px;align-items:start}
 svg{width:100%;height:auto;display:block}
 svg text{font-family:inherit}
 table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top}
+td{white-space:nowrap}
+td.l{white-space:normal}
+td.k{text-align:left}
+td.note{white-space:normal;min-width:220px;text-align:left;font-size:12px;color:var(--muted)}
+td.nw{white-space:nowrap}
+.panels.wide{grid-template-columns:minmax(0,1fr)}
 th{background:#edf2f7;font-weight:600}
 td.l,th.l{text-align:left}
 tr.sum td{font-weight:600;background:#f7fafc}
@@ -1139,17 +1267,20 @@ def _legend(items) -> str:
     return '<div class="legend">' + "".join(f'<span><i style="background:{c}"></i>{_e(n)}</span>' for n, c in items) + "</div>"
 
 
-def _ticks(xmax: float, n: int = 5) -> list[float]:
-    """Round tick values 0 … ≥ xmax (steps of 1, 2, 2.5 or 5 × 10^k)."""
+def _ticks(xmax: float, n: int = 5, integer: bool = False) -> list[float]:
+    """Round tick values 0 … ≥ xmax (steps of 1, 2, 2.5 or 5 × 10^k; whole numbers for counts)."""
     if xmax <= 0:
         return [0.0]
     raw = xmax / n
     k = math.floor(math.log10(raw))
-    step = next(m * 10 ** k for m in (1, 2, 2.5, 5, 10) if m * 10 ** k >= raw * 0.999)
-    out, v = [], 0.0
-    while v <= xmax * 1.0001:
-        out.append(v)
+    steps = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = next(m * 10 ** k for m in steps if m * 10 ** k >= raw * 0.999)
+    if integer:
+        step = max(1.0, step)
+    out, v = [0.0], 0.0
+    while v < xmax * 0.9999:
         v = round(v + step, 12)
+        out.append(v)
     return out
 
 
@@ -1180,7 +1311,7 @@ def svg_hbars(rows: list[tuple], series: list[tuple[str, str]], xmax: float, *, 
         return min(1.0, v / xmax)
 
     if ticks and xmax > 0 and not log:
-        xmax = _ticks(xmax)[-1] if _ticks(xmax)[-1] >= xmax else xmax
+        xmax = _ticks(xmax)[-1]
     out = [_svg_open(width, height)]
     x0 = label_w
     if ticks and xmax > 0:
@@ -1224,15 +1355,16 @@ def svg_hist(labels: list[str], values: list[float], ymax: float, *, color: str 
              height: int = 150, title: str = "", xlabels_every: int = 4, yfmt=fmt_short,
              mark_from: float | None = None) -> str:
     """Vertical bars with a shared y maximum (for side-by-side comparison)."""
-    left, bottom, top = 40, 30, 20
+    left, bottom, top = 40, 24, 30 if title else 8
     pw, ph = width - left - 8, height - bottom - top
+    yt = _ticks(ymax, 3, integer=True) if ymax > 0 else [0.0]
+    ymax = yt[-1] if yt[-1] > 0 else 1.0
     n = max(1, len(values))
     bw = pw / n
     out = [_svg_open(width, height)]
     if title:
         out.append(f'<text x="{left}" y="13" font-size="12" font-weight="600" fill="#2d3748">{_e(title)}</text>')
-    for k in range(3):
-        v = ymax * k / 2
+    for v in yt:
         y = top + ph - (v / ymax * ph if ymax else 0)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="#edf2f7"/>')
         out.append(f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="10" text-anchor="end" fill="#718096">{_e(yfmt(v))}</text>')
@@ -1251,8 +1383,9 @@ def svg_hist(labels: list[str], values: list[float], ymax: float, *, color: str 
     return "".join(out)
 
 
-def _panels(models: list[dict], body) -> str:
-    parts = ['<div class="panels">']
+def _panels(models: list[dict], body, wide: bool = False) -> str:
+    """One panel per run, side by side (``wide``: one below the other, for wide tables)."""
+    parts = ['<div class="panels wide">' if wide else '<div class="panels">']
     for m in models:
         parts.append(f'<div class="panel"><h3><span class="key">{_e(m["key"])}</span>{_e(m["label"])}</h3>')
         parts.append(body(m))
@@ -1271,7 +1404,7 @@ def _funnel_svg(stages: list[dict], xmax_docs: float) -> str:
                      f"{st['stage']}: {fmt_int(st['in_docs'])} in, {fmt_int(st['kept_docs'])} kept"))
     return (_legend([("entering the stage", "#cbd5e0"), ("kept", KEPT)])
             + svg_hbars(rows, [("entering", "#cbd5e0"), ("kept", KEPT)], xmax_docs, log=True, fmt=fmt_short,
-                        note_w=110, label_w=80, width=520, overlay=True))
+                        note_w=150, label_w=80, width=540, overlay=True))
 
 
 def _chars_svg(stages: list[dict], xmax: float) -> str:
@@ -1321,13 +1454,12 @@ def _snapshot_matrix_html(m: dict) -> str:
     h = ['<div class="scroll"><table><tr><th class="l">snapshot</th><th>read in</th>']
     h += [f"<th>{_e(_stage_label(s))}</th>" for s in stages]
     h.append("<th>written chars</th><th>kept of captures</th></tr>")
-    caps = defaultdict(int)
-    # captures per snapshot from files.json are not in the funnel: approximate with read kept+not_html…
     for snap in m["snapshot_ids"] + ["total"]:
         fun = m["funnel"]["total"] if snap == "total" else m["funnel"]["snapshots"].get(snap, [])
         by = {s["stage"]: s for s in fun}
         cls = ' class="sum"' if snap == "total" else ""
-        cells = [f'<td class="l">{_e(snap)}</td><td>{fmt_int(fun[0]["in_docs"]) if fun else "–"}</td>']
+        cells = [f'<td class="k">{_e(snap)}</td>'
+                 f'<td>{fmt_int(fun[0]["in_docs"]) if fun else "–"}</td>']
         for st in stages:
             s = by.get(st)
             title = f' title="{_e(fmt_pct(s["kept_share"]))} kept"' if s else ""
@@ -1335,7 +1467,6 @@ def _snapshot_matrix_html(m: dict) -> str:
         w = by.get("write")
         ex = next((r for r in m["extrapolation"]["snapshots"] if r["snapshot"] == snap), None)
         cap = ex["captures_read"] if ex else (m["files"]["captures"] if snap == "total" else 0)
-        caps[snap] = cap
         cells.append(f"<td>{fmt_si(w['kept_chars']) if w else '–'}</td>")
         cells.append(f"<td>{fmt_pct(w['kept_docs'] / cap) if w and cap else '–'}</td>")
         h.append(f"<tr{cls}>{''.join(cells)}</tr>")
@@ -1435,10 +1566,43 @@ def _dedup_html(m: dict, ymax_c: float, xmax_r: float) -> str:
     parts.append(svg_hbars(rows, [("removed", DROP)], xmax_r, label_w=130, note_w=130))
     cs = d["cluster_sizes"]
     if cs:
-        parts.append(svg_hist(cs["bins"], cs["docs"], ymax_c, title="duplicate-cluster sizes (documents)",
-                              width=560, height=170, xlabels_every=max(1, len(cs["bins"]) // 12), color="#c53030"))
+        keep = [i for i, b in enumerate(cs["bins"]) if b != "1"]
+        single = sum(c for b, c in zip(cs["bins"], cs["clusters"]) if b == "1")
+        vals = cs["documents"] if cs["documents"] else cs["clusters"]
+        what = "documents in clusters" if cs["documents"] else "clusters"
+        parts.append(f'<p class="small">duplicate clusters by size (documents per cluster); bars: {what}'
+                     f'{"; " + fmt_int(single) + " documents had no near-duplicate" if single else ""}.</p>')
+        parts.append(svg_hist([cs["bins"][i] for i in keep], [vals[i] for i in keep], ymax_c,
+                              title=f"duplicate-cluster sizes ({what})", width=560, height=170,
+                              xlabels_every=max(1, len(keep) // 8), color="#c53030"))
     else:
         parts.append('<p class="small">details.json has no dedup cluster_size rows.</p>')
+    kc = d.get("kept_copy_in")
+    if kc:
+        t = ['<p class="small">where the kept copy of each removed duplicate is (rows: snapshot of the removed '
+             'copy; columns: snapshot of the kept one; <i>published:</i> = an earlier release)</p>'
+             '<div class="scroll"><table><tr><th class="l">removed in</th>']
+        def short(x):
+            return re.sub(r"CC-MAIN-", "", x)
+
+        t += [f'<th style="white-space:nowrap" title="{_e(k)}">{_e(short(k))}</th>' for k in kc["kept_in"]]
+        t.append("</tr>")
+        for a in kc["removed_in"]:
+            cells = []
+            for b in kc["kept_in"]:
+                n = kc["docs"].get(a + chr(9) + b, 0)
+                cells.append(f'<td>{fmt_short(n)}</td>' if n else '<td class="small">·</td>')
+            t.append(f'<tr><td class="k">{_e(short(a))}</td>' + "".join(cells) + "</tr>")
+        t.append("</table></div>")
+        parts.append("".join(t))
+    if d["other_details"]:
+        agg: dict = defaultdict(int)
+        for r in d["other_details"]:
+            agg[(r["kind"], r["name"])] += r["docs"]
+        parts.append('<details><summary>other dedup details</summary><table><tr><th class="l">kind</th>'
+                     '<th class="l">name</th><th>count</th></tr>' + "".join(
+                         f'<tr><td class="l">{_e(k)}</td><td class="l">{_e(n)}</td><td>{fmt_int(v)}</td></tr>'
+                         for (k, n), v in sorted(agg.items())) + "</table></details>")
     return "".join(parts)
 
 
@@ -1467,11 +1631,11 @@ def _extrap_html(m: dict, sw: dict) -> str:
         kept = r["docs"]["estimate"] / r["input_pages"]["estimate"] if r["input_pages"]["estimate"] else None
         cpd = r["chars"]["estimate"] / r["docs"]["estimate"] if r["docs"]["estimate"] else None
         notes = "<br>".join(_e(t) for t in [r["error_note"]] + r["notes"])
-        h.append(f'<tr><td class="l">{_e(r["snapshot"])}</td><td>{fmt_int(r["files_read"])} / '
+        h.append(f'<tr><td class="k">{_e(r["snapshot"])}</td><td>{fmt_int(r["files_read"])} / '
                  f'{fmt_int(r["files_in_snapshot"])} <span class="small">{_e(src_name[r["files_source"]])}</span></td>'
                  f'<td>{fmt_int(r["captures_read"])}</td><td>{cell(r["input_pages"], False)}</td>'
                  f'<td>{cell(r["docs"])}</td><td>{cell(r["chars"])}</td><td>{fmt_pct(kept)}</td>'
-                 f'<td>{fmt_int(cpd)}</td><td class="l small">{_e(r["method"])}: {notes}</td></tr>')
+                 f'<td>{fmt_int(cpd)}</td><td class="note">{_e(r["method"])}: {notes}</td></tr>')
     for key, label in (("sampled", f"sampled snapshots ({ex['sampled']['snapshots']})"),
                        ("projected", f"all {ex['projected']['snapshots']} snapshots (projected)")):
         if key == "projected" and ex["projected"]["factor"] <= 1:
@@ -1481,18 +1645,18 @@ def _extrap_html(m: dict, sw: dict) -> str:
         cpd = d["chars"]["estimate"] / d["docs"]["estimate"] if d["docs"]["estimate"] else None
         h.append(f'<tr class="sum"><td class="l">{_e(label)}</td><td></td><td></td>'
                  f'<td>{cell(d["input_pages"], False)}</td><td>{cell(d["docs"])}</td><td>{cell(d["chars"])}</td>'
-                 f'<td>{fmt_pct(kept)}</td><td>{fmt_int(cpd)}</td><td class="l small">'
+                 f'<td>{fmt_pct(kept)}</td><td>{fmt_int(cpd)}</td><td class="note">'
                  f'{"×" + format(ex["projected"]["factor"], ".1f") + " of the sampled" if key == "projected" else "sum"}'
                  f'</td></tr>')
     h.append(f'<tr class="sum"><td class="l">Swallow, per snapshot (avg.)</td><td>≈ {fmt_int(sw["files_per_snapshot"])}</td>'
              f'<td></td><td>{fmt_si(sw["input_pages"] / sw["snapshots"])}</td>'
              f'<td>{fmt_si(sw["output_pages"] / sw["snapshots"])}</td><td>{fmt_si(sw["output_chars"] / sw["snapshots"])}</td>'
              f'<td>{fmt_pct(sw["kept_share"])}</td><td>≈ {fmt_int(sw["chars_per_page"])}</td>'
-             f'<td class="l small">after dedup</td></tr>')
+             f'<td class="note">after dedup</td></tr>')
     h.append(f'<tr class="sum"><td class="l">Swallow corpus v1 (21 snapshots)</td><td></td><td></td>'
              f'<td>{fmt_si(sw["input_pages"])}</td><td>{fmt_si(sw["output_pages"])}</td>'
              f'<td>{fmt_si(sw["output_chars"])}</td><td>{fmt_pct(sw["kept_share"])}</td>'
-             f'<td>≈ {fmt_int(sw["chars_per_page"])}</td><td class="l small">{_e(sw["source"])}</td></tr>')
+             f'<td>≈ {fmt_int(sw["chars_per_page"])}</td><td class="note">{_e(sw["source"])}</td></tr>')
     h.append("</table></div>")
     for t in ex["notes"]:
         h.append(f'<p class="small">{_e(t)}</p>')
@@ -1534,9 +1698,11 @@ def _reasons_html(m: dict, rel, embed: int) -> str:
     for st in m["funnel"]["total"]:
         if not st["reasons"]:
             continue
+        removed = st["dropped_docs"] + st["error_docs"]
+        share = fmt_pct(removed / st["in_docs"] if st["in_docs"] else None)
         parts.append(f'<details{" open" if st["stage"] in ("quality", "langid", "ngwords", "dedup") else ""}>'
-                     f'<summary><b>{_e(st["stage"])}</b>: {fmt_int(st["dropped_docs"] + st["error_docs"])} of '
-                     f'{fmt_int(st["in_docs"])} removed ({fmt_pct((st["dropped_docs"] + st["error_docs"]) / st["in_docs"] if st["in_docs"] else None)})</summary>')
+                     f'<summary><b>{_e(st["stage"])}</b>: {fmt_int(removed)} of '
+                     f'{fmt_int(st["in_docs"])} removed ({share})</summary>')
         parts.append('<div class="scroll"><table><tr><th class="l">reason</th><th>outcome</th><th>docs</th>'
                      '<th>share</th><th>chars</th><th>bytes</th><th class="l">examples</th></tr>')
         for r in st["reasons"]:
@@ -1589,8 +1755,11 @@ def _run_info_html(m: dict) -> str:
     v = m["versions"]
     vs = ", ".join(f"{k} {x}" for k, x in v.items() if x)
     probs = "".join(f'<p class="warn">accounting: {_e(p)}</p>' for p in m["accounting_problems"])
+    probs += "".join(f'<p class="warn">statistics: {_e(p)}</p>' for p in m["stats_warnings"][:50])
     ok = '<span class="pill ok">every record accounted for</span>' if not m["accounting_problems"] else \
         '<span class="pill warn">accounting problems</span>'
+    ok += (' <span class="pill ok">statistics files agree</span>' if not m["stats_warnings"] else
+           ' <span class="pill warn">statistics files disagree</span>')
     return (f'<p class="small"><code>{_e(m["dir"])}</code><br>preset <b>{_e(m["preset"])}</b> · fingerprint '
             f'{_e(m["fingerprint"])} · {len(m["snapshot_ids"])} snapshots · {fmt_int(m["files"]["total"])} WARC files '
             f'· runner {_e(m["runner"])} · {_e(m["seconds"])} s · started {_e(m["started"])}<br>{_e(vs)}</p>'
@@ -1623,23 +1792,43 @@ def render_html(report: dict, html_path: str | None = None, *, top_terms: int = 
     ng_max = max([t["matched_docs"] for m in models if m["ngwords"] for t in m["ngwords"]["terms"][:top_terms]] + [1])
     h_max = {k: max([max(m["histograms"].get(k, {}).get("docs") or [0]) for m in models] + [1]) for k in HIST_KINDS}
     d_rm = max([s["removed_share"] or 0 for m in models if m["dedup"] for s in m["dedup"]["snapshots"]] + [0.01])
-    d_cs = max([max(m["dedup"]["cluster_sizes"]["docs"] or [0]) for m in models
-                if m["dedup"] and m["dedup"]["cluster_sizes"]] + [1])
+    d_cs = max([max([v for b, v in zip(m["dedup"]["cluster_sizes"]["bins"],
+                                       m["dedup"]["cluster_sizes"]["documents"] or m["dedup"]["cluster_sizes"]["clusters"])
+                     if b != "1"] or [0])
+                for m in models if m["dedup"] and m["dedup"]["cluster_sizes"]] + [1])
     sw = report["swallow"]
     title = "jawebcorpus report: " + ", ".join(m["label"] for m in models)
     P = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
          '<meta name="viewport" content="width=device-width,initial-scale=1">',
          f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
          f'<header><h1>Where every page and character went</h1><p>{_e(", ".join(m["key"] + ": " + m["label"] for m in models))}'
-         f' · generated {_e(report["generated"])}</p></header><main>']
+         f' · generated {_e(report["generated"])}</p></header>']
 
-    def section(sid, heading, note, body):
-        P.append(f'<section id="{sid}"><h2>{_e(heading)}</h2>')
+    single = len(models) == 1
+
+    def section(sid, heading, note, body, out=None):
+        out = P if out is None else out
+        out.append(f'<section id="{sid}"><h2>{_e(heading)}</h2>')
         if note:
-            P.append(f'<p class="note">{note}</p>')
-        P.append(body)
-        P.append("</section>")
+            out.append(f'<p class="note">{note}</p>')
+        out.append(body)
+        out.append("</section>")
 
+    def pair(*secs):
+        """One run: related sections side by side; several runs: one below the other (their panels
+        already stand side by side)."""
+        if single:
+            P.append('<div class="pair">')
+        for sec in secs:
+            section(*sec)
+        if single:
+            P.append("</div>")
+
+    nav = [("funnel", "funnel"), ("snapshots", "per snapshot"), ("quality", "quality rules"),
+           ("ngwords", "NG terms"), ("hist", "length & scripts"), ("langid", "language ID"),
+           ("dedup", "near-duplicates"), ("extrapolation", "extrapolation"), ("reasons", "drop reasons"),
+           ("other", "other")]
+    P.append('<nav>' + " · ".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in nav) + "</nav><main>")
     section("runs", "Runs", "", _panels(models, _run_info_html))
     if report["config_differences"]:
         t = ['<div class="scroll"><table><tr><th class="l">setting</th>' +
@@ -1649,51 +1838,51 @@ def render_html(report: dict, html_path: str | None = None, *, top_terms: int = 
                      "".join(f'<td class="l">{_e(json.dumps(v, ensure_ascii=False))}</td>' for v in d["values"]) + "</tr>")
         t.append("</table></div>")
         section("settings", "Settings that differ", "", "".join(t))
-    section("funnel", "Funnel: documents leaving each stage",
-            "Documents (records at <i>read in</i>) that each stage kept, log scale, with the share of the documents "
-            "entering the stage. The table lists the documents and characters entering and leaving each stage and its "
-            "largest drop reasons.",
+    section("funnel", "Funnel: where the documents and characters went",
+            "Left: documents entering (grey) and kept by (blue) each stage, log scale; <i>read</i> counts every "
+            "WARC record (requests and metadata too), the later stages HTML pages. Right: characters kept, log scale "
+            "(HTML at <i>decode</i>, extracted text from <i>extract</i> on). The percentages are the shares of what "
+            "entered the stage. The table gives the numbers and each stage's largest drop reasons.",
             _panels(models, lambda m: '<div class="duo"><div>' + _funnel_svg(m["funnel"]["total"], xmax_docs)
-                    + "</div><div>" + _funnel_table(m["funnel"]["total"], samples_of(m), rel) + "</div></div>"))
-    section("chars", "Funnel: characters",
-            "Characters of the documents each stage kept, log scale: HTML at <i>decode</i>, extracted text from "
-            "<i>extract</i> on; the percentage is the share of the characters entering the stage.",
-            _panels(models, lambda m: _chars_svg(m["funnel"]["total"], xmax_chars)))
+                    + "</div><div>" + _legend([("characters kept", "#dd6b20")])
+                    + _chars_svg(m["funnel"]["total"], xmax_chars) + "</div></div>"
+                    + _funnel_table(m["funnel"]["total"], samples_of(m), rel)))
     section("snapshots", "Per snapshot",
-            "Documents leaving each stage, per snapshot (hover a cell for the share kept).",
+            "Documents leaving each stage, per snapshot (hover a cell for the share kept); open a snapshot for its "
+            "funnel with drop reasons.",
             _panels(models, lambda m: _snapshot_matrix_html(m) + "".join(
                 f'<details><summary>funnel of {_e(s)}</summary>'
                 f'{_funnel_table(m["funnel"]["snapshots"][s], samples_of(m), rel)}</details>'
-                for s in m["snapshot_ids"])))
-    section("quality", "Quality rules: each rule's bite",
-            "<b>alone</b>: documents the rule rejects on its own, whether or not an earlier rule already did "
-            "(details.json <code>rule_fails</code>); <b>first failing</b>: documents dropped with this rule as "
-            "the reason (the first failing rule in the reference's order). A rule with a large bite alone but "
-            "little as first failing overlaps with earlier rules.",
-            _legend([("alone", "#dd6b20"), ("first failing", KEPT)]) + _panels(models, lambda m: _quality_html(m, q_max)))
-    section("ngwords", "NG-term calibration",
-            "Documents removed by the NG-word stage that contain each term (details.json <code>term_removed</code>) "
-            "against all documents containing it (<code>term_matched</code>). A term that appears in many "
-            "removed documents and is harmless in context (C4's グロ in グローバル) wipes out innocent pages.",
-            _legend([("documents containing the term", "#f6ad55"), ("documents removed", DROP)])
-            + _panels(models, lambda m: _ngwords_html(m, top_terms, ng_max)))
+                for s in m["snapshot_ids"]), wide=True))
+    pair(("quality", "Quality rules: each rule's bite",
+          "<b>alone</b>: documents the rule rejects on its own, whether or not an earlier rule already did "
+          "(details.json <code>rule_fails</code>); <b>first failing</b>: documents dropped with this rule as "
+          "the reason (the first failing rule in the reference's order). A large bite alone but little as first "
+          "failing means the rule overlaps with earlier ones.",
+          _legend([("alone", "#dd6b20"), ("first failing", KEPT)]) + _panels(models, lambda m: _quality_html(m, q_max))),
+         ("ngwords", "NG-term calibration",
+          "Per term: documents containing it (<code>term_matched</code>) and, of those, documents the NG-word stage "
+          "removed (<code>term_removed</code>). A term harmless in context (C4's グロ in グローバル) that shows up in "
+          "many removed documents wipes out innocent pages.",
+          _legend([("documents containing the term", "#f6ad55"), ("documents removed", DROP)])
+          + _panels(models, lambda m: _ngwords_html(m, top_terms, ng_max))))
     section("hist", "Written documents: length and scripts",
-            "Documents written, by length (lower bin edge, characters) and by the share of hiragana, katakana, "
-            "kanji and ASCII among their characters (bins of 0.05).",
+            "Documents written, by length (lower bin edge, characters; bins double) and by the share of hiragana, "
+            "katakana, kanji and ASCII among their characters (bins of 0.05). Side-by-side panels share the y scale.",
             _panels(models, lambda m: _hist_html(m, h_max)))
-    section("langid", "Language-ID score", "", _panels(models, lambda m: _langid_html(m, h_max["lang_score"])))
-    section("dedup", "Near-duplicates", "", _panels(models, lambda m: _dedup_html(m, d_cs, _nice(d_rm))))
+    pair(("langid", "Language-ID score", "", _panels(models, lambda m: _langid_html(m, h_max["lang_score"]))),
+         ("dedup", "Near-duplicates", "", _panels(models, lambda m: _dedup_html(m, d_cs, _nice(d_rm)))))
     section("extrapolation", "Extrapolation to whole snapshots, next to Swallow",
-            "Files are the sampling unit: the written documents and characters per sampled WARC file are scaled to "
+            "Files are the sampling unit: the documents and characters written per sampled WARC file are scaled to "
             "the files of the snapshot (its <code>warc.paths.gz</code> when it is next to the input, else "
             f"--files-per-snapshot, default {SWALLOW['files_per_snapshot']:,}), with a 95 % interval from the "
             "variance between files (Student's t). When the sampled files are much smaller than real Common Crawl "
             f"files (≈ {SWALLOW['captures_per_file']:,} captures), the figures are scaled per capture instead "
-            "(ratio estimator).",
-            _panels(models, lambda m: _extrap_html(m, sw)))
+            "(ratio estimator). The projection to all snapshots adds the variation between the sampled snapshots.",
+            _panels(models, lambda m: _extrap_html(m, sw), wide=True))
     section("reasons", "Drop reasons and examples", "",
-            _panels(models, lambda m: _reasons_html(m, rel, embed_samples)))
-    section("other", "Other details and files", "", _panels(models, _other_html))
+            _panels(models, lambda m: _reasons_html(m, rel, embed_samples), wide=True))
+    section("other", "Other details and files", "", _panels(models, _other_html, wide=True))
     P.append('<p class="small">jawebcorpus report · statistics from OUT/stats/*.json · docs/report.md explains '
              "every plot.</p></main></body></html>")
     return "\n".join(P) + "\n"

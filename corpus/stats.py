@@ -183,7 +183,8 @@ RATIO_BINS = 20
 HISTOGRAMS = ("num_chars", "hiragana", "katakana", "kanji", "ascii", "lang_score")
 
 
-def _ratio_bin(x: float) -> str:
+def ratio_bin(x: float) -> str:
+    """Lower edge of the 0.05-wide bin holding x in [0, 1]."""
     i = min(int(x * RATIO_BINS), RATIO_BINS - 1) if x > 0 else 0
     return f"{i / RATIO_BINS:.2f}"
 
@@ -219,7 +220,7 @@ def histogram_bins(text: str, lang_score: float | None) -> list[tuple[str, str]]
     """(kind, bin) pairs of one written document: kind ``hist:<measure>``, bin = lower edge."""
     out = [("hist:num_chars", length_bin(len(text)))]
     for name, value in script_ratios(text).items():
-        out.append((f"hist:{name}", _ratio_bin(value)))
+        out.append((f"hist:{name}", ratio_bin(value)))
     if lang_score is not None:
-        out.append(("hist:lang_score", _ratio_bin(lang_score)))
+        out.append(("hist:lang_score", ratio_bin(lang_score)))
     return out

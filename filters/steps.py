@@ -6,7 +6,7 @@ import re
 
 from jawebcorpus.corpus.config import DetectConfig, LangIdConfig
 from jawebcorpus.corpus.record import Doc, host_of
-from jawebcorpus.corpus.stats import StatsAccumulator
+from jawebcorpus.corpus.stats import StatsAccumulator, ratio_bin
 
 from .clean import CleanConfig, clean_text
 from .hosts import HostFilter
@@ -61,11 +61,14 @@ def detect_doc(doc: Doc, cfg: DetectConfig, stats: StatsAccumulator, lid: Langua
     return doc
 
 
-def langid_doc(doc: Doc, lid: LanguageIdentifier, cfg: LangIdConfig, stats: StatsAccumulator) -> Doc | None:
+def langid_doc(doc: Doc, lid: LanguageIdentifier, cfg: LangIdConfig, stats: StatsAccumulator,
+               details: StatsAccumulator | None = None) -> Doc | None:
     text = doc.text or ""
     res = lid.predict(text)
     doc.lang, doc.lang_score = res.label, res.ja_score
     n = len(text)
+    if details is not None:  # the score of every document scored, to see where the threshold cuts
+        details.add(doc.snapshot, "langid", "hist:lang_score", ratio_bin(res.ja_score), 1, n, doc.payload_bytes)
     if res.ja_score < cfg.threshold:
         stats.add(doc.snapshot, "langid", "dropped", "below_threshold", 1, n, doc.payload_bytes)
         return None

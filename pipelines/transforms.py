@@ -206,7 +206,7 @@ class LangIdFn(_StageFn):
         self.lid = LanguageIdentifier(self.cfg.langid.model_path)
 
     def step(self, doc, stats, details):
-        out = langid_doc(doc, self.lid, self.cfg.langid, stats)
+        out = langid_doc(doc, self.lid, self.cfg.langid, stats, details)
         if out is not None:
             self.progress.add(japanese=1)
         return out
@@ -329,6 +329,8 @@ class CommitFileFn(beam.DoFn):
                     el.details.add(snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
             _count(written.items())
             el.stats.merge(written)
+        el.report["written_docs"] = len(docs)
+        el.report["written_chars"] = sum(len(d.text or d.html or "") for d in docs)
         rows = el.stats.rows(self.stages)
         problems = check_accounting(rows, self.stages)
         if problems:

@@ -397,6 +397,12 @@ def s3_server(crawl_root, rels):
     try:
         client = boto3.client("s3", endpoint_url=f"http://{LOOPBACK}:{port}", region_name="us-east-1")
         client.create_bucket(Bucket="commoncrawl")
+        # public read, as Common Crawl's bucket (anonymous requests are refused otherwise)
+        client.put_bucket_policy(Bucket="commoncrawl", Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
+                           "Resource": ["arn:aws:s3:::commoncrawl", "arn:aws:s3:::commoncrawl/*"]}],
+        }))
         for rel in rels:
             client.put_object(Bucket="commoncrawl", Key=rel, Body=(crawl_root / rel).read_bytes())
         for snap in SNAPS:
