@@ -34,6 +34,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import io
+import logging
 import os
 import random
 import re
@@ -58,6 +59,7 @@ __all__ = [
 #: Error classes a failed remote file is reported with (FileReport.error).
 REMOTE_ERROR_CODES = ("remote_error", "not_found", "forbidden")
 
+_log = logging.getLogger(__name__)
 _REMOTE_SCHEMES = ("http://", "https://", "s3://")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 522, 524})
 _S3_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
@@ -325,6 +327,7 @@ class RemoteStream(io.RawIOBase):
         if retry_after is not None:
             delay = max(delay, min(retry_after, c.backoff_max_s))
         self.sleeps.append(delay)
+        _log.info("retry %d of %s from byte %d in %.1f s: %s", self.retries, self.path, self.bytes_read, delay, message)
         if delay > 0:
             self._sleep(delay)
 
