@@ -16,6 +16,7 @@ from .extract import Extractor
 from .http import header_charset, is_html_like, parse_response
 from .inputs import UNKNOWN_SNAPSHOT, InputFile
 from .record import Doc
+from .remote import RemoteError
 from .stats import StatsAccumulator
 from .config import ReadConfig
 from .warc import WarcReadError, iter_records
@@ -41,6 +42,7 @@ class FileReport:
     responses: int = 0  # response records (captures)
     pages: int = 0  # HTML responses passed on by read
     stopped_at: int | None = None  # compressed offset where reading stopped (failed files)
+    retries: int = 0  # transient remote failures retried (and resumed by byte range)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -130,6 +132,9 @@ def read_pages(
         if exc.partial_record:
             report.records += 1
             stats.add(snapshot, stage, "error", exc.code, 1, 0, 0)
+        report.status, report.error, report.message = "failed", exc.code, str(exc)
+        report.stopped_at = exc.offset
+    except RemoteError as exc:  # remote_error (retries exhausted), not_found, forbidden
         report.status, report.error, report.message = "failed", exc.code, str(exc)
         report.stopped_at = exc.offset
     except OSError as exc:

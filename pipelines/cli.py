@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
 from importlib import resources
 
 from jawebcorpus.corpus.config import ConfigError, PRESETS, apply_overrides, get_preset
-from jawebcorpus.corpus.inputs import InputError, resolve_paths, resolve_snapshots, sample_per_snapshot
+from jawebcorpus.corpus import remote
+from jawebcorpus.corpus.inputs import (
+    DEFAULT_CC_BASE, InputError, expand_snapshots, resolve_paths, resolve_snapshots, sample_per_snapshot,
+)
 from jawebcorpus.corpus.stats import STAGES
 
 __all__ = ["main", "build_parser", "sample_dir"]
@@ -58,12 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="WARC files, globs or directories laid out like Common Crawl "
                           "(crawl-data/<snapshot>/segments/*/warc/*.warc.gz), e.g. --input ../shared/crawl")
     src.add_argument("--snapshot", action="append", metavar="CC-MAIN-YYYY-WW",
-                     help="a snapshot to read (repeatable); its crawl-data/<ID>/warc.paths.gz under "
-                          "--cc-base lists its files, e.g. --snapshot CC-MAIN-2023-14")
-    src.add_argument("--cc-base", metavar="DIR",
-                     help="root of a Common-Crawl-shaped tree for --snapshot, e.g. --cc-base ../shared/crawl")
+                     help="a snapshot to read (repeatable), or a named set: swallow-21 (the 21 snapshots of the "
+                          "Swallow corpus); its crawl-data/<ID>/warc.paths.gz under --cc-base lists its files, "
+                          "e.g. --snapshot CC-MAIN-2023-14")
+    src.add_argument("--cc-base", default=DEFAULT_CC_BASE, metavar="URL|DIR",
+                     help="root of a Common-Crawl-shaped tree for --snapshot: https://data.commoncrawl.org/ "
+                          "(default), s3://commoncrawl/, another http(s)/s3 prefix, or a local directory, "
+                          "e.g. --cc-base ../shared/crawl")
     src.add_argument("--max-files", type=int, metavar="N",
                      help="take a deterministic subset of N files per snapshot (spread over the listing), e.g. --max-files 10")
+    rem = run.add_argument_group("remote input")
+    rem.add_argument("--s3-endpoint-url", metavar="URL",
+                     help="S3-compatible endpoint for s3:// input (and output), e.g. --s3-endpoint-url http://127.0.0.1:9000")
+    rem.add_argument("--s3-unsigned", choices=("auto", "yes", "no"), default="auto",
+                     help="anonymous S3 requests: auto (signed when credentials are found), yes, no")
+    rem.add_argument("--remote-retries", type=int, metavar="N",
+                     help="transient failures in a row (no new bytes) before a remote file fails, e.g. --remote-retries 10")
+    rem.add_argument("--remote-timeout", type=float, metavar="SECONDS",
+                     help="connect/read timeout for remote input, e.g. --remote-timeout 60")
     run.add_argument("--output", required=True, metavar="DIR",
                      help="output directory: Parquet under DIR/data/snapshot=<ID>/, statistics under DIR/stats/")
     run.add_argument("--overwrite", action="store_true",
@@ -140,6 +156,22 @@ def _config(args):
     return cfg
 
 
+def _remote_config(args):
+    changes = {}
+    if args.s3_endpoint_url:
+        changes["s3_endpoint_url"] = args.s3_endpoint_url
+    if args.s3_unsigned != "auto":
+        changes["s3_unsigned"] = args.s3_unsigned == "yes"
+    if args.remote_retries is not None:
+        changes["max_retries"] = args.remote_retries
+    if args.remote_timeout is not None:
+        changes["timeout_s"] = args.remote_timeout
+    try:
+        return dataclasses.replace(remote.get_default_config(), **changes)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _inputs(args):
     chosen = [name for name, on in (("--sample", args.sample), ("--input", args.input), ("--snapshot", args.snapshot)) if on]
     if len(chosen) != 1:
@@ -149,9 +181,7 @@ def _inputs(args):
     if args.samples_per_reason < 0:
         raise InputError("--samples-per-reason must be 0 or more")
     if args.snapshot:
-        if not args.cc_base:
-            raise InputError("--snapshot needs --cc-base DIR (the root holding crawl-data/)")
-        return resolve_snapshots(args.snapshot, args.cc_base, args.max_files)
+        return resolve_snapshots(args.snapshot, args.cc_base, args.max_files, _remote_config(args))
     paths = [sample_dir()] if args.sample else args.input
     files = resolve_paths(paths)
     if args.max_files is not None:
@@ -172,11 +202,18 @@ def cmd_run(args, beam_args) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from .run import prepare_output, print_failures, run_fingerprint, run_pipeline, summary_lines
+    from .transforms import SnapshotListing
 
     try:
         cfg = _config(args)
         inputs = _inputs(args)
+        remote_cfg = _remote_config(args)
+        if args.output.startswith("s3://") and args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
+            beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
         options = PipelineOptions(_with_defaults(beam_args))
+        listings = None
+        if args.snapshot:
+            listings = [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]
         fingerprint = run_fingerprint(cfg, args.until, args.samples_per_reason)
         done = prepare_output(args.output, args.overwrite, fingerprint)
     except (ConfigError, InputError, FileExistsError) as exc:
@@ -190,7 +227,7 @@ def cmd_run(args, beam_args) -> int:
         print(f"[jawebcorpus] {len(inputs)} input files{resumed}, preset {cfg.preset}, until {args.until} "
               f"→ {args.output}", file=sys.stderr)
     result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv,
-                          samples_per_reason=args.samples_per_reason)
+                          samples_per_reason=args.samples_per_reason, remote=remote_cfg, listings=listings)
     print_failures(result)
     if not args.quiet:
         for line in summary_lines(result):

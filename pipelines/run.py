@@ -20,10 +20,11 @@ from apache_beam.runners.runner import PipelineState
 from jawebcorpus import __version__
 from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.inputs import InputFile
+from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.stats import STAGES, check_accounting, final_outcomes
 
 from .progress import ProgressMonitor, ProgressSink
-from .transforms import Finalize, ProcessFiles, atomic_write, checkpoint_path
+from .transforms import Finalize, ListSnapshotFiles, ProcessFiles, SnapshotListing, atomic_write, checkpoint_path
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner"]
 
@@ -164,16 +165,23 @@ def run_pipeline(
     command: list[str] | None = None,
     samples_per_reason: int = 0,
     overwrite: bool = False,
+    remote: RemoteConfig | None = None,
+    listings: list[SnapshotListing] | None = None,
 ) -> RunResult:
     """Process the pending input files (pipeline 1), then build the run's statistics from every
-    checkpoint (pipeline 2).  Rerunning the same command after a crash resumes."""
+    checkpoint (pipeline 2).  Rerunning the same command after a crash resumes.
+
+    With ``listings`` (``--snapshot``), pipeline 1 lists the snapshots' files itself, so the
+    listing never enters the job graph; ``inputs`` then only sizes the progress display and
+    the final check.
+    """
     cfg.validate()
     fingerprint = run_fingerprint(cfg, until, samples_per_reason)
     done = prepare_output(output, overwrite, fingerprint)
     pending = [inp for inp in inputs if os.path.basename(checkpoint_path(output, fingerprint, inp.rel)) not in done]
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not quiet and pending else None
-    process = ProcessFiles(cfg, output, fingerprint, until, ProgressSink(progress_dir), samples_per_reason)
+    process = ProcessFiles(cfg, output, fingerprint, until, ProgressSink(progress_dir), samples_per_reason, remote)
     stages = process.stages()
     started = time.time()
     counters: dict[str, int] = {}
@@ -181,7 +189,12 @@ def run_pipeline(
     try:
         if pending:
             p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
-            _ = p | "list_files" >> beam.Create(pending) | "process_files" >> process
+            if listings:
+                files = (p | "snapshots" >> beam.Create(listings)
+                         | "list_files" >> ListSnapshotFiles(output, fingerprint, remote))
+            else:
+                files = p | "list_files" >> beam.Create(pending)
+            _ = files | "process_files" >> process
             counters = _run(p)
     finally:
         if monitor:

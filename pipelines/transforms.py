@@ -30,7 +30,8 @@ from apache_beam.metrics import Metrics
 
 from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.extract import Extractor
-from jawebcorpus.corpus.inputs import InputFile, open_input
+from jawebcorpus.corpus.inputs import InputFile, list_snapshot, open_input
+from jawebcorpus.corpus.remote import RemoteConfig, RemoteError
 from jawebcorpus.corpus.record import Doc, docs_to_table
 from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins, rows_in_order
 from jawebcorpus.corpus.steps import FileReport, decode_doc, extract_doc, read_pages
@@ -141,11 +142,18 @@ class ReadWarcFn(_StageFn):
 
     stage = "read"
 
+    def __init__(self, cfg: PipelineConfig, progress: ProgressSink | None = None, samples: int = 0,
+                 remote: RemoteConfig | None = None):
+        super().__init__(cfg, progress, samples)
+        self.remote = remote
+
     def process(self, inp: InputFile):
         report = FileReport(inp.path, inp.rel, inp.snapshot)
         stats = StatsAccumulator()
         try:
-            f = open_input(inp.path)
+            f = open_input(inp.path, self.remote)
+        except RemoteError as exc:
+            report.status, report.error, report.message = "failed", exc.code, str(exc)
         except OSError as exc:
             report.status, report.error = "failed", "io_error"
             report.message = f"cannot open {inp.path}: {type(exc).__name__}: {exc}"
@@ -153,6 +161,9 @@ class ReadWarcFn(_StageFn):
             with f:
                 for doc in read_pages(f, inp, self.cfg.read, stats, report):
                     yield doc
+                report.retries = getattr(f, "retries", 0)
+        if report.retries:
+            Metrics.counter("read", "remote.retries").inc(report.retries)
         _count(stats.items())
         self.progress.add(flush=True, files=1, captures=report.responses, failed_files=int(report.status != "ok"))
         yield FileEnd(inp, report.to_dict(), stats)
@@ -284,8 +295,15 @@ def checkpoint_dir(output_dir: str, fingerprint: str) -> str:
     return FileSystems.join(output_dir, "_checkpoints", fingerprint)
 
 
-def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str) -> str:
-    return FileSystems.join(checkpoint_dir(output_dir, fingerprint), part_name(warc_file)[: -len(".parquet")] + ".json")
+def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str, retry: bool = False) -> str:
+    """``<stem>.json`` marks a completed file; ``<stem>.retry.json`` a file that failed on a
+    transient remote error: it is counted, and a rerun tries it again."""
+    suffix = ".retry.json" if retry else ".json"
+    return FileSystems.join(checkpoint_dir(output_dir, fingerprint), part_name(warc_file)[: -len(".parquet")] + suffix)
+
+
+#: File errors a rerun should try again (the network may be back).
+RETRY_ERRORS = frozenset({"remote_error"})
 
 
 class CommitFileFn(beam.DoFn):
@@ -344,8 +362,12 @@ class CommitFileFn(beam.DoFn):
             "details": el.details.rows(self.stages, DETAIL_KEYS),
             "samples": sorted(el.samples, key=_sample_order),
         }
-        atomic_write(checkpoint_path(self.output_dir, self.fingerprint, rel),
+        retry = el.report.get("error") in RETRY_ERRORS
+        atomic_write(checkpoint_path(self.output_dir, self.fingerprint, rel, retry),
                      json.dumps(checkpoint, ensure_ascii=False).encode())
+        stale = checkpoint_path(self.output_dir, self.fingerprint, rel, retry=True)
+        if not retry and FileSystems.exists(stale):
+            FileSystems.delete([stale])
         _maybe_crash_for_tests()
         yield rel
 
@@ -368,12 +390,45 @@ def _maybe_crash_for_tests() -> None:
             os._exit(17)
 
 
+@dataclass(frozen=True)
+class SnapshotListing:
+    """One snapshot to list inside the pipeline (the file listing never enters the job graph)."""
+
+    snapshot: str
+    cc_base: str
+    max_files: int | None
+
+
+class ListSnapshotFiles(beam.PTransform):
+    """Snapshots → their WARC files (from ``warc.paths.gz``), minus files already committed."""
+
+    def __init__(self, output_dir: str, fingerprint: str, remote: RemoteConfig | None = None):
+        super().__init__()
+        self.output_dir = output_dir
+        self.fingerprint = fingerprint
+        self.remote = remote
+
+    def expand(self, listings):
+        output_dir, fingerprint, remote = self.output_dir, self.fingerprint, self.remote
+
+        def pending(inp: InputFile) -> bool:
+            return not FileSystems.exists(checkpoint_path(output_dir, fingerprint, inp.rel))
+
+        return (
+            listings
+            | "list_snapshot" >> beam.FlatMap(lambda s: list_snapshot(s.snapshot, s.cc_base, s.max_files, remote))
+            | "skip_completed" >> beam.Filter(pending)
+        )
+
+
 class ProcessFiles(beam.PTransform):
     """Input files → the stages up to ``until`` → per-file Parquet parts and checkpoints."""
 
     def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, until: str = "clean",
-                 progress: ProgressSink | None = None, samples_per_reason: int = 0):
+                 progress: ProgressSink | None = None, samples_per_reason: int = 0,
+                 remote: RemoteConfig | None = None):
         super().__init__()
+        self.remote = remote
         if until not in STAGE_FNS:
             raise ValueError(f"--until must be one of {', '.join(STAGE_FNS)}")
         self.cfg = cfg
@@ -393,6 +448,8 @@ class ProcessFiles(beam.PTransform):
         docs = files | "spread_files" >> beam.Reshuffle()
         for stage in self.stages()[:-1]:
             fn = STAGE_FNS[stage](self.cfg, self.progress, self.samples_per_reason)
+            if stage == "read":
+                fn.remote = self.remote
             docs = docs | stage >> beam.ParDo(fn)
         return docs | "write" >> beam.ParDo(CommitFileFn(self.cfg, self.output_dir, self.fingerprint, self.stages()))
 
@@ -443,6 +500,12 @@ def write_samples_jsonl(item, samples_dir: str) -> None:
     atomic_write(FileSystems.join(samples_dir, stage, f"{safe}.jsonl"), data)
 
 
+def _prefer_completed(cps) -> dict:
+    cps = list(cps)
+    done = [cp for cp in cps if cp["report"].get("error") not in RETRY_ERRORS]
+    return (done or cps)[0]
+
+
 def _load_checkpoint(readable_file) -> dict:
     return json.loads(readable_file.read_utf8())
 
@@ -469,6 +532,10 @@ class Finalize(beam.PTransform):
             | "spread_checkpoints" >> beam.Reshuffle()
             | "open_checkpoints" >> fileio.ReadMatches()
             | "load_checkpoints" >> beam.Map(_load_checkpoint)
+            # a file retried after a transient failure may briefly have both checkpoints
+            | "key_checkpoints" >> beam.Map(lambda cp: (cp["warc_file"], cp))
+            | "one_per_file" >> beam.CombinePerKey(_prefer_completed)
+            | "checkpoint_values" >> beam.Values()
         )
         stats_dir = FileSystems.join(self.output_dir, "stats")
         stages, names = self.stages, ("snapshot", "stage", "outcome", "reason")

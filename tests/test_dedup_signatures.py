@@ -322,3 +322,43 @@ def test_reference_clusters_joins_on_shared_keys():
     a, b, c, d = (bytes([1, i]) for i in range(4))
     ref = reference_clusters([a, b, c, d], [[1, 2], [2, 3], [3, 9], [7]])
     assert ref == {a: a, b: a, c: a, d: d}
+
+
+def test_shingle_hash_follows_its_written_definition():
+    """Recompute the hash from the module docstring's definition with plain Python integers."""
+    from jawebcorpus.dedup.shingle import POLY_BASE
+
+    M = (1 << 64) - 1
+
+    def fmix(x):
+        x ^= x >> 33
+        x = (x * 0xFF51AFD7ED558CCD) & M
+        x ^= x >> 33
+        x = (x * 0xC4CEB9FE1A85EC53) & M
+        x ^= x >> 33
+        return x
+
+    def h(shingle: list[int], seed: int) -> int:
+        p = 0
+        for c in shingle:
+            p = (p * int(POLY_BASE) + c) & M
+        return fmix(p ^ fmix((seed + 0x632BE59BD9B4E019) & M))
+
+    for text, seed in ((PINNED_TEXT, 0), ("日本語", 3), ("", 0)):
+        cps = [ord(c) for c in text] + [SENTINEL] * max(0, 5 - len(text))
+        expect = [h(cps[i:i + 5], seed) for i in range(len(cps) - 4)]
+        assert shingle_hashes(text, seed=seed).tolist() == expect
+    assert int(POLY_BASE) == 0x9E3779B97F4A7C15 | 1
+
+
+def test_oph_bins_and_values_follow_the_definition():
+    """Entry i = min over shingles in bin i of the low 32 bits, for the non-empty bins."""
+    text = ja_text(random.Random(9), 3000)
+    h = [int(x) for x in shingle_hashes(text)]
+    bins: dict[int, int] = {}
+    for x in h:
+        b = ((x >> 32) * 800) >> 32
+        bins[b] = min(bins.get(b, 1 << 32), x & 0xFFFFFFFF)
+    sig = signatures([text])[0]
+    assert all(int(sig[b]) == v for b, v in bins.items())
+    assert len(bins) < 800  # some bins were empty and got densified
