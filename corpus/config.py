@@ -60,6 +60,9 @@ class ExtractConfig:
     isolation: str = "process"
     #: trafilatura fast=True (no fallback extractors); Swallow used the default (False).
     fast: bool = False
+    #: Pages whose HTML is longer than this many characters use fast=True (0: never).  Their
+    #: fallback comparison can take minutes; see corpus/extract.py.
+    fast_above_chars: int = 500_000
     memory_limit_mb: int = 2048
 
     def validate(self) -> None:
@@ -67,6 +70,8 @@ class ExtractConfig:
             raise ConfigError("extract.timeout_s must be positive")
         if self.isolation not in ("process", "none"):
             raise ConfigError("extract.isolation must be process or none")
+        if self.fast_above_chars < 0:
+            raise ConfigError("extract.fast_above_chars must be ≥ 0 (0 turns it off)")
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ PRESETS: dict[str, PipelineConfig] = {
     "swallow-v1": PipelineConfig(
         preset="swallow-v1",
         detect=DetectConfig(mode="swallow"),
+        extract=ExtractConfig(fast_above_chars=0),
         quality=SWALLOW_V1,
         ngwords=NgWordsConfig(mode="naive"),
         hosts=HostsConfig(suffix_match="string", match="exact"),

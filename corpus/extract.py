@@ -7,7 +7,12 @@ the next page; a child that dies (segfault, out of memory under its address-spac
 ``extract_error``.  So one pathological page costs at most the limit and never hangs or kills
 the job.  ``isolation="none"`` calls trafilatura in-process (no limit) for comparisons.
 
-Wire format: request ``<u32 length><utf-8 html>``; answer ``<u8 status><u32 length><payload>``
+Large pages: with ``fast_above_chars`` > 0, pages whose HTML is longer use trafilatura's
+``fast=True`` (no fallback extractors).  The fallback comparison is what makes a few huge
+pages take seconds to minutes (a 775 KB page: 366 s, a 1 MB page of the test crawl: 2.3 s, vs
+0.1 s fast, same text); the rule depends only on the input, so output stays deterministic.
+
+Wire format: request ``<u8 fast><u32 length><utf-8 html>``; answer ``<u8 status><u32 length><payload>``
 with status ``o`` (text, possibly empty), ``n`` (trafilatura returned nothing) or ``e`` (the
 payload is the exception class name).
 """
@@ -26,7 +31,7 @@ __all__ = ["ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPT
 
 # Swallow's call (reference §2): everything else at trafilatura's defaults.
 TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": False}
-_HDR = struct.Struct("<I")
+_HDR = struct.Struct("<BI")  # fast flag, length
 _ANS = struct.Struct("<cI")
 
 
@@ -59,20 +64,21 @@ class Extractor:
         isolation: str = "process",
         fast: bool = False,
         memory_limit_mb: int = 2048,
+        fast_above_chars: int = 0,
     ):
         if isolation not in ("process", "none"):
             raise ValueError(f"isolation must be 'process' or 'none', not {isolation!r}")
         self.timeout_s = timeout_s
         self.isolation = isolation
         self.fast = fast
+        self.fast_above_chars = fast_above_chars
         self.memory_limit_mb = memory_limit_mb
         self._proc: subprocess.Popen | None = None
         self.starts = 0  # child processes started: 1 + restarts after timeouts and crashes
 
     # -- child management ------------------------------------------------------------------
     def _start(self) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "jawebcorpus.corpus.extract", "--serve",
-               "--fast" if self.fast else "--no-fast", str(self.memory_limit_mb)]
+        cmd = [sys.executable, "-m", "jawebcorpus.corpus.extract", "--serve", str(self.memory_limit_mb)]
         env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
         self.starts += 1
@@ -117,11 +123,14 @@ class Extractor:
         self.close()
 
     # -- extraction --------------------------------------------------------------------------
+    def uses_fast(self, html: str) -> bool:
+        return self.fast or (self.fast_above_chars > 0 and len(html) > self.fast_above_chars)
+
     def extract(self, html: str) -> ExtractResult:
         start = time.perf_counter()
         if self.isolation == "none":
             try:
-                text = trafilatura_extract(html, self.fast)
+                text = trafilatura_extract(html, self.uses_fast(html))
             except Exception as exc:  # trafilatura/lxml raise many kinds
                 return ExtractResult("extract_error", "", type(exc).__name__, time.perf_counter() - start)
             return _classify(text, time.perf_counter() - start)
@@ -137,7 +146,7 @@ class Extractor:
         start = time.perf_counter()
         payload = html.encode("utf-8", "surrogatepass")
         try:
-            proc.stdin.write(_HDR.pack(len(payload)) + payload)
+            proc.stdin.write(_HDR.pack(self.uses_fast(html), len(payload)) + payload)
         except (BrokenPipeError, OSError):
             self._kill()
             return ExtractResult("extract_error", "", "ExtractorDied", time.perf_counter() - start)
@@ -177,7 +186,7 @@ class Extractor:
         return b"".join(parts)
 
 
-def _serve(fast: bool, memory_limit_mb: int) -> None:
+def _serve(memory_limit_mb: int) -> None:
     """Child process loop: read pages from stdin, answer on stdout, until stdin closes."""
     try:
         import resource
@@ -198,10 +207,10 @@ def _serve(fast: bool, memory_limit_mb: int) -> None:
         head = inp.read(_HDR.size)
         if len(head) < _HDR.size:
             return
-        (n,) = _HDR.unpack(head)
+        fast, n = _HDR.unpack(head)
         html = inp.read(n).decode("utf-8", "surrogatepass")
         try:
-            text = trafilatura_extract(html, fast)
+            text = trafilatura_extract(html, bool(fast))
             status, payload = (b"n", b"") if text is None else (b"o", text.encode("utf-8", "surrogatepass"))
         except BaseException as exc:  # report every failure, including MemoryError
             status, payload = b"e", type(exc).__name__.encode()
@@ -210,7 +219,7 @@ def _serve(fast: bool, memory_limit_mb: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 4 and sys.argv[1] == "--serve":
-        _serve(sys.argv[2] == "--fast", int(sys.argv[3]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "--serve":
+        _serve(int(sys.argv[2]))
     else:
-        sys.exit("usage: python -m jawebcorpus.corpus.extract --serve --fast|--no-fast MEMORY_MB")
+        sys.exit("usage: python -m jawebcorpus.corpus.extract --serve MEMORY_MB")

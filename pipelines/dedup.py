@@ -54,7 +54,7 @@ from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import (
     BloomFilter, KeepPolicy, group_add, group_edges, group_merge, id_hash64, is_published,
-    published_id, salt_of, size_bucket, snapshot_of, unpublished_id,
+    published_id, salt_of, size_bucket, snapshot_of,
 )
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
@@ -506,7 +506,7 @@ class _WriteIndexShardFn(beam.DoFn):
         from jawebcorpus.pipelines.transforms import atomic_write
 
         shard, rows = item
-        rows = sorted(rows)
+        rows = sorted(r for r in rows if r is not None)  # every shard is written, empty or not
         schema = _index_schema(self.spec, self.policy)
         table = pa.table(
             {
@@ -695,9 +695,10 @@ class Dedup(beam.PTransform):
                 rows = (rows, old_rows | "old_rows" >> beam.Map(lambda r: (r[0], r[1], r[2], r[3]))) \
                     | "extend_index" >> beam.Flatten()
             shards = self.index_shards
+            every_shard = p | "index_shards" >> beam.Create([(s, None) for s in range(shards)])
             _ = (
-                rows
-                | "index_shard" >> beam.Map(lambda r: (r[0] % shards, r))
+                (rows | "index_shard" >> beam.Map(lambda r: (r[0] % shards, r)), every_shard)
+                | "flatten_index" >> beam.Flatten()
                 | "group_index_shard" >> beam.GroupByKey()
                 | "write_index" >> beam.ParDo(_WriteIndexShardFn(self.write_index, self.index_tag, spec, self.policy))
             )

@@ -168,10 +168,10 @@ def run_pipeline(
     remote: RemoteConfig | None = None,
     listings: list[SnapshotListing] | None = None,
 ) -> RunResult:
-    """Process the pending input files (pipeline 1), then build the run's statistics from every
-    checkpoint (pipeline 2).  Rerunning the same command after a crash resumes.
+    """Process the pending input files, then build the run's statistics from every checkpoint
+    (one Beam pipeline).  Rerunning the same command after a crash resumes.
 
-    With ``listings`` (``--snapshot``), pipeline 1 lists the snapshots' files itself, so the
+    With ``listings`` (``--snapshot``), the pipeline lists the snapshots' files itself, so the
     listing never enters the job graph; ``inputs`` then only sizes the progress display and
     the final check.
     """
@@ -187,23 +187,22 @@ def run_pipeline(
     counters: dict[str, int] = {}
     monitor = ProgressMonitor(progress_dir, len(pending)).start() if progress_dir else None
     try:
+        p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
+        committed = None
         if pending:
-            p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
             if listings:
                 files = (p | "snapshots" >> beam.Create(listings)
                          | "list_files" >> ListSnapshotFiles(output, fingerprint, remote))
             else:
                 files = p | "list_files" >> beam.Create(pending)
-            _ = files | "process_files" >> process
-            counters = _run(p)
+            committed = files | "process_files" >> process
+        _ = p | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason, after=committed)
+        counters = _run(p)
     finally:
         if monitor:
             monitor.stop()
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
-    p2 = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
-    _ = p2 | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason)
-    _run(p2)
     seconds = time.time() - started
     result = RunResult(output=output, seconds=seconds, counters=counters)
     result.resumed_files = len(inputs) - len(pending)

@@ -3,13 +3,14 @@
 Stage names are the same everywhere: the transform label, the Beam metrics namespace, the
 ``stage`` key of ``OUT/stats/stages.json`` and the headings of ``docs/stages.md``.
 
-A run is two Beam pipelines (see ``pipelines/run.py``):
+A run is one Beam pipeline in two parts (see ``pipelines/run.py``):
 
 1. :class:`ProcessFiles`: each pending WARC file flows through the fused stages, followed by
    its :class:`FileEnd` marker that collects the file's statistics; the write stage then
    commits the file (Parquet part, then checkpoint).  A crash loses only uncommitted files.
-2. :class:`Finalize`: every checkpoint → ``OUT/stats/*.json`` (and ``OUT/samples``), summed
-   with combiners, so a resumed run reports exactly what an uninterrupted one would.
+2. :class:`Finalize`, once every file is committed: every checkpoint (this run's and earlier
+   ones') → ``OUT/stats/*.json`` (and ``OUT/samples``), summed with combiners, so a resumed
+   run reports exactly what an uninterrupted one would.
 
 Each stage also increments Beam counters ``<stage>/<outcome>.<reason>.<measure>``.
 """
@@ -197,7 +198,7 @@ class ExtractFn(_StageFn):
 
     def setup(self):
         c = self.cfg.extract
-        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb)
+        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb, c.fast_above_chars)
 
     def teardown(self):
         extractor = getattr(self, "extractor", None)
@@ -514,8 +515,10 @@ class Finalize(beam.PTransform):
     """Every checkpoint of the run (this invocation's and earlier ones') → ``OUT/stats`` and
     ``OUT/samples``, combined in parallel (no worker reads all checkpoints)."""
 
-    def __init__(self, output_dir: str, fingerprint: str, stages: list[str], samples_per_reason: int = 0):
+    def __init__(self, output_dir: str, fingerprint: str, stages: list[str], samples_per_reason: int = 0,
+                 after=None):
         super().__init__()
+        self.after = after  # a PCollection (the committed files) that must be complete first
         self.output_dir = output_dir
         self.fingerprint = fingerprint
         self.stages = stages
@@ -525,9 +528,14 @@ class Finalize(beam.PTransform):
         from apache_beam.io import fileio
 
         pattern = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "*.json")
+        patterns = pbegin | "checkpoint_pattern" >> beam.Create([pattern])
+        if self.after is not None:
+            # A side input is complete before its consumer runs: every file of this run is
+            # committed before the checkpoints are listed.
+            done = self.after | "count_committed" >> beam.combiners.Count.Globally()
+            patterns = patterns | "after_commits" >> beam.Map(lambda pat, _n: pat, beam.pvalue.AsSingleton(done))
         cps = (
-            pbegin
-            | "checkpoint_pattern" >> beam.Create([pattern])
+            patterns
             | "match_checkpoints" >> fileio.MatchAll()
             | "spread_checkpoints" >> beam.Reshuffle()
             | "open_checkpoints" >> fileio.ReadMatches()

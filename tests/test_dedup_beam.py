@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import apache_beam as beam
-import numpy as np
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -223,8 +222,11 @@ def test_same_document_twice_keeps_one(tmp_path):
 
 
 def test_empty_input(tmp_path):
-    res = run_dedup([], tmp_path)
+    res = run_dedup([], tmp_path / "run", write_index=str(tmp_path / "index"), index_shards=2)
     assert res["kept"] == {} and res["stats"] == {}
+    # an empty index is still an index: its spec can be checked and runs can go against it
+    assert read_index_spec(str(tmp_path / "index")) == SignatureSpec()
+    assert len(list((tmp_path / "index").glob("*.parquet"))) == 2
 
 
 # -- incremental mode ----------------------------------------------------------------------------

@@ -5,7 +5,6 @@ across two snapshots; skipped when absent)."""
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import pyarrow.dataset as ds

@@ -132,3 +132,18 @@ def test_a_child_killed_mid_page_gives_extract_error():
 def test_bad_isolation_is_refused():
     with pytest.raises(ValueError):
         Extractor(isolation="thread")
+
+
+def test_pages_above_the_size_limit_use_fast_mode():
+    """Large pages go through trafilatura's fast mode (deterministic: decided by length only)."""
+    from jawebcorpus.corpus.extract import trafilatura_extract
+
+    para = "<p>" + "駅前の商店街では、毎年秋になると小さな祭りが開かれます。" * 3 + "</p>"
+    html = "<html><body><article>" + para * 40 + "</article></body></html>"
+    small = Extractor(isolation="none", fast_above_chars=len(html) + 1)
+    big = Extractor(isolation="none", fast_above_chars=len(html) - 1)
+    assert not small.uses_fast(html) and big.uses_fast(html)
+    assert big.extract(html).text == trafilatura_extract(html, fast=True)
+    assert small.extract(html).text == trafilatura_extract(html, fast=False)
+    with Extractor(timeout_s=30.0, fast_above_chars=len(html) - 1) as isolated:
+        assert isolated.extract(html).text == big.extract(html).text
