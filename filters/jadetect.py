@@ -53,25 +53,21 @@ FONT_NAMES = (
     "ＭＳ ゴシック", "ＭＳ Ｐ明朝", "ＭＳ 明朝", "游ゴシック", "游ゴシック体", "游明朝", "小塚ゴシック",
     "小塚明朝", "源ノ角ゴシック", "源ノ明朝", "ヒラギノ", "ゴシック", "明朝",
 )
-_FONT_KANA = tuple(
-    (name.encode("utf-8"), len(re.findall("[\u3041-\u309f\u30a0-\u30ff]", name)))
-    for name in sorted(FONT_NAMES, key=len, reverse=True)
-)
+_FONT_KANA = {
+    name.encode("utf-8"): len(re.findall("[\u3041-\u309f\u30a0-\u30ff]", name)) for name in FONT_NAMES
+}
+_FONT_RE = re.compile(b"|".join(re.escape(n) for n in sorted(_FONT_KANA, key=len, reverse=True)))
 _FONT_CHECK_BELOW = 300  # pages with this many kana are Japanese whatever their CSS says
+_UTF8_KANA_RE = re.compile(rb"\xe3[\x81-\x83]")  # lead pairs of U+3040–U+30FF
 
 
-def _utf8_kana(body: bytes) -> int:
-    """UTF-8 kana, not counting those inside Japanese font names."""
+def _utf8_kana(body: bytes, min_kana: int = 1) -> int:
+    """UTF-8 kana (from ``min_kana`` on, not counting those inside Japanese font names)."""
     if b"\xe3" not in body:  # one memchr pass settles most non-Japanese pages
         return 0
-    kana = body.count(b"\xe3\x81") + body.count(b"\xe3\x82") + body.count(b"\xe3\x83")
-    if 0 < kana < _FONT_CHECK_BELOW:
-        seen = body
-        for name, k in _FONT_KANA:  # longest first; each found name is blanked out
-            n = seen.count(name)
-            if n:
-                kana -= n * k
-                seen = seen.replace(name, b" ")
+    kana = len(_UTF8_KANA_RE.findall(body))
+    if min_kana <= kana < _FONT_CHECK_BELOW:
+        kana -= sum(_FONT_KANA[m] for m in _FONT_RE.findall(body))
     return kana
 
 
@@ -99,7 +95,7 @@ def _confirm(body: bytes, codec: str, min_kana: int) -> int:
 
 
 def detect_japanese(body: bytes, min_kana: int = 10, use_lang: bool = True) -> Detection:
-    kana = _utf8_kana(body)
+    kana = _utf8_kana(body, min_kana)
     if kana >= min_kana and _looks_utf8(body):  # chance E3 8x pairs in Shift_JIS/GBK fall through
         return Detection(True, "kana_utf8", None, kana)
     if use_lang and HTML_LANG_RE.search(body, 0, _LANG_SCAN_BYTES):
