@@ -35,11 +35,17 @@ def crawl_docs(shared: str, until: str) -> list[dict]:
 
     from jawebcorpus.pipelines.cli import main as cli
 
-    out = os.path.join(tempfile.mkdtemp(prefix="jawebcorpus-dedup-acc-"), "out")
-    rc = cli(["run", "--quiet", "--input", check_shared(shared, "crawl"), "--until", until, "--output", out])
-    if rc != 0:
-        raise SystemExit(f"pipeline run failed ({rc})")
-    return ds.dataset(os.path.join(out, "data"), format="parquet", partitioning="hive").to_table().to_pylist()
+    import shutil
+
+    tmp = tempfile.mkdtemp(prefix="jawebcorpus-dedup-acc-")
+    try:
+        out = os.path.join(tmp, "out")
+        rc = cli(["run", "--quiet", "--input", check_shared(shared, "crawl"), "--until", until, "--output", out])
+        if rc != 0:
+            raise SystemExit(f"pipeline run failed ({rc})")
+        return ds.dataset(os.path.join(out, "data"), format="parquet", partitioning="hive").to_table().to_pylist()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def edit_pair(rng: random.Random, text: str, alphabet: str) -> str:
@@ -91,6 +97,9 @@ def main(argv=None):
     add_common_args(ap)
     ap.add_argument("--pairs-per-text", type=int, default=60)
     ap.add_argument("--seed", type=int, default=20240501)
+    ap.add_argument("--spec-seeds", default="1,2",
+                    help="other SignatureSpec seeds to repeat the curve with (the pairs share base texts, so "
+                         "their outcomes are correlated: this shows the real spread)")
     args = ap.parse_args(argv)
 
     from jawebcorpus.dedup.lsh import band_keys, detection_probability
@@ -117,6 +126,11 @@ def main(argv=None):
     merged = (ka == kb).any(axis=1)
     theory = detection_probability(js, spec.bands, spec.rows)
 
+    others = {}
+    for sd in [int(x) for x in args.spec_seeds.split(",") if x.strip()]:
+        sp = SignatureSpec(seed=sd)
+        others[sd] = (band_keys(signatures(a_list, sp), sp) == band_keys(signatures(b_list, sp), sp)).any(axis=1)
+
     edges = np.round(np.arange(0.3, 1.0001, 0.05), 2)
     bins = []
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -126,7 +140,8 @@ def main(argv=None):
         lo_ci, hi_ci = wilson(k, n)
         bins.append({"lo": float(lo), "hi": float(hi), "pairs": n, "merged": k,
                      "rate": k / n if n else None, "ci95": [lo_ci, hi_ci],
-                     "theory": float(theory[sel].mean()) if n else None})
+                     "theory": float(theory[sel].mean()) if n else None,
+                     "rate_other_seeds": {str(sd): (float(m[sel].mean()) if n else None) for sd, m in others.items()}})
     hi_sel = js >= 0.9
     lo_sel = js < 0.7
     summary_ = {
@@ -138,12 +153,17 @@ def main(argv=None):
         "j_0.7_0.9": {"pairs": int((~hi_sel & ~lo_sel).sum()), "rate": float(merged[~hi_sel & ~lo_sel].mean()),
                       "theory": float(theory[~hi_sel & ~lo_sel].mean())},
         "max_abs_dev_from_theory_per_bin": max(abs(b["rate"] - b["theory"]) for b in bins if b["pairs"] >= 50),
+        "other_seeds": {str(sd): {"j_ge_0.9": float(m[hi_sel].mean()), "j_lt_0.7": float(m[lo_sel].mean())}
+                        for sd, m in others.items()},
     }
-    print(table(["Jaccard", "pairs", "merged", "rate", "95 % CI", "theory 1−(1−s²⁰)⁴⁰"],
+    print(table(["Jaccard", "pairs", "merged", "rate", "95 % CI", "theory 1−(1−s²⁰)⁴⁰"]
+                + [f"seed {sd}" for sd in others],
                 [[f"{b['lo']:.2f}–{b['hi']:.2f}", b["pairs"], b["merged"],
                   "–" if b["rate"] is None else f"{100 * b['rate']:.1f} %",
                   f"{100 * b['ci95'][0]:.1f}–{100 * b['ci95'][1]:.1f} %",
-                  "–" if b["theory"] is None else f"{100 * b['theory']:.1f} %"] for b in bins]))
+                  "–" if b["theory"] is None else f"{100 * b['theory']:.1f} %"]
+                 + ["–" if v is None else f"{100 * v:.1f} %" for v in b["rate_other_seeds"].values()]
+                 for b in bins]))
     for k in ("j_ge_0.9", "j_lt_0.7"):
         s = summary_[k]
         print(f"{k}: {s['merged']:,}/{s['pairs']:,} merged = {100 * s['rate']:.2f} % "
@@ -198,6 +218,9 @@ def cross_snapshot_check(shared: str) -> dict:
     for f in os.listdir(out):
         with open(os.path.join(out, f), encoding="utf-8") as fh:
             kept |= {tuple(line.rstrip("\n").split("\t")) for line in fh}
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
     key = lambda d: (d.snapshot, d.url, d.warc_record_id)  # noqa: E731
     one_survivor = newest = found = 0
     for g in truth:

@@ -18,10 +18,12 @@ from jawebcorpus.filters.clean import CleanConfig
 from jawebcorpus.filters.hosts import HostsConfig
 from jawebcorpus.filters.ngwords import NgWordsConfig
 from jawebcorpus.filters.quality import SWALLOW_LIGHT, SWALLOW_V1, QualityConfig
+from jawebcorpus.dedup.cluster import TIE_BREAKS
+from jawebcorpus.dedup.minhash import SignatureSpec
 
 __all__ = [
     "ReadConfig", "DetectConfig", "ExtractConfig", "LangIdConfig", "OutputConfig",
-    "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig",
+    "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig", "DedupConfig",
     "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides",
 ]
 
@@ -89,6 +91,35 @@ class LangIdConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    """MinHash-LSH near-duplicate removal across every snapshot of a run (docs/dedup.md)."""
+
+    enabled: bool = True
+    shingle_size: int = 5
+    normalization: str = "none"  # none | nfkc | nfkc_casefold_width
+    num_perm: int = 800
+    bands: int = 40
+    rows: int = 20
+    #: After "newest snapshot first": longer | quality | none; then a stable id.
+    tie_break: str = "longer"
+    max_rounds: int = 10
+
+    def spec(self) -> SignatureSpec:
+        return SignatureSpec(shingle_size=self.shingle_size, normalization=self.normalization,
+                             num_perm=self.num_perm, bands=self.bands, rows=self.rows)
+
+    def validate(self) -> None:
+        if self.tie_break not in TIE_BREAKS:
+            raise ConfigError(f"dedup.tie_break must be one of {', '.join(TIE_BREAKS)}")
+        if self.max_rounds < 1:
+            raise ConfigError("dedup.max_rounds must be at least 1")
+        try:
+            self.spec().validate()
+        except ValueError as exc:
+            raise ConfigError(f"dedup: {exc}") from None
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     compression: str = "zstd"
     row_group_rows: int = 10_000
@@ -111,6 +142,7 @@ class PipelineConfig:
     ngwords: NgWordsConfig = field(default_factory=NgWordsConfig)
     hosts: HostsConfig = field(default_factory=HostsConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def validate(self) -> "PipelineConfig":

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-__all__ = ["Doc", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table"]
+__all__ = ["Doc", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table", "table_to_docs"]
 
 
 @dataclass(slots=True)
@@ -73,6 +73,9 @@ OUTPUT_SCHEMA = pa.schema(
         pa.field("lang", pa.string(), nullable=True),
         pa.field("lang_score", pa.float32(), nullable=True, metadata={"doc": "fastText probability of Japanese"}),
         pa.field("num_chars", pa.int64()),
+        pa.field("payload_bytes", pa.int64(), metadata={"doc": "HTTP payload bytes of the page"}),
+        pa.field("cluster_size", pa.int32(), nullable=True,
+                 metadata={"doc": "near-duplicate cluster size (1: unique; null: no dedup stage)"}),
     ],
     metadata={"jawebcorpus.schema": "1"},
 )
@@ -109,7 +112,30 @@ def docs_to_table(docs: list[Doc], quality_measures: tuple[tuple[str, str], ...]
         cols["lang"].append(d.lang or None)
         cols["lang_score"].append(d.lang_score if d.lang else None)
         cols["num_chars"].append(len(text) if text is not None else 0)
+        cols["payload_bytes"].append(d.payload_bytes)
+        cols["cluster_size"].append(d.extra.get("cluster_size"))
         measures = d.extra.get("quality") or {}
         for name, _ in quality_measures:
             cols[f"q_{name}"].append(measures.get(name))
     return pa.table(cols, schema=schema)
+
+
+def table_to_docs(table: pa.Table) -> list[Doc]:
+    """Documents back from a table written by :func:`docs_to_table` (the per-file checkpoints
+    that the dedup stage reads)."""
+    q_cols = [n for n in table.column_names if n.startswith("q_")]
+    docs = []
+    for r in table.to_pylist():
+        d = Doc(
+            snapshot=r["snapshot"], warc_file=r["warc_file"], warc_offset=r["warc_offset"],
+            warc_length=r["warc_length"], warc_record_id=r["warc_record_id"], warc_date=r["warc_date"],
+            url=r["url"], http_status=r["http_status"], content_type=r["content_type"],
+            payload_bytes=r.get("payload_bytes") or 0, text=r["text"], detect_method=r["detect_method"],
+            charset=r["charset"] or "", charset_source=r["charset_source"] or "",
+            replacement_chars=r["replacement_chars"], lang=r["lang"] or "",
+            lang_score=r["lang_score"] if r["lang_score"] is not None else 0.0,
+        )
+        if q_cols:
+            d.extra["quality"] = {n[2:]: r[n] for n in q_cols}
+        docs.append(d)
+    return docs

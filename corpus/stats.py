@@ -26,8 +26,8 @@ __all__ = [
     "check_accounting", "final_outcomes",
 ]
 
-#: Pipeline order.  (dedup will slot in before write.)
-STAGES = ("read", "detect", "decode", "extract", "langid", "quality", "ngwords", "hosts", "clean", "write")
+#: Pipeline order.
+STAGES = ("read", "detect", "decode", "extract", "langid", "quality", "ngwords", "hosts", "clean", "dedup", "write")
 #: Key names of outcome rows (stages.json) and of detail rows (details.json).
 OUTCOME_KEYS = ("snapshot", "stage", "outcome", "reason")
 DETAIL_KEYS = ("snapshot", "stage", "kind", "name")

@@ -39,7 +39,7 @@ __all__ = [
     "KeepPolicy", "TIE_BREAKS", "stable_id", "snapshot_rank", "snapshot_of", "is_published",
     "published_id", "unpublished_id", "id_hash64", "salt_of", "group_add", "group_merge",
     "group_edges", "BloomFilter", "size_bucket", "SIZE_BUCKETS", "UnionFind", "reference_clusters",
-    "propagate_labels",
+    "propagate_labels", "initial_labels", "child_messages", "parent_group_messages",
 ]
 
 TIE_BREAKS = ("longer", "quality", "none")
@@ -186,6 +186,39 @@ def group_edges(ids: Sequence[bytes]) -> Iterator[tuple[bytes, bytes]]:
             yield node, m
 
 
+# -- one label-propagation round, in two joins (the Beam stage calls these) -------------------
+def child_messages(child: bytes, label: bytes | None, parents: Iterable[bytes]) -> list[tuple[bytes, tuple]]:
+    """Join by child: each edge (child → parent) carries the child's label to the parent."""
+    lab = child if label is None else label
+    return [(p, (child, lab)) for p in parents]
+
+
+def parent_group_messages(parent: bytes, label: bytes | None,
+                          children: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Join by parent: the group (parent + its children, with their labels) takes its minimum
+    label; returns (node, new label) for every member whose label that lowers."""
+    if not children:
+        return []
+    m = parent if label is None else label
+    for _, cl in children:
+        if cl < m:
+            m = cl
+    out = []
+    if label is None or m < label:
+        out.append((parent, m))
+    out.extend((c, m) for c, cl in children if m < cl)
+    return out
+
+
+def initial_labels(edges: Iterable[tuple[bytes, bytes]]) -> dict:
+    """min(node, its parents) for every node of the edges (child → parent, parent < child)."""
+    label: dict = {}
+    for c, p in edges:
+        label[c] = min(label.get(c, c), p)
+        label.setdefault(p, p)
+    return label
+
+
 # -- Bloom filter (fixed size: a bounded side input) ----------------------------------------------
 class BloomFilter:
     """A Bloom filter over 64-bit keys (signed or unsigned: the same 64 bits are the same key):
@@ -322,26 +355,25 @@ def reference_clusters(nodes: Sequence[bytes], keys: Sequence[Iterable[int]]) ->
 def propagate_labels(edges: Iterable[tuple[bytes, bytes]], max_rounds: int) -> tuple[dict, list[int]]:
     """The label propagation the Beam stage runs, in memory: (labels, changed per round).
 
-    Initial label = min(node, its parents); each round, along every edge (child, parent), the
-    parent's group sees its own label and its children's labels, and every member of the group
-    takes the group's minimum.
+    Uses the same step functions as the stage (:func:`initial_labels`,
+    :func:`child_messages`, :func:`parent_group_messages`, then a ``min``).
     """
     edges = set(edges)
-    label: dict = {}
+    label = initial_labels(edges)
+    parents_of: dict = {}
     for c, p in edges:
-        label[c] = min(label.get(c, c), p)
-        label.setdefault(p, p)
+        parents_of.setdefault(c, []).append(p)
     changed = []
     for _ in range(max_rounds):
-        children: dict = {}
-        for c, p in edges:
-            children.setdefault(p, []).append(c)
+        groups: dict = {}
+        for c, ps in parents_of.items():
+            for p, msg in child_messages(c, label[c], ps):
+                groups.setdefault(p, []).append(msg)
         new = dict(label)
-        for p, cs in children.items():
-            m = min([label[p]] + [label[c] for c in cs])
-            for x in [p] + cs:
-                if m < new[x]:
-                    new[x] = m
+        for p, children in groups.items():
+            for node, m in parent_group_messages(p, label[p], children):
+                if m < new[node]:
+                    new[node] = m
         changed.append(sum(1 for x in label if new[x] != label[x]))
         label = new
     return label, changed

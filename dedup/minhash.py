@@ -38,7 +38,8 @@ __all__ = [
 
 #: The hash family: shingle hash + OPH binning + optimal densification (this module's algorithm).
 MINHASH_FAMILY = f"oph-densified-{SHINGLE_HASH}"
-#: Version of the signature algorithm; bumped whenever any value could change.
+#: Version of the signature and band-key algorithms; bumped whenever any signature value or
+#: band key could change (the tests pin some).
 SPEC_VERSION = 1
 #: Densification attempts before the circular fall-back.
 DENSIFY_PROBES = 64

@@ -85,9 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace the results of an earlier run in --output (without it, rerunning the same "
                           "command resumes an interrupted run; a different configuration is refused)")
-    run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="clean",
+    run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="dedup",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
-                          "(default: clean, the last stage)")
+                          "(default: dedup, the last stage; --set dedup.enabled=false stops after clean)")
+    dd = run.add_argument_group("near-duplicate removal across snapshots")
+    dd.add_argument("--against", metavar="INDEX",
+                    help="band index (directory of Parquet files) of already-published documents: this run's "
+                         "near-duplicates of them are removed, the old output is not touched, e.g. --against index/")
+    dd.add_argument("--write-index", metavar="DIR",
+                    help="write the band index of this run's survivors (plus --against's entries: the extended "
+                         "index) to DIR, e.g. --write-index index-2024-18/")
     run.add_argument("--preset", default="default", choices=sorted(PRESETS),
                      help="named configuration: default; swallow-v1 (Swallow corpus v1 as built); swallow-light "
                           "(without the duplicate-n-gram and longest-sentence rules), e.g. --preset swallow-v1")
@@ -107,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quality-measures", action="store_true",
                      help="write the 21 quality measures as extra Parquet columns q_<measure>, to re-filter later")
     run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
-                     help="write up to N example documents per drop reason to OUT/samples/<stage>/<reason>.jsonl "
+                     help="write up to N example documents per drop reason of the detect … clean stages to OUT/samples/<stage>/<reason>.jsonl "
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
@@ -214,6 +221,17 @@ def cmd_run(args, beam_args) -> int:
         listings = None
         if args.snapshot:
             listings = [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]
+        if args.until == "dedup" and not cfg.dedup.enabled:
+            args.until = "clean"
+        if (args.against or args.write_index) and args.until != "dedup":
+            raise ConfigError("--against and --write-index need the dedup stage (do not stop before it)")
+        if args.against:
+            from jawebcorpus.pipelines.dedup import check_index_spec
+
+            try:
+                check_index_spec(args.against, cfg.dedup.spec())
+            except (ValueError, OSError) as exc:
+                raise ConfigError(str(exc)) from None
         fingerprint = run_fingerprint(cfg, args.until, args.samples_per_reason)
         done = prepare_output(args.output, args.overwrite, fingerprint)
     except (ConfigError, InputError, FileExistsError) as exc:
@@ -227,7 +245,8 @@ def cmd_run(args, beam_args) -> int:
         print(f"[jawebcorpus] {len(inputs)} input files{resumed}, preset {cfg.preset}, until {args.until} "
               f"→ {args.output}", file=sys.stderr)
     result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv,
-                          samples_per_reason=args.samples_per_reason, remote=remote_cfg, listings=listings)
+                          samples_per_reason=args.samples_per_reason, remote=remote_cfg, listings=listings,
+                          against_index=args.against, write_index=args.write_index)
     print_failures(result)
     if not args.quiet:
         for line in summary_lines(result):

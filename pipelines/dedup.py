@@ -53,8 +53,8 @@ from apache_beam.transforms.window import GlobalWindows
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import (
-    BloomFilter, KeepPolicy, group_add, group_edges, group_merge, id_hash64, is_published,
-    published_id, salt_of, size_bucket, snapshot_of,
+    BloomFilter, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_hash64, is_published,
+    parent_group_messages, published_id, salt_of, size_bucket, snapshot_of,
 )
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
@@ -298,7 +298,8 @@ class _LabelUpdateFn(beam.CombineFn):
 
 
 class _RoundChildSideFn(beam.DoFn):
-    """Join by child: each edge (child → parent) takes the child's label to the parent's group."""
+    """Join by child: each edge (child → parent) takes the child's label to the parent's group
+    (salted when the parent may be a hub)."""
 
     def __init__(self, salts: int):
         self.salts = salts
@@ -312,11 +313,9 @@ class _RoundChildSideFn(beam.DoFn):
                 label = v
             else:
                 parents.append(v)
-        if label is None:
-            label = child
-        for p in parents:
-            s = salt_of(child, self.salts) if id_hash64(p) in bloom else 0
-            yield (p, s), ("c", (child, label))
+        s = salt_of(child, self.salts)
+        for p, msg in child_messages(child, label, parents):
+            yield (p, s if id_hash64(p) in bloom else 0), ("c", msg)
 
 
 def _route_labels(item, bloom: BloomFilter, salts: int):
@@ -338,15 +337,7 @@ def _round_parent_side(item):
             label = v
         else:
             children.append(v)
-    m = label if label is not None else parent
-    for _, cl in children:
-        if cl < m:
-            m = cl
-    out = []
-    if children and (label is None or m < label):
-        out.append((parent, ("m", m)))
-    out.extend((c, ("m", m)) for c, cl in children if m < cl)
-    return out
+    return [(node, ("m", m)) for node, m in parent_group_messages(parent, label, children)]
 
 
 class _CountChangesFn(_CountingFn):

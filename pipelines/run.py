@@ -24,7 +24,7 @@ from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.stats import STAGES, check_accounting, final_outcomes
 
 from .progress import ProgressMonitor, ProgressSink
-from .transforms import Finalize, ListSnapshotFiles, ProcessFiles, SnapshotListing, atomic_write, checkpoint_path
+from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SnapshotListing, atomic_write, checkpoint_path
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner"]
 
@@ -160,13 +160,15 @@ def run_pipeline(
     inputs: list[InputFile],
     output: str,
     options: PipelineOptions,
-    until: str = "clean",
+    until: str = "dedup",
     quiet: bool = True,
     command: list[str] | None = None,
     samples_per_reason: int = 0,
     overwrite: bool = False,
     remote: RemoteConfig | None = None,
     listings: list[SnapshotListing] | None = None,
+    against_index: str | None = None,
+    write_index: str | None = None,
 ) -> RunResult:
     """Process the pending input files, then build the run's statistics from every checkpoint
     (one Beam pipeline).  Rerunning the same command after a crash resumes.
@@ -196,7 +198,13 @@ def run_pipeline(
             else:
                 files = p | "list_files" >> beam.Create(pending)
             committed = files | "process_files" >> process
-        _ = p | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason, after=committed)
+        extra_stats = extra_details = written = None
+        if process.dedup:
+            extra_stats, extra_details, written = p | "dedup_and_write" >> DedupAndWrite(
+                cfg, output, fingerprint, after=committed, against_index=against_index, write_index=write_index)
+        _ = p | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason, after=committed,
+                                       extra_stats=extra_stats, extra_details=extra_details,
+                                       written_per_file=written)
         counters = _run(p)
     finally:
         if monitor:

@@ -33,7 +33,7 @@ from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.extract import Extractor
 from jawebcorpus.corpus.inputs import InputFile, list_snapshot, open_input
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError
-from jawebcorpus.corpus.record import Doc, docs_to_table
+from jawebcorpus.corpus.record import Doc, docs_to_table, table_to_docs
 from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins, rows_in_order
 from jawebcorpus.corpus.steps import FileReport, decode_doc, extract_doc, read_pages
 from jawebcorpus.filters.hosts import HostFilter
@@ -307,6 +307,24 @@ def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str, retry: bo
 RETRY_ERRORS = frozenset({"remote_error"})
 
 
+def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAccumulator | None):
+    """One Parquet part (atomically); with ``details``, count the documents as written."""
+    import pyarrow.parquet as pq
+
+    table = docs_to_table(docs, measure_columns() if cfg.output.quality_measures else ())
+    buf = io.BytesIO()
+    comp = cfg.output.compression
+    pq.write_table(table, buf, compression=None if comp == "none" else comp, row_group_size=cfg.output.row_group_rows)
+    atomic_write(path, buf.getvalue())
+    written = StatsAccumulator()
+    if details is not None:
+        for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
+            written.add(d.snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
+            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
+                details.add(d.snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
+    return written
+
+
 class CommitFileFn(beam.DoFn):
     """write: one zstd Parquet part per input WARC file (rows in record order), then the file's
     checkpoint (its report, statistics and samples), each written atomically.  A file whose
@@ -314,11 +332,15 @@ class CommitFileFn(beam.DoFn):
 
     stage = "write"
 
-    def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, stages: list[str]):
+    def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, stages: list[str],
+                 final: bool = True):
         self.cfg = cfg
         self.output_dir = output_dir
         self.fingerprint = fingerprint
         self.stages = stages
+        # final: the part goes to OUT/data and the file's documents are "written"; otherwise
+        # (a dedup stage follows) the part is the checkpoint the dedup stage reads.
+        self.final = final
 
     def start_bundle(self):
         self._docs: dict[str, list[Doc]] = {}
@@ -332,24 +354,17 @@ class CommitFileFn(beam.DoFn):
         snapshot = el.report["snapshot"]
         part = None
         if docs:
-            import pyarrow.parquet as pq
-
-            table = docs_to_table(docs, measure_columns() if self.cfg.output.quality_measures else ())
-            buf = io.BytesIO()
-            comp = self.cfg.output.compression
-            pq.write_table(table, buf, compression=None if comp == "none" else comp,
-                           row_group_size=self.cfg.output.row_group_rows)
-            part = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(rel))
-            atomic_write(part, buf.getvalue())
-            written = StatsAccumulator()
-            for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
-                written.add(snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
-                for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
-                    el.details.add(snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
-            _count(written.items())
-            el.stats.merge(written)
-        el.report["written_docs"] = len(docs)
-        el.report["written_chars"] = sum(len(d.text or d.html or "") for d in docs)
+            if self.final:
+                part = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(rel))
+                written = write_part(self.cfg, part, docs, el.details)
+                _count(written.items())
+                el.stats.merge(written)
+            else:
+                part = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "parts", part_name(rel))
+                write_part(self.cfg, part, docs, None)
+        if self.final:
+            el.report["written_docs"] = len(docs)
+            el.report["written_chars"] = sum(len(d.text or d.html or "") for d in docs)
         rows = el.stats.rows(self.stages)
         problems = check_accounting(rows, self.stages)
         if problems:
@@ -430,8 +445,8 @@ class ProcessFiles(beam.PTransform):
                  remote: RemoteConfig | None = None):
         super().__init__()
         self.remote = remote
-        if until not in STAGE_FNS:
-            raise ValueError(f"--until must be one of {', '.join(STAGE_FNS)}")
+        if until not in STAGE_FNS and until != "dedup":
+            raise ValueError(f"--until must be one of {', '.join([*STAGE_FNS, 'dedup'])}")
         self.cfg = cfg
         self.output_dir = output_dir
         self.fingerprint = fingerprint
@@ -439,20 +454,118 @@ class ProcessFiles(beam.PTransform):
         self.progress = progress or ProgressSink(None)
         self.samples_per_reason = samples_per_reason
 
+    @property
+    def dedup(self) -> bool:
+        return self.until == "dedup"
+
     def stages(self) -> list[str]:
+        """Every stage of the run, in order."""
         names = list(STAGE_FNS)
+        if self.dedup:
+            return names + ["dedup", "write"]
         return names[: names.index(self.until) + 1] + ["write"]
+
+    def file_stages(self) -> list[str]:
+        """The stages each file goes through before its commit."""
+        return self.stages()[:-2] if self.dedup else self.stages()
 
     def expand(self, files):
         # Spread files over workers (break fusion after listing); then every stage is fused
         # with the next, so each file flows through all of them in one worker.
         docs = files | "spread_files" >> beam.Reshuffle()
-        for stage in self.stages()[:-1]:
+        stages = self.file_stages()
+        for stage in (stages[:-1] if not self.dedup else stages):
             fn = STAGE_FNS[stage](self.cfg, self.progress, self.samples_per_reason)
             if stage == "read":
                 fn.remote = self.remote
             docs = docs | stage >> beam.ParDo(fn)
-        return docs | "write" >> beam.ParDo(CommitFileFn(self.cfg, self.output_dir, self.fingerprint, self.stages()))
+        commit = CommitFileFn(self.cfg, self.output_dir, self.fingerprint,
+                              stages if self.dedup else self.stages(), final=not self.dedup)
+        return docs | ("commit" if self.dedup else "write") >> beam.ParDo(commit)
+
+
+# -- dedup across every file of the run, then the final write -------------------------------------
+def _read_part(readable_file) -> list[Doc]:
+    import pyarrow.parquet as pq
+
+    with readable_file.open() as fh:
+        return table_to_docs(pq.read_table(fh))
+
+
+def _barrier(pcoll_after, label: str):
+    """A side input that is complete only once ``pcoll_after`` is (see :class:`Finalize`)."""
+    return beam.pvalue.AsSingleton(pcoll_after | label >> beam.combiners.Count.Globally())
+
+
+class WriteFinalFn(beam.DoFn):
+    """write (after dedup): one Parquet part per input WARC file with its surviving documents."""
+
+    def __init__(self, cfg: PipelineConfig, output_dir: str):
+        self.cfg = cfg
+        self.output_dir = output_dir
+
+    def process(self, item):
+        (snapshot, rel), docs = item
+        docs = sorted(docs, key=lambda d: d.sort_key)
+        details = StatsAccumulator()
+        path = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(rel))
+        written = write_part(self.cfg, path, docs, details)
+        _count(written.items())
+        yield beam.pvalue.TaggedOutput("per_file", (rel, (len(docs), sum(len(d.text or "") for d in docs))))
+        for key, vals in written.items():
+            yield beam.pvalue.TaggedOutput("stats", (key, vals))
+        for key, vals in details.items():
+            yield beam.pvalue.TaggedOutput("details", (key, vals))
+
+
+class DedupAndWrite(beam.PTransform):
+    """Once every file is committed: all checkpointed documents (this run's and earlier ones')
+    → near-duplicate removal across snapshots → the final Parquet parts.  Returns the dedup
+    and write statistics (``stats``, ``details``) and ``(warc_file, (documents, characters))``
+    written per file."""
+
+    def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, after=None,
+                 against_index: str | None = None, write_index: str | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.output_dir = output_dir
+        self.fingerprint = fingerprint
+        self.after = after
+        self.against_index = against_index
+        self.write_index = write_index
+
+    def expand(self, pbegin):
+        from apache_beam.io import fileio
+
+        from jawebcorpus.dedup.cluster import KeepPolicy
+
+        from .dedup import Dedup
+
+        c = self.cfg.dedup
+        pattern = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "parts", "*.parquet")
+        patterns = pbegin | "parts_pattern" >> beam.Create([pattern])
+        if self.after is not None:
+            patterns = patterns | "after_commits" >> beam.Map(lambda pat, _n: pat, _barrier(self.after, "count_commits"))
+        docs = (
+            patterns
+            | "match_parts" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+            | "spread_parts" >> beam.Reshuffle()
+            | "open_parts" >> fileio.ReadMatches()
+            | "read_parts" >> beam.FlatMap(_read_part)
+        )
+        res = docs | "dedup" >> Dedup(
+            c.spec(), KeepPolicy(c.tie_break), max_rounds=c.max_rounds,
+            against_index=self.against_index, write_index=self.write_index,
+        )
+        written = (
+            res.docs
+            | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
+            | "group_by_file" >> beam.GroupByKey()
+            | "write" >> beam.ParDo(WriteFinalFn(self.cfg, self.output_dir)).with_outputs("stats", "details", "per_file")
+        )
+        stats = (res.stats, written.stats) | "dedup_write_stats" >> beam.Flatten()
+        details = (res.details, written.details) | "dedup_write_details" >> beam.Flatten()
+        return stats, details, written.per_file
 
 
 # -- statistics of the whole run -----------------------------------------------------------------
@@ -501,6 +614,16 @@ def write_samples_jsonl(item, samples_dir: str) -> None:
     atomic_write(FileSystems.join(samples_dir, stage, f"{safe}.jsonl"), data)
 
 
+def _with_written(item) -> dict:
+    _rel, joined = item
+    report = dict(joined["report"][0])
+    docs = chars = 0
+    for d, c in joined["written"]:
+        docs, chars = docs + d, chars + c
+    report["written_docs"], report["written_chars"] = docs, chars
+    return report
+
+
 def _prefer_completed(cps) -> dict:
     cps = list(cps)
     done = [cp for cp in cps if cp["report"].get("error") not in RETRY_ERRORS]
@@ -516,9 +639,13 @@ class Finalize(beam.PTransform):
     ``OUT/samples``, combined in parallel (no worker reads all checkpoints)."""
 
     def __init__(self, output_dir: str, fingerprint: str, stages: list[str], samples_per_reason: int = 0,
-                 after=None):
+                 after=None, extra_stats=None, extra_details=None, written_per_file=None):
         super().__init__()
         self.after = after  # a PCollection (the committed files) that must be complete first
+        # statistics computed after the per-file commits (dedup, final write)
+        self.extra_stats = extra_stats
+        self.extra_details = extra_details
+        self.written_per_file = written_per_file  # (warc_file, (docs, chars)) written after dedup
         self.output_dir = output_dir
         self.fingerprint = fingerprint
         self.stages = stages
@@ -532,11 +659,10 @@ class Finalize(beam.PTransform):
         if self.after is not None:
             # A side input is complete before its consumer runs: every file of this run is
             # committed before the checkpoints are listed.
-            done = self.after | "count_committed" >> beam.combiners.Count.Globally()
-            patterns = patterns | "after_commits" >> beam.Map(lambda pat, _n: pat, beam.pvalue.AsSingleton(done))
+            patterns = patterns | "after_commits" >> beam.Map(lambda pat, _n: pat, _barrier(self.after, "count_committed"))
         cps = (
             patterns
-            | "match_checkpoints" >> fileio.MatchAll()
+            | "match_checkpoints" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
             | "spread_checkpoints" >> beam.Reshuffle()
             | "open_checkpoints" >> fileio.ReadMatches()
             | "load_checkpoints" >> beam.Map(_load_checkpoint)
@@ -547,24 +673,35 @@ class Finalize(beam.PTransform):
         )
         stats_dir = FileSystems.join(self.output_dir, "stats")
         stages, names = self.stages, ("snapshot", "stage", "outcome", "reason")
+        stat_items = cps | "stats_rows" >> beam.FlatMap(lambda cp: _rows_to_items(cp["stats"], names))
+        detail_items = cps | "detail_rows" >> beam.FlatMap(lambda cp: _rows_to_items(cp["details"], DETAIL_KEYS))
+        if self.extra_stats is not None:
+            stat_items = (stat_items, self.extra_stats) | "with_extra_stats" >> beam.Flatten()
+        if self.extra_details is not None:
+            detail_items = (detail_items, self.extra_details) | "with_extra_details" >> beam.Flatten()
         (
-            cps
-            | "stats_rows" >> beam.FlatMap(lambda cp: _rows_to_items(cp["stats"], names))
+            stat_items
             | "sum_stats" >> beam.CombinePerKey(_SumCounts())
             | "gather_stats" >> beam.combiners.ToList()
             | "write_stats" >> beam.Map(write_rows_json, FileSystems.join(stats_dir, "stages.json"), stages, names)
         )
         (
-            cps
-            | "detail_rows" >> beam.FlatMap(lambda cp: _rows_to_items(cp["details"], DETAIL_KEYS))
+            detail_items
             | "sum_details" >> beam.CombinePerKey(_SumCounts())
             | "gather_details" >> beam.combiners.ToList()
             | "write_details" >> beam.Map(write_rows_json, FileSystems.join(stats_dir, "details.json"),
                                           stages, DETAIL_KEYS)
         )
+        reports = cps | "file_reports" >> beam.Map(lambda cp: cp["report"])
+        if self.written_per_file is not None:
+            reports = (
+                {"report": reports | "report_by_file" >> beam.Map(lambda r: (r["warc_file"], r)),
+                 "written": self.written_per_file}
+                | "join_written" >> beam.CoGroupByKey()
+                | "with_written" >> beam.Map(_with_written)
+            )
         (
-            cps
-            | "file_reports" >> beam.Map(lambda cp: cp["report"])
+            reports
             | "gather_files" >> beam.combiners.ToList()
             | "write_files" >> beam.Map(write_files_json, FileSystems.join(stats_dir, "files.json"))
         )

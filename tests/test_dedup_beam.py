@@ -179,6 +179,38 @@ def test_too_few_rounds_is_reported_not_silent(corpus, tmp_path):
     check_accounting(res, corpus)
 
 
+def long_chain(length: int = 9) -> list[Doc]:
+    """Sliding windows of one text where (checked with the band keys) only neighbours share a
+    band: a path graph; its survivor (the newest copy) sits at one end."""
+    spec = SignatureSpec()
+    for seed in range(100, 200):
+        rng = random.Random(seed)
+        text = ja_text(rng, 1500 + 110 * length)
+        texts = [text[110 * k: 110 * k + 1500] for k in range(length)]
+        keys = band_keys(signatures(texts, spec), spec)
+        share = [[bool((keys[a] == keys[b]).any()) for b in range(length)] for a in range(length)]
+        if all(share[k][k + 1] for k in range(length - 1)) and not any(
+                share[a][b] for a in range(length) for b in range(a + 2, length)):
+            return [mk(NEWER if k == 0 else OLD, 500 + k, t) for k, t in enumerate(texts)]
+    raise AssertionError("no path-shaped chain found")
+
+
+def test_long_chain_needs_several_rounds_and_converges_within_the_bound(tmp_path):
+    docs = long_chain()
+    res = run_dedup(docs, tmp_path / "ok", max_rounds=8)
+    assert set(res["kept"]) == {_key(docs[0])}
+    assert res["kept"][_key(docs[0])][0] == len(docs)
+    rounds = sorted(k[3] for k in res["details"] if k[2] == "rounds")
+    assert rounds[-1] >= "round_03", rounds  # labels travelled for several rounds …
+    assert not any(k[2] == "not_converged" for k in res["details"])  # … and settled
+    # the same chain with too small a bound: reported, and nothing dropped without a survivor
+    short = run_dedup(docs, tmp_path / "short", max_rounds=2)
+    assert any(k[2] == "not_converged" for k in short["details"])
+    assert len(short["kept"]) > 1 and _key(docs[0]) in short["kept"]
+    check_accounting(short, docs)
+
+
+@pytest.mark.slow
 def test_hot_band_key_shared_by_thousands_of_documents(tmp_path):
     rng = random.Random(12)
     boiler = ja_text(rng, 800)

@@ -23,7 +23,7 @@ SHARED = REPO.parent / "shared"
 
 def pipeline_docs(out: Path, *inputs: str) -> list[Doc]:
     """Run the corpus pipeline (up to clean) and read its output back as Docs."""
-    assert cli(["run", "--quiet", *inputs, "--output", str(out)]) == 0
+    assert cli(["run", "--quiet", "--until", "clean", *inputs, "--output", str(out)]) == 0
     rows = ds.dataset(out / "data", format="parquet", partitioning="hive").to_table().to_pylist()
     return [Doc(snapshot=r["snapshot"], warc_file=r["warc_file"], warc_offset=r["warc_offset"],
                 warc_length=r["warc_length"], warc_record_id=r["warc_record_id"], warc_date=r["warc_date"],

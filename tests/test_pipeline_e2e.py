@@ -108,6 +108,7 @@ EXPECTED_DROPS = {
     "reject:ng_words": {("ngwords", "ng_fraction")},
     "reject:host": {("hosts", "host_suffix")},
 }
+# manifest "dedup:<group>": all but one copy per group are dropped as near-duplicates
 
 
 def test_sample_keeps_the_good_pages_and_drops_each_bad_one_at_its_stage(sample_run):
@@ -115,8 +116,20 @@ def test_sample_keeps_the_good_pages_and_drops_each_bad_one_at_its_stage(sample_
     table = ds.dataset(sample_run / "data", format="parquet", partitioning="hive").to_table()
     got = {(r["snapshot"], r["url"]) for r in table.select(["snapshot", "url"]).to_pylist()}
     for c in captures:
+        if c["expected"].startswith("dedup:"):
+            continue
         kept = (c["snapshot"], c["url"]) in got
-        assert kept == (c["expected"] == "keep" or c["expected"].startswith("dedup:")), (c["url"], c["expected"])
+        assert kept == (c["expected"] == "keep"), (c["url"], c["expected"])
+    # each near-duplicate group keeps exactly one copy, from the newest snapshot
+    groups: dict[str, list[dict]] = {}
+    for c in captures:
+        if c["expected"].startswith("dedup:"):
+            groups.setdefault(c["expected"], []).append(c)
+    assert groups
+    for name, members in groups.items():
+        kept = [c for c in members if (c["snapshot"], c["url"]) in got]
+        assert len(kept) == 1, name
+        assert kept[0]["snapshot"] == max(c["snapshot"] for c in members)
     rows, _ = load_stats(sample_run)
     for expected, places in EXPECTED_DROPS.items():
         for snap in {c["snapshot"] for c in captures}:
@@ -336,7 +349,9 @@ def test_samples_per_reason_writes_examples_of_each_drop(tmp_path):
     out = tmp_path / "out"
     assert run_cli("--sample", "--samples-per-reason", "1", "--output", str(out)) == 0
     rows, _ = load_stats(out)
-    dropped = {(r["stage"], r["reason"]) for r in rows if r["outcome"] != "kept" and r["stage"] != "read"}
+    # samples cover the per-document stages (detect … clean); dedup drops are whole clusters
+    dropped = {(r["stage"], r["reason"]) for r in rows
+               if r["outcome"] != "kept" and r["stage"] not in ("read", "dedup")}
     assert dropped
     found = {(p.parent.name, p.stem) for p in (out / "samples").rglob("*.jsonl")}
     assert found == dropped
