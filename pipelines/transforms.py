@@ -492,9 +492,28 @@ def _read_part(readable_file) -> list[Doc]:
         return table_to_docs(pq.read_table(fh))
 
 
-def _barrier(pcoll_after, label: str):
-    """A side input that is complete only once ``pcoll_after`` is (see :class:`Finalize`)."""
-    return beam.pvalue.AsSingleton(pcoll_after | label >> beam.combiners.Count.Globally())
+class FilesAfter(beam.PTransform):
+    """The files matching ``pattern``, listed only once the PCollection ``after`` is complete
+    (a side input is computed before its consumer runs), spread over workers, opened."""
+
+    def __init__(self, pattern: str, after=None):
+        super().__init__()
+        self.pattern = pattern
+        self.after = after
+
+    def expand(self, pbegin):
+        from apache_beam.io import fileio
+
+        patterns = pbegin | "pattern" >> beam.Create([self.pattern])
+        if self.after is not None:
+            done = beam.pvalue.AsSingleton(self.after | "count_after" >> beam.combiners.Count.Globally())
+            patterns = patterns | "after" >> beam.Map(lambda pat, _n: pat, done)
+        return (
+            patterns
+            | "match" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+            | "spread" >> beam.Reshuffle()
+            | "open" >> fileio.ReadMatches()
+        )
 
 
 class WriteFinalFn(beam.DoFn):
@@ -535,22 +554,15 @@ class DedupAndWrite(beam.PTransform):
         self.write_index = write_index
 
     def expand(self, pbegin):
-        from apache_beam.io import fileio
-
         from jawebcorpus.dedup.cluster import KeepPolicy
 
         from .dedup import Dedup
 
         c = self.cfg.dedup
         pattern = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "parts", "*.parquet")
-        patterns = pbegin | "parts_pattern" >> beam.Create([pattern])
-        if self.after is not None:
-            patterns = patterns | "after_commits" >> beam.Map(lambda pat, _n: pat, _barrier(self.after, "count_commits"))
         docs = (
-            patterns
-            | "match_parts" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-            | "spread_parts" >> beam.Reshuffle()
-            | "open_parts" >> fileio.ReadMatches()
+            pbegin
+            | "checkpointed_parts" >> FilesAfter(pattern, self.after)
             | "read_parts" >> beam.FlatMap(_read_part)
         )
         res = docs | "dedup" >> Dedup(
@@ -652,19 +664,10 @@ class Finalize(beam.PTransform):
         self.samples_per_reason = samples_per_reason
 
     def expand(self, pbegin):
-        from apache_beam.io import fileio
-
         pattern = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "*.json")
-        patterns = pbegin | "checkpoint_pattern" >> beam.Create([pattern])
-        if self.after is not None:
-            # A side input is complete before its consumer runs: every file of this run is
-            # committed before the checkpoints are listed.
-            patterns = patterns | "after_commits" >> beam.Map(lambda pat, _n: pat, _barrier(self.after, "count_committed"))
         cps = (
-            patterns
-            | "match_checkpoints" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-            | "spread_checkpoints" >> beam.Reshuffle()
-            | "open_checkpoints" >> fileio.ReadMatches()
+            pbegin
+            | "checkpoints" >> FilesAfter(pattern, self.after)  # every file of this run committed first
             | "load_checkpoints" >> beam.Map(_load_checkpoint)
             # a file retried after a transient failure may briefly have both checkpoints
             | "key_checkpoints" >> beam.Map(lambda cp: (cp["warc_file"], cp))
