@@ -206,6 +206,7 @@ def _with_defaults(beam_args: list[str]) -> list[str]:
 
 
 def cmd_run(args, beam_args) -> int:
+    from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from .run import prepare_output, print_failures, run_fingerprint, run_pipeline, summary_lines
@@ -218,6 +219,7 @@ def cmd_run(args, beam_args) -> int:
         if args.output.startswith("s3://") and args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
             beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
         options = PipelineOptions(_with_defaults(beam_args))
+        FileSystems.set_options(options)  # before looking into an s3:// or gs:// --output
         listings = None
         if args.snapshot:
             listings = [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]

@@ -99,11 +99,9 @@ def run_fingerprint(cfg: PipelineConfig, until: str, samples_per_reason: int = 0
 
 def _listdir(path: str) -> list[str]:
     if "://" in path:
-        try:
-            return sorted({m.path[len(path):].lstrip("/").split("/")[0]
-                           for m in FileSystems.match([FileSystems.join(path, "*")])[0].metadata_list})
-        except Exception:
-            return []
+        prefix = path.rstrip("/") + "/"
+        found = FileSystems.match([prefix + "*"])[0].metadata_list
+        return sorted({m.path[len(prefix):].split("/")[0] for m in found if m.path.startswith(prefix)})
     return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
 
@@ -178,6 +176,7 @@ def run_pipeline(
     the final check.
     """
     cfg.validate()
+    FileSystems.set_options(options)  # s3:// / gs:// outputs: endpoints and credentials from the options
     fingerprint = run_fingerprint(cfg, until, samples_per_reason)
     done = prepare_output(output, overwrite, fingerprint)
     pending = [inp for inp in inputs if os.path.basename(checkpoint_path(output, fingerprint, inp.rel)) not in done]
@@ -232,14 +231,15 @@ def run_pipeline(
     }
     atomic_write(FileSystems.join(output, "stats", "run.json"),
                  (json.dumps(run_info, indent=1, ensure_ascii=False) + "\n").encode())
-    if "://" not in output:
-        with open(os.path.join(output, "stats", "stages.json"), encoding="utf-8") as fh:
-            result.rows = json.load(fh)
-        with open(os.path.join(output, "stats", "files.json"), encoding="utf-8") as fh:
-            result.files = json.load(fh)
-        result.problems = check_accounting(result.rows, stages)
-        if len(result.files) != len(inputs):
-            result.problems.append(f"{len(inputs)} input files but {len(result.files)} in files.json")
+    def read_json(name: str):
+        with FileSystems.open(FileSystems.join(output, "stats", name)) as fh:
+            return json.loads(fh.read().decode("utf-8"))
+
+    result.rows = read_json("stages.json")
+    result.files = read_json("files.json")
+    result.problems = check_accounting(result.rows, stages)
+    if len(result.files) != len(inputs):
+        result.problems.append(f"{len(inputs)} input files but {len(result.files)} in files.json")
     return result
 
 
