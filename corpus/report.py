@@ -346,8 +346,10 @@ def _histograms(details: list[dict]) -> dict:
     acc: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for r in details:
         kind = r.get("kind", "")
-        if r.get("stage") == "write" and kind.startswith("hist:"):
-            v = acc[kind[5:]][str(r.get("name"))]
+        if kind.startswith("hist:") and r.get("stage") in ("write", "langid"):
+            # the langid stage scores every document it sees (threshold included)
+            name = kind[5:] if r.get("stage") == "write" else f"{kind[5:]}_scored"
+            v = acc[name][str(r.get("name"))]
             v[0] += int(r.get("docs") or 0)
             v[1] += int(r.get("chars") or 0)
     out = {}
@@ -355,7 +357,7 @@ def _histograms(details: list[dict]) -> dict:
         got = acc.get(kind)
         if kind == "num_chars":
             bins = [str(e) for e in LENGTH_EDGES]
-        elif kind in HIST_KINDS:
+        elif kind in HIST_KINDS or kind == "lang_score_scored":
             bins = [f"{i / RATIO_BINS:.2f}" for i in range(RATIO_BINS)]
         else:
             bins = []
@@ -471,7 +473,7 @@ def _other_details(run: RunStats) -> list[dict]:
     out = []
     for r in run.details:
         st, kind = r.get("stage"), r.get("kind", "")
-        if st in ("quality", "ngwords", "dedup") or (st == "write" and kind.startswith("hist:")):
+        if st in ("quality", "ngwords", "dedup") or (st in ("write", "langid") and kind.startswith("hist:")):
             continue
         out.append(r)
     acc: dict = defaultdict(lambda: [0, 0, 0])
@@ -1543,11 +1545,13 @@ def _hist_html(m: dict, ymax: dict) -> str:
 
 
 def _langid_html(m: dict, ymax: float) -> str:
-    h = m["histograms"].get("lang_score")
+    scored = m["histograms"].get("lang_score_scored")
+    h = scored if scored and scored["total"] else m["histograms"].get("lang_score")
     if not h or not h["total"]:
         return '<div class="empty">no language-ID score histogram in details.json</div>'
     thr = ((m["config"].get("langid") or {}).get("threshold"))
-    note = f'<p class="small">written documents by fastText probability of Japanese'
+    who = "every document language ID scored" if h is scored else "written documents"
+    note = f'<p class="small">{who} by fastText probability of Japanese'
     note += f"; threshold {thr}" if thr is not None else ""
     low = sum(d for b, d in zip(h["bins"], h["docs"]) if _num_key(b)[1] < 0.9)
     note += f"; {fmt_pct(low / h['total'])} below 0.90.</p>"
@@ -1790,7 +1794,8 @@ def render_html(report: dict, html_path: str | None = None, *, top_terms: int = 
                 [r["first_share"] or 0 for m in models if m["quality"] for r in m["quality"]["rules"]] + [0.01])
     q_max = min(1.0, _nice(q_max))
     ng_max = max([t["matched_docs"] for m in models if m["ngwords"] for t in m["ngwords"]["terms"][:top_terms]] + [1])
-    h_max = {k: max([max(m["histograms"].get(k, {}).get("docs") or [0]) for m in models] + [1]) for k in HIST_KINDS}
+    h_max = {k: max([max(m["histograms"].get(k, {}).get("docs") or [0]) for m in models] + [1])
+             for k in (*HIST_KINDS, "lang_score_scored")}
     d_rm = max([s["removed_share"] or 0 for m in models if m["dedup"] for s in m["dedup"]["snapshots"]] + [0.01])
     d_cs = max([max([v for b, v in zip(m["dedup"]["cluster_sizes"]["bins"],
                                        m["dedup"]["cluster_sizes"]["documents"] or m["dedup"]["cluster_sizes"]["clusters"])
@@ -1870,7 +1875,7 @@ def render_html(report: dict, html_path: str | None = None, *, top_terms: int = 
             "Documents written, by length (lower bin edge, characters; bins double) and by the share of hiragana, "
             "katakana, kanji and ASCII among their characters (bins of 0.05). Side-by-side panels share the y scale.",
             _panels(models, lambda m: _hist_html(m, h_max)))
-    pair(("langid", "Language-ID score", "", _panels(models, lambda m: _langid_html(m, h_max["lang_score"]))),
+    pair(("langid", "Language-ID score", "", _panels(models, lambda m: _langid_html(m, max(h_max["lang_score"], h_max["lang_score_scored"])))),
          ("dedup", "Near-duplicates", "", _panels(models, lambda m: _dedup_html(m, d_cs, _nice(d_rm)))))
     section("extrapolation", "Extrapolation to whole snapshots, next to Swallow",
             "Files are the sampling unit: the documents and characters written per sampled WARC file are scaled to "
