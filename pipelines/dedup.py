@@ -36,6 +36,8 @@ a Parquet band index carrying the signature spec.
 
 from __future__ import annotations
 
+import dataclasses
+
 import glob
 import io
 import json
@@ -128,12 +130,14 @@ class _PrepareFn(beam.DoFn):
     BANDS = "bands"
     DOC_BANDS = "doc_bands"
 
-    def __init__(self, spec: SignatureSpec, policy: KeepPolicy, quality, batch_size: int, keep_keys: bool):
+    def __init__(self, spec: SignatureSpec, policy: KeepPolicy, quality, batch_size: int, keep_keys: bool,
+                 carry_text: bool = True):
         self.spec = spec
         self.policy = policy
         self.quality = quality
         self.batch_size = batch_size
         self.keep_keys = keep_keys
+        self.carry_text = carry_text
 
     def start_bundle(self):
         self.buffer = []
@@ -155,8 +159,11 @@ class _PrepareFn(beam.DoFn):
         batch, self.buffer = self.buffer, []
         # band keys as signed 64-bit integers: Beam's coders encode those compactly (varint)
         keys = band_keys(signatures([t for _, _, t in batch], self.spec), self.spec).view(np.int64)
-        for (node, doc, _), row in zip(batch, keys):
+        for (node, doc, text), row in zip(batch, keys):
             raw = row.tobytes()
+            if not self.carry_text:  # the decision join then shuffles no text (see Dedup)
+                doc = dataclasses.replace(doc, text=None, html=None, body=None,
+                                          extra={**doc.extra, "text_chars": len(text)})
             for k in row.tolist():
                 yield TaggedOutput(self.BANDS, wrap((k, node)))
             yield TaggedOutput(self.DOC_BANDS, wrap((node, raw)))
@@ -381,8 +388,11 @@ class _DecideFn(_CountingFn):
         # no document: a published (indexed) node, or a label without a document here
         docs.sort(key=lambda dk: dk[0].sort_key)
         for i, (doc, keys) in enumerate(docs):
-            text = doc.text if doc.text is not None else (doc.html or "")
-            chars, nbytes = len(text), doc.payload_bytes
+            if doc.text is None and "text_chars" in doc.extra:
+                chars = doc.extra["text_chars"]
+            else:
+                chars = len(doc.text if doc.text is not None else (doc.html or ""))
+            nbytes = doc.payload_bytes
             snap = doc.snapshot
             if dropped_for is not None or i > 0:
                 target = dropped_for if dropped_for is not None else node
@@ -541,8 +551,13 @@ class Dedup(beam.PTransform):
                  quality: Callable[[Doc], float] | str | None = None, max_rounds: int = 10,
                  group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 22,
                  batch_size: int = 256, against_index: str | None = None, write_index: str | None = None,
-                 index_shards: int = 16, index_tag: str | None = None, label: str | None = None):
+                 index_shards: int = 16, index_tag: str | None = None, label: str | None = None,
+                 carry_text: bool = True):
         super().__init__(label)
+        # carry_text=False: the surviving documents come out without their text (only
+        # doc.extra["text_chars"]), so the decision join shuffles no text; the caller joins the
+        # text back from where it is stored (the pipeline's per-file checkpoints).
+        self.carry_text = carry_text
         self.spec = spec or SignatureSpec()
         self.policy = policy or KeepPolicy()
         if not isinstance(self.spec, SignatureSpec):
@@ -569,7 +584,7 @@ class Dedup(beam.PTransform):
     def expand(self, docs):
         spec, cap, salts = self.spec, self.group_cap, self.hot_salts
         prep = docs | "prepare" >> beam.ParDo(
-            _PrepareFn(spec, self.policy, self.quality, self.batch_size, bool(self.write_index))
+            _PrepareFn(spec, self.policy, self.quality, self.batch_size, bool(self.write_index), self.carry_text)
         ).with_outputs(_PrepareFn.BANDS, _PrepareFn.DOC_BANDS, main="keyed")
         keyed, bands, doc_bands = prep.keyed, prep[_PrepareFn.BANDS], prep[_PrepareFn.DOC_BANDS]
 

@@ -517,15 +517,33 @@ class FilesAfter(beam.PTransform):
 
 
 class WriteFinalFn(beam.DoFn):
-    """write (after dedup): one Parquet part per input WARC file with its surviving documents."""
+    """write (after dedup): one Parquet part per input WARC file with its surviving documents.
 
-    def __init__(self, cfg: PipelineConfig, output_dir: str):
+    The survivors arrive without their text; it is read back from the file's checkpoint part,
+    so dedup never shuffles text."""
+
+    def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str):
         self.cfg = cfg
         self.output_dir = output_dir
+        self.fingerprint = fingerprint
 
     def process(self, item):
-        (snapshot, rel), docs = item
-        docs = sorted(docs, key=lambda d: d.sort_key)
+        import pyarrow.parquet as pq
+
+        (snapshot, rel), survivors = item
+        decided = {d.sort_key: d.extra for d in survivors}
+        source = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "parts", part_name(rel))
+        with FileSystems.open(source) as fh:
+            stored = table_to_docs(pq.read_table(fh))
+        docs = []
+        for d in sorted(stored, key=lambda d: d.sort_key):
+            extra = decided.pop(d.sort_key, None)
+            if extra is not None:
+                d.extra["cluster_size"] = extra.get("cluster_size")
+                d.extra["cluster_id"] = extra.get("cluster_id")
+                docs.append(d)
+        if decided:
+            raise RuntimeError(f"{len(decided)} surviving documents of {rel} are not in its checkpoint {source}")
         details = StatsAccumulator()
         path = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(rel))
         written = write_part(self.cfg, path, docs, details)
@@ -539,7 +557,8 @@ class WriteFinalFn(beam.DoFn):
 
 class DedupAndWrite(beam.PTransform):
     """Once every file is committed: all checkpointed documents (this run's and earlier ones')
-    → near-duplicate removal across snapshots → the final Parquet parts.  Returns the dedup
+    → near-duplicate removal across snapshots → the final Parquet parts.  Text is read from the
+    checkpoints twice (signatures, then the final parts) and never shuffled.  Returns the dedup
     and write statistics (``stats``, ``details``) and ``(warc_file, (documents, characters))``
     written per file."""
 
@@ -567,13 +586,14 @@ class DedupAndWrite(beam.PTransform):
         )
         res = docs | "dedup" >> Dedup(
             c.spec(), KeepPolicy(c.tie_break), max_rounds=c.max_rounds,
-            against_index=self.against_index, write_index=self.write_index,
+            against_index=self.against_index, write_index=self.write_index, carry_text=False,
         )
         written = (
             res.docs
             | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
             | "group_by_file" >> beam.GroupByKey()
-            | "write" >> beam.ParDo(WriteFinalFn(self.cfg, self.output_dir)).with_outputs("stats", "details", "per_file")
+            | "write" >> beam.ParDo(WriteFinalFn(self.cfg, self.output_dir, self.fingerprint)).with_outputs(
+                "stats", "details", "per_file")
         )
         stats = (res.stats, written.stats) | "dedup_write_stats" >> beam.Flatten()
         details = (res.details, written.details) | "dedup_write_details" >> beam.Flatten()
