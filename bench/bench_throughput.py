@@ -39,7 +39,7 @@ import time
 
 import psutil
 
-from _common import (add_common_args, crawl_files, fmt, fmt_range, freeze_if_asked, summary, table,
+from _common import (add_common_args, crawl_files, fmt_range, freeze_if_asked, summary, table,
                      wait_for_quiet, write_results)
 
 NAME = "bench_throughput"

@@ -8,7 +8,7 @@ Reason codes are listed in ``docs/reasons.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 from .charset import decode_html

@@ -21,7 +21,7 @@ from jawebcorpus import __version__
 from jawebcorpus.corpus.config import PipelineConfig
 from jawebcorpus.corpus.inputs import InputFile
 from jawebcorpus.corpus.remote import RemoteConfig
-from jawebcorpus.corpus.stats import STAGES, check_accounting, final_outcomes
+from jawebcorpus.corpus.stats import check_accounting, final_outcomes
 
 from .progress import ProgressMonitor, ProgressSink
 from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SnapshotListing, atomic_write, checkpoint_path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import io
 import itertools
 import os
 import random
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jawebcorpus.corpus.config import (
-    PRESETS, ConfigError, DetectConfig, PipelineConfig, ReadConfig, apply_overrides, get_preset,
+    PRESETS, ConfigError, PipelineConfig, ReadConfig, apply_overrides, get_preset,
 )
 from jawebcorpus.corpus.inputs import (
     UNKNOWN_SNAPSHOT, InputError, InputFile, resolve_paths, resolve_snapshots, sample_per_snapshot,
