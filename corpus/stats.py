@@ -199,21 +199,18 @@ def length_bin(n: int) -> str:
 
 def script_ratios(text: str) -> dict[str, float]:
     """Shares of hiragana, katakana, kanji and ASCII among all characters of a text."""
+    import numpy as np
+
     n = len(text)
     if not n:
         return {"hiragana": 0.0, "katakana": 0.0, "kanji": 0.0, "ascii": 0.0}
-    hira = kata = kanji = ascii_ = 0
-    for ch in text:
-        o = ord(ch)
-        if o < 0x80:
-            ascii_ += 1
-        elif 0x3041 <= o <= 0x3096:
-            hira += 1
-        elif 0x30A1 <= o <= 0x30FA:
-            kata += 1
-        elif 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or o in (0x3005, 0x3007, 0x303B):
-            kanji += 1
-    return {"hiragana": hira / n, "katakana": kata / n, "kanji": kanji / n, "ascii": ascii_ / n}
+    c = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    hira = np.count_nonzero((c >= 0x3041) & (c <= 0x3096))
+    kata = np.count_nonzero((c >= 0x30A1) & (c <= 0x30FA))
+    kanji = (np.count_nonzero((c >= 0x3400) & (c <= 0x9FFF)) + np.count_nonzero((c >= 0xF900) & (c <= 0xFAFF))
+             + np.count_nonzero((c == 0x3005) | (c == 0x3007) | (c == 0x303B)))
+    ascii_ = np.count_nonzero(c < 0x80)
+    return {"hiragana": int(hira) / n, "katakana": int(kata) / n, "kanji": int(kanji) / n, "ascii": int(ascii_) / n}
 
 
 def histogram_bins(text: str, lang_score: float | None) -> list[tuple[str, str]]:
