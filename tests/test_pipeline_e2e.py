@@ -367,3 +367,30 @@ def test_samples_per_reason_writes_examples_of_each_drop(tmp_path):
         warc = next(iter(ArchiveIterator(io.BytesIO(gzip.decompress(member)))))
         assert warc.rec_headers.get_header("WARC-Target-URI") == rec["url"]
         assert rec["text"]
+
+
+def test_incremental_snapshot_against_a_published_index(tmp_path, capsys):
+    """Publish the older snapshot with its band index; a later run over the newer snapshot
+    removes its near-duplicates of published documents without touching the old output."""
+    root = Path(sample_dir()).parent
+    old, new, index = tmp_path / "old", tmp_path / "new", tmp_path / "index"
+    assert run_cli("--snapshot", "CC-MAIN-2024-10", "--cc-base", str(root), "--write-index", str(index),
+                   "--output", str(old)) == 0
+    before = output_digest(old)
+    assert list(index.glob("*.parquet"))
+    assert run_cli("--snapshot", "CC-MAIN-2024-18", "--cc-base", str(root), "--against", str(index),
+                   "--output", str(new)) == 0
+    assert output_digest(old) == before
+    rows, _ = load_stats(new)
+    assert check_accounting(rows) == []
+    indexed = sum(r["docs"] for r in rows if r["stage"] == "dedup" and r["reason"] == "indexed_duplicate")
+    # the re-crawled ice-lantern article and its mirror were published in 2024-10
+    assert indexed == 2
+    table = ds.dataset(new / "data", format="parquet", partitioning="hive").to_table()
+    assert not any("ice-lantern" in u for u in table.column("url").to_pylist())
+    # an index built with another signature specification is refused before any work
+    assert run_cli("--snapshot", "CC-MAIN-2024-18", "--cc-base", str(root), "--against", str(index),
+                   "--set", "dedup.num_perm=128", "--set", "dedup.bands=16", "--set", "dedup.rows=8",
+                   "--output", str(tmp_path / "other")) == 2
+    err = capsys.readouterr().err
+    assert "num_perm" in err and "128" in err and "800" in err
