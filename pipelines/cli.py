@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quality-measures", action="store_true",
                      help="write the 21 quality measures as extra Parquet columns q_<measure>, to re-filter later")
     run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
-                     help="write up to N example documents per drop reason of the detect … clean stages to OUT/samples/<stage>/<reason>.jsonl "
+                     help="write up to N example documents per drop reason (every stage after read) to OUT/samples/<stage>/<reason>.jsonl "
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")

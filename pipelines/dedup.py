@@ -79,6 +79,8 @@ class DedupResult(NamedTuple):
     docs: beam.PCollection
     stats: beam.PCollection
     details: beam.PCollection
+    #: the documents dropped as duplicates (``doc.extra["drop_reason"]``), e.g. for samples
+    dropped: beam.PCollection | None = None
 
     def __getitem__(self, key):
         if isinstance(key, str):
@@ -368,6 +370,7 @@ class _DecideFn(_CountingFn):
     """Documents joined with their decision: survivors go on; statistics for every document."""
 
     INDEX = "index"
+    DROPPED = "dropped"
 
     def __init__(self, spec: SignatureSpec, write_index: bool):
         self.spec = spec
@@ -400,6 +403,9 @@ class _DecideFn(_CountingFn):
                 self.stats.add(snap, STAGE, "dropped", reason, 1, chars, nbytes)
                 where = ("published:" if is_published(target) else "") + snapshot_of(target)
                 self.details.add(snap, STAGE, "kept_copy_in", where, 1, chars, nbytes)
+                doc.extra["drop_reason"] = reason
+                doc.extra["kept_copy_in"] = where
+                yield TaggedOutput(self.DROPPED, doc)
                 continue
             n = (size if size is not None else 1) + len(docs) - 1
             reason = "survivor" if n > 1 else "unique"
@@ -688,7 +694,7 @@ class Dedup(beam.PTransform):
             | "flatten_decisions" >> beam.Flatten()
             | "join_decisions" >> beam.GroupByKey()
             | "decide" >> beam.ParDo(_DecideFn(spec, bool(self.write_index))).with_outputs(
-                STATS, DETAILS, _DecideFn.INDEX, main="docs")
+                STATS, DETAILS, _DecideFn.INDEX, _DecideFn.DROPPED, main="docs")
         )
         details = (
             [groups[DETAILS], decided[DETAILS]] + round_details
@@ -711,4 +717,4 @@ class Dedup(beam.PTransform):
             if "://" not in self.write_index:
                 os.makedirs(self.write_index, exist_ok=True)
 
-        return DedupResult(decided.docs, decided[STATS], details)
+        return DedupResult(decided.docs, decided[STATS], details, decided[_DecideFn.DROPPED])

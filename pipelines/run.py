@@ -197,13 +197,14 @@ def run_pipeline(
             else:
                 files = p | "list_files" >> beam.Create(pending)
             committed = files | "process_files" >> process
-        extra_stats = extra_details = written = None
+        extra_stats = extra_details = written = samples = None
         if process.dedup:
-            extra_stats, extra_details, written = p | "dedup_and_write" >> DedupAndWrite(
-                cfg, output, fingerprint, after=committed, against_index=against_index, write_index=write_index)
+            extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(
+                cfg, output, fingerprint, after=committed, against_index=against_index, write_index=write_index,
+                samples_per_reason=samples_per_reason)
         _ = p | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason, after=committed,
                                        extra_stats=extra_stats, extra_details=extra_details,
-                                       written_per_file=written)
+                                       written_per_file=written, extra_samples=samples)
         counters = _run(p)
     finally:
         if monitor:

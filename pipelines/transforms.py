@@ -555,6 +555,26 @@ class WriteFinalFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("details", (key, vals))
 
 
+def _dedup_samples(item, output_dir: str, fingerprint: str):
+    """Sample records of dropped duplicates, their text read back from the checkpoint parts."""
+    import pyarrow.parquet as pq
+
+    (stage, reason), stubs = item
+    by_file: dict[str, list[Doc]] = {}
+    for d in stubs:
+        by_file.setdefault(d.warc_file, []).append(d)
+    for rel, docs in sorted(by_file.items()):
+        source = FileSystems.join(checkpoint_dir(output_dir, fingerprint), "parts", part_name(rel))
+        with FileSystems.open(source) as fh:
+            stored = {d.sort_key: d for d in table_to_docs(pq.read_table(fh))}
+        for stub in docs:
+            doc = stored.get(stub.sort_key)
+            if doc is not None:
+                rec = sample_record(doc, stage, "dropped", reason)
+                rec["kept_copy_in"] = stub.extra.get("kept_copy_in")
+                yield (stage, reason), rec
+
+
 class DedupAndWrite(beam.PTransform):
     """Once every file is committed: all checkpointed documents (this run's and earlier ones')
     → near-duplicate removal across snapshots → the final Parquet parts.  Text is read from the
@@ -563,8 +583,9 @@ class DedupAndWrite(beam.PTransform):
     written per file."""
 
     def __init__(self, cfg: PipelineConfig, output_dir: str, fingerprint: str, after=None,
-                 against_index: str | None = None, write_index: str | None = None):
+                 against_index: str | None = None, write_index: str | None = None, samples_per_reason: int = 0):
         super().__init__()
+        self.samples_per_reason = samples_per_reason
         self.cfg = cfg
         self.output_dir = output_dir
         self.fingerprint = fingerprint
@@ -597,7 +618,17 @@ class DedupAndWrite(beam.PTransform):
         )
         stats = (res.stats, written.stats) | "dedup_write_stats" >> beam.Flatten()
         details = (res.details, written.details) | "dedup_write_details" >> beam.Flatten()
-        return stats, details, written.per_file
+        samples = None
+        if self.samples_per_reason:
+            out, fp = self.output_dir, self.fingerprint
+            samples = (
+                res.dropped
+                | "sample_key" >> beam.Map(lambda d: (("dedup", d.extra["drop_reason"]), d))
+                | "pick_dedup_samples" >> beam.combiners.Top.PerKey(
+                    self.samples_per_reason, key=lambda d: d.sort_key, reverse=True)
+                | "dedup_sample_texts" >> beam.FlatMap(_dedup_samples, out, fp)
+            )
+        return stats, details, written.per_file, samples
 
 
 # -- statistics of the whole run -----------------------------------------------------------------
@@ -671,13 +702,14 @@ class Finalize(beam.PTransform):
     ``OUT/samples``, combined in parallel (no worker reads all checkpoints)."""
 
     def __init__(self, output_dir: str, fingerprint: str, stages: list[str], samples_per_reason: int = 0,
-                 after=None, extra_stats=None, extra_details=None, written_per_file=None):
+                 after=None, extra_stats=None, extra_details=None, written_per_file=None, extra_samples=None):
         super().__init__()
         self.after = after  # a PCollection (the committed files) that must be complete first
         # statistics computed after the per-file commits (dedup, final write)
         self.extra_stats = extra_stats
         self.extra_details = extra_details
         self.written_per_file = written_per_file  # (warc_file, (docs, chars)) written after dedup
+        self.extra_samples = extra_samples  # ((stage, reason), record) from after the commits
         self.output_dir = output_dir
         self.fingerprint = fingerprint
         self.stages = stages
@@ -729,9 +761,11 @@ class Finalize(beam.PTransform):
             | "write_files" >> beam.Map(write_files_json, FileSystems.join(stats_dir, "files.json"))
         )
         if self.samples_per_reason:
+            records = cps | "sample_records" >> beam.FlatMap(lambda cp: (((s["stage"], s["reason"]), s) for s in cp["samples"]))
+            if self.extra_samples is not None:
+                records = (records, self.extra_samples) | "with_extra_samples" >> beam.Flatten()
             (
-                cps
-                | "sample_records" >> beam.FlatMap(lambda cp: (((s["stage"], s["reason"]), s) for s in cp["samples"]))
+                records
                 | "pick_samples" >> beam.combiners.Top.PerKey(self.samples_per_reason, key=_sample_order, reverse=True)
                 | "write_samples" >> beam.Map(write_samples_jsonl, FileSystems.join(self.output_dir, "samples"))
             )
