@@ -3,14 +3,16 @@
 Stage names are the same everywhere: the transform label, the Beam metrics namespace, the
 ``stage`` key of ``OUT/stats/stages.json`` and the headings of ``docs/stages.md``.
 
-A run is one Beam pipeline in two parts (see ``pipelines/run.py``):
+A run is one Beam pipeline in parts (see ``pipelines/run.py``):
 
 1. :class:`ProcessFiles`: each pending WARC file flows through the fused stages, followed by
-   its :class:`FileEnd` marker that collects the file's statistics; the write stage then
-   commits the file (Parquet part, then checkpoint).  A crash loses only uncommitted files.
-2. :class:`Finalize`, once every file is committed: every checkpoint (this run's and earlier
-   ones') → ``OUT/stats/*.json`` (and ``OUT/samples``), summed with combiners, so a resumed
-   run reports exactly what an uninterrupted one would.
+   its :class:`FileEnd` marker that collects the file's statistics; the file is then
+   committed (Parquet part, then checkpoint).  A crash loses only uncommitted files.
+2. :class:`DedupAndWrite` (with the dedup stage), once every file is committed: every
+   checkpointed document → near-duplicate clusters across snapshots → the final parts.
+3. :class:`Finalize`, once every file is committed: every checkpoint (this run's and earlier
+   ones') plus the dedup/write counts → ``OUT/stats/*.json`` (and ``OUT/samples``), summed
+   with combiners, so a resumed run reports exactly what an uninterrupted one would.
 
 Each stage also increments Beam counters ``<stage>/<outcome>.<reason>.<measure>``.
 """
