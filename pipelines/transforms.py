@@ -530,22 +530,19 @@ class WriteFinalFn(beam.DoFn):
         self.fingerprint = fingerprint
 
     def process(self, item):
-        import pyarrow.parquet as pq
-
         (snapshot, rel), survivors = item
         decided = {d.sort_key: d.extra for d in survivors}
-        source = FileSystems.join(checkpoint_dir(self.output_dir, self.fingerprint), "parts", part_name(rel))
-        with FileSystems.open(source) as fh:
-            stored = table_to_docs(pq.read_table(fh))
+        stored = checkpointed_docs(self.output_dir, self.fingerprint, rel)
         docs = []
-        for d in sorted(stored, key=lambda d: d.sort_key):
+        for key in sorted(stored):
+            d = stored[key]
             extra = decided.pop(d.sort_key, None)
             if extra is not None:
                 d.extra["cluster_size"] = extra.get("cluster_size")
                 d.extra["cluster_id"] = extra.get("cluster_id")
                 docs.append(d)
         if decided:
-            raise RuntimeError(f"{len(decided)} surviving documents of {rel} are not in its checkpoint {source}")
+            raise RuntimeError(f"{len(decided)} surviving documents of {rel} are not in its checkpoint")
         details = StatsAccumulator()
         path = FileSystems.join(self.output_dir, "data", f"snapshot={snapshot}", part_name(rel))
         written = write_part(self.cfg, path, docs, details)
@@ -557,18 +554,23 @@ class WriteFinalFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("details", (key, vals))
 
 
-def _dedup_samples(item, output_dir: str, fingerprint: str):
-    """Sample records of dropped duplicates, their text read back from the checkpoint parts."""
+def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> dict[tuple, Doc]:
+    """The documents of one WARC file as committed before dedup, by their sort key."""
     import pyarrow.parquet as pq
 
+    source = FileSystems.join(checkpoint_dir(output_dir, fingerprint), "parts", part_name(rel))
+    with FileSystems.open(source) as fh:
+        return {d.sort_key: d for d in table_to_docs(pq.read_table(fh))}
+
+
+def _dedup_samples(item, output_dir: str, fingerprint: str):
+    """Sample records of dropped duplicates, their text read back from the checkpoint parts."""
     (stage, reason), stubs = item
     by_file: dict[str, list[Doc]] = {}
     for d in stubs:
         by_file.setdefault(d.warc_file, []).append(d)
     for rel, docs in sorted(by_file.items()):
-        source = FileSystems.join(checkpoint_dir(output_dir, fingerprint), "parts", part_name(rel))
-        with FileSystems.open(source) as fh:
-            stored = {d.sort_key: d for d in table_to_docs(pq.read_table(fh))}
+        stored = checkpointed_docs(output_dir, fingerprint, rel)
         for stub in docs:
             doc = stored.get(stub.sort_key)
             if doc is not None:
