@@ -1,7 +1,8 @@
 """Main-text extraction with trafilatura, with a per-document time limit and crash isolation.
 
-trafilatura runs in a child process (``python -m jawebcorpus.corpus.extract``) that serves one
-page at a time over its stdin/stdout.  The parent waits at most ``timeout_s`` for each answer;
+trafilatura runs in a child process (:func:`_serve`, started without the working directory on
+``sys.path``, so a folder in it can never shadow the installed package) that serves one page at
+a time over its stdin/stdout.  The parent waits at most ``timeout_s`` for each answer;
 a page that takes longer gets ``extract_timeout`` and the child is killed and started again on
 the next page; a child that dies (segfault, out of memory under its address-space limit) gets
 ``extract_error``.  So one pathological page costs at most the limit and never hangs or kills
@@ -32,6 +33,13 @@ __all__ = ["ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPT
 # Swallow's call (reference §2): everything else at trafilatura's defaults.
 TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": False}
 _HDR = struct.Struct("<BI")  # fast flag, length
+# The child must import the same installed package whatever the working directory holds: the
+# interpreter puts the working directory first on ``sys.path`` for ``-c`` and ``-m``, where a
+# folder named like a package (a checkout, a user's project) would shadow the installed one.
+_CHILD_MAIN = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "from jawebcorpus.corpus.extract import _serve; _serve(int(sys.argv[1]))"
+)
 _ANS = struct.Struct("<cI")
 
 
@@ -78,7 +86,7 @@ class Extractor:
 
     # -- child management ------------------------------------------------------------------
     def _start(self) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "jawebcorpus.corpus.extract", "--serve", str(self.memory_limit_mb)]
+        cmd = [sys.executable, "-c", _CHILD_MAIN, str(self.memory_limit_mb)]
         env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
         self.starts += 1
@@ -217,9 +225,3 @@ def _serve(memory_limit_mb: int) -> None:
         out.write(_ANS.pack(status, len(payload)) + payload)
         out.flush()
 
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--serve":
-        _serve(int(sys.argv[2]))
-    else:
-        sys.exit("usage: python -m jawebcorpus.corpus.extract --serve MEMORY_MB")

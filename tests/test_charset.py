@@ -162,7 +162,7 @@ def test_meta_charset_forms():
 
 def test_every_japanese_sample_page_decodes_to_its_source(sample_warcs, manifest):
     """Decoded from the WARC (http + meta + detection as the pipeline does), each Japanese
-    page equals its UTF-8 source in jawebcorpus/sample/pages/ (the manifest names the file)."""
+    page equals its UTF-8 source in src/jawebcorpus/sample/pages/ (the manifest names the file)."""
     from jawebcorpus.sample import PAGES_DIR
 
     by_url = {(c["snapshot"], c["url"]): c for c in manifest["captures"]}

@@ -28,3 +28,25 @@ def test_wheel_contains_the_sample_crawl_and_the_ng_lists(tmp_path):
         assert f"jawebcorpus/{pkg}/__init__.py" in names
     assert {f"jawebcorpus/ngwords/{c}.txt" for c in ("adult", "gambling", "spam_seo", "violence_discrimination")} <= names
     assert "jawebcorpus/sample/pages/manifest.json" in names
+
+
+@pytest.mark.slow
+def test_regular_install_runs_the_sample_from_the_checkout_root(tmp_path):
+    """``pip install .`` (not editable), then ``jawebcorpus run --sample`` started in the checkout
+    root: nothing in the checkout may shadow the installed package, the extraction child included."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    py = venv / "bin" / "python"
+    # Dependencies come from the surrounding environment; only the package itself is installed here.
+    proc = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(REPO)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    where = subprocess.run([str(py), "-c", "import jawebcorpus.corpus.extract as m; print(m.__file__)"],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert where.returncode == 0, where.stderr
+    assert str(venv) in where.stdout, f"imported from the checkout, not the install: {where.stdout}"
+    out = tmp_path / "out"
+    run = subprocess.run([str(venv / "bin" / "jawebcorpus"), "run", "--sample", "--quiet", "--output", str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert list((out / "data").rglob("*.parquet")), "no output written"

@@ -754,7 +754,7 @@ def test_measures_equal_reference_on_long_lingua_documents(lingua_sentences):
 def test_sample_pages_match_reference_and_expected_outcomes(sample_pages):
     for name, expected, text in sample_pages:
         got, want = assert_same_measures(text)
-        assert_same_measures(strip_tags((Path(__file__).resolve().parents[1] / "jawebcorpus/sample/pages" / name)
+        assert_same_measures(strip_tags((Path(__file__).resolve().parents[1] / "src/jawebcorpus/sample/pages" / name)
                                         .read_text(encoding="utf-8")))
         res = evaluate(text, SWALLOW_V1)
         assert list(res.failed) == ref_rejects(want)

@@ -15,7 +15,7 @@ byte-identical files.
 
 Standard library only.  Usage::
 
-    python jawebcorpus/sample/build_sample.py [--out DIR]
+    python src/jawebcorpus/sample/build_sample.py [--out DIR]
 """
 from __future__ import annotations
 

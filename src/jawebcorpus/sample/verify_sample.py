@@ -13,7 +13,7 @@
 
 Usage::
 
-    python jawebcorpus/sample/verify_sample.py
+    python src/jawebcorpus/sample/verify_sample.py
 """
 from __future__ import annotations
 
