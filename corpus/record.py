@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -37,7 +37,17 @@ class Doc:
     replacement_chars: int = 0
     lang: str = ""
     lang_score: float = 0.0
-    extra: dict = field(default_factory=dict)
+    #: the 21 quality measures (written as ``q_*`` columns when ``output.quality_measures``)
+    quality_measures: dict | None = None
+    #: share of NG-word characters among Japanese letters
+    ng_fraction: float | None = None
+    #: a model's quality score (``dedup.tie_break=quality``)
+    quality_score: float | None = None
+    #: near-duplicate cluster of a survivor (after dedup)
+    cluster_size: int | None = None
+    cluster_id: str | None = None
+    #: text length of a stub that travels without its text (dedup's decision join)
+    text_chars: int | None = None
 
     @property
     def sort_key(self) -> tuple:
@@ -113,8 +123,8 @@ def docs_to_table(docs: list[Doc], quality_measures: tuple[tuple[str, str], ...]
         cols["lang_score"].append(d.lang_score if d.lang else None)
         cols["num_chars"].append(len(text) if text is not None else 0)
         cols["payload_bytes"].append(d.payload_bytes)
-        cols["cluster_size"].append(d.extra.get("cluster_size"))
-        measures = d.extra.get("quality") or {}
+        cols["cluster_size"].append(d.cluster_size)
+        measures = d.quality_measures or {}
         for name, _ in quality_measures:
             cols[f"q_{name}"].append(measures.get(name))
     return pa.table(cols, schema=schema)
@@ -136,6 +146,6 @@ def table_to_docs(table: pa.Table) -> list[Doc]:
             lang_score=r["lang_score"] if r["lang_score"] is not None else 0.0,
         )
         if q_cols:
-            d.extra["quality"] = {n[2:]: r[n] for n in q_cols}
+            d.quality_measures = {n[2:]: r[n] for n in q_cols}
         docs.append(d)
     return docs

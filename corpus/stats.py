@@ -16,30 +16,21 @@ same totals: the statistics do not depend on the runner or the parallelism.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from .stages import OUTCOMES, STAGE_NAMES
+
 __all__ = [
-    "STAGES", "OUTCOMES", "OUTCOME_KEYS", "DETAIL_KEYS", "StatKey", "StatsAccumulator", "rows_in_order",
+    "STAGES", "OUTCOMES", "OUTCOME_KEYS", "DETAIL_KEYS", "StatsAccumulator", "rows_in_order",
     "check_accounting", "final_outcomes",
 ]
 
-#: Pipeline order.
-STAGES = ("read", "detect", "decode", "extract", "langid", "quality", "ngwords", "hosts", "clean", "dedup", "write")
+#: Pipeline order (declared in :mod:`.stages`).
+STAGES = STAGE_NAMES
 #: Key names of outcome rows (stages.json) and of detail rows (details.json).
 OUTCOME_KEYS = ("snapshot", "stage", "outcome", "reason")
 DETAIL_KEYS = ("snapshot", "stage", "kind", "name")
-OUTCOMES = ("kept", "dropped", "error")
-
-
-@dataclass(frozen=True, order=True, slots=True)
-class StatKey:
-    snapshot: str
-    stage: str
-    outcome: str
-    reason: str
 
 
 class StatsAccumulator:
@@ -171,16 +162,11 @@ def check_accounting(rows: list[dict], stages: Iterable[str] = STAGES) -> list[s
     return problems
 
 
-def dumps_rows(rows: list[dict]) -> str:
-    return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
-
-
 # -- fixed-bin histograms of the written documents (mergeable: counts per bin) --------------------
 #: Length bins (characters): lower edges, doubling from 100.
 LENGTH_EDGES = (0, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
 #: Ratio bins: [0, 0.05), [0.05, 0.1), … [0.95, 1.0].
 RATIO_BINS = 20
-HISTOGRAMS = ("num_chars", "hiragana", "katakana", "kanji", "ascii", "lang_score")
 
 
 def ratio_bin(x: float) -> str:

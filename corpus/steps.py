@@ -147,9 +147,8 @@ def decode_doc(doc: Doc, stats: StatsAccumulator, details: StatsAccumulator | No
     body = doc.body or b""
     try:
         dec = decode_html(body, doc.http_charset, doc.codec_hint)
-    except Exception as exc:  # codec machinery on hostile bytes: count, never crash
+    except Exception:  # codec machinery on hostile bytes: count, never crash
         stats.add(doc.snapshot, "decode", "error", "decode_error", 1, 0, doc.payload_bytes)
-        doc.extra["decode_error"] = type(exc).__name__
         return None
     if not dec.text.strip():
         stats.add(doc.snapshot, "decode", "dropped", "empty_text", 1, 0, doc.payload_bytes)

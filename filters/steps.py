@@ -89,7 +89,7 @@ def quality_doc(doc: Doc, cfg: QualityConfig, stats: StatsAccumulator, details: 
     for rule in res.failed:
         details.add(doc.snapshot, "quality", "rule_fails", rule, 1, n, doc.payload_bytes)
     if keep_measures:
-        doc.extra["quality"] = res.measures
+        doc.quality_measures = res.measures
     if not res.passed:
         stats.add(doc.snapshot, "quality", "dropped", res.first_failed, 1, n, doc.payload_bytes)
         return None
@@ -106,7 +106,7 @@ def ngwords_doc(doc: Doc, matcher: NgMatcher, stats: StatsAccumulator, details: 
         details.add(doc.snapshot, "ngwords", "term_matched", term, 1, chars, 0)
         if res.rejected:
             details.add(doc.snapshot, "ngwords", "term_removed", term, 1, n, doc.payload_bytes)
-    doc.extra["ng_fraction"] = res.fraction
+    doc.ng_fraction = res.fraction
     if res.rejected:
         stats.add(doc.snapshot, "ngwords", "dropped", "ng_fraction", 1, n, doc.payload_bytes)
         return None

@@ -14,7 +14,7 @@ from jawebcorpus.corpus import remote
 from jawebcorpus.corpus.inputs import (
     DEFAULT_CC_BASE, InputError, expand_snapshots, resolve_paths, resolve_snapshots, sample_per_snapshot,
 )
-from jawebcorpus.corpus.stats import STAGES
+from jawebcorpus.corpus.stages import until_choices
 
 __all__ = ["main", "build_parser", "sample_dir"]
 
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace the results of an earlier run in --output (without it, rerunning the same "
                           "command resumes an interrupted run; a different configuration is refused)")
-    run.add_argument("--until", choices=[s for s in STAGES if s != "write"], default="dedup",
+    run.add_argument("--until", choices=until_choices(), default="dedup",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
                           "(default: dedup, the last stage; --set dedup.enabled=false stops after clean)")
     dd = run.add_argument_group("near-duplicate removal across snapshots")

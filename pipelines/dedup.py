@@ -1,7 +1,7 @@
 """dedup: near-duplicate removal across snapshots with MinHash-LSH, as a Beam PTransform.
 
     res = docs | "dedup" >> Dedup(spec=SignatureSpec(), policy=KeepPolicy("longer"))
-    res.docs      # surviving Docs, doc.extra["cluster_size"] / ["cluster_id"] set
+    res.docs      # surviving Docs, doc.cluster_size / doc.cluster_id set
     res.stats     # ((snapshot, "dedup", outcome, reason), (docs, chars, bytes))
     res.details   # ((snapshot, "dedup", kind, name), (docs, chars, bytes))
 
@@ -61,7 +61,7 @@ from jawebcorpus.dedup.cluster import (
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
 
-__all__ = ["Dedup", "DedupResult", "STAGE", "read_index_spec", "index_files", "INDEX_SCHEMA_VERSION"]
+__all__ = ["Dedup", "DedupResult", "Dropped", "STAGE", "read_index_spec", "index_files", "INDEX_SCHEMA_VERSION"]
 
 STAGE = "dedup"
 STATS = "stats"
@@ -73,13 +73,21 @@ _INDEX_META_POLICY = b"jawebcorpus.dedup.policy"
 _INDEX_META_VERSION = b"jawebcorpus.dedup.index_version"
 
 
+class Dropped(NamedTuple):
+    """A document dropped as a near-duplicate, why, and the snapshot of the copy kept."""
+
+    doc: Doc
+    reason: str  # near_duplicate | indexed_duplicate
+    kept_copy_in: str  # snapshot of the kept copy ("published:<snapshot>" for an indexed one)
+
+
 class DedupResult(NamedTuple):
     """The outputs of :class:`Dedup` (also reachable as ``res["docs"]``, ``res["stats"]`` …)."""
 
     docs: beam.PCollection
     stats: beam.PCollection
     details: beam.PCollection
-    #: the documents dropped as duplicates (``doc.extra["drop_reason"]``), e.g. for samples
+    #: the documents dropped as duplicates (:class:`Dropped`), e.g. for samples
     dropped: beam.PCollection | None = None
 
     def __getitem__(self, key):
@@ -113,13 +121,13 @@ class _CountingFn(beam.DoFn):
 
 def _quality_of(doc: Doc, quality) -> float:
     if quality is None:
-        v = doc.extra.get("quality_score", 0.0)
+        v = doc.quality_score
     elif isinstance(quality, str):
-        v = doc.extra.get(quality)
-        if v is None:
-            v = (doc.extra.get("quality") or {}).get(quality, 0.0)
+        v = (doc.quality_measures or {}).get(quality)
     else:
         v = quality(doc)
+    if v is None:
+        return 0.0
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -164,8 +172,7 @@ class _PrepareFn(beam.DoFn):
         for (node, doc, text), row in zip(batch, keys):
             raw = row.tobytes()
             if not self.carry_text:  # the decision join then shuffles no text (see Dedup)
-                doc = dataclasses.replace(doc, text=None, html=None, body=None,
-                                          extra={**doc.extra, "text_chars": len(text)})
+                doc = dataclasses.replace(doc, text=None, html=None, body=None, text_chars=len(text))
             for k in row.tolist():
                 yield TaggedOutput(self.BANDS, wrap((k, node)))
             yield TaggedOutput(self.DOC_BANDS, wrap((node, raw)))
@@ -391,8 +398,8 @@ class _DecideFn(_CountingFn):
         # no document: a published (indexed) node, or a label without a document here
         docs.sort(key=lambda dk: dk[0].sort_key)
         for i, (doc, keys) in enumerate(docs):
-            if doc.text is None and "text_chars" in doc.extra:
-                chars = doc.extra["text_chars"]
+            if doc.text is None and doc.text_chars is not None:
+                chars = doc.text_chars
             else:
                 chars = len(doc.text if doc.text is not None else (doc.html or ""))
             nbytes = doc.payload_bytes
@@ -403,9 +410,7 @@ class _DecideFn(_CountingFn):
                 self.stats.add(snap, STAGE, "dropped", reason, 1, chars, nbytes)
                 where = ("published:" if is_published(target) else "") + snapshot_of(target)
                 self.details.add(snap, STAGE, "kept_copy_in", where, 1, chars, nbytes)
-                doc.extra["drop_reason"] = reason
-                doc.extra["kept_copy_in"] = where
-                yield TaggedOutput(self.DROPPED, doc)
+                yield TaggedOutput(self.DROPPED, Dropped(doc, reason, where))
                 continue
             n = (size if size is not None else 1) + len(docs) - 1
             reason = "survivor" if n > 1 else "unique"
@@ -413,8 +418,8 @@ class _DecideFn(_CountingFn):
             bucket = size_bucket(n)
             self.details.add(snap, STAGE, "cluster_size", bucket, 1, chars, nbytes)
             self.details.add(snap, STAGE, "cluster_docs", bucket, n, 0, 0)
-            doc.extra["cluster_size"] = n
-            doc.extra["cluster_id"] = node.hex()
+            doc.cluster_size = n
+            doc.cluster_id = node.hex()
             if self.write_index and keys is not None:
                 row = np.frombuffer(keys, dtype=np.int64)
                 for band, k in enumerate(row.tolist()):
@@ -540,7 +545,7 @@ class Dedup(beam.PTransform):
       spec: the signature specification (default: 5-gram shingles, 800 permutations, 40 × 20).
       policy: which copy survives (default: newest snapshot, then longer text, then stable id).
       quality: for ``policy.tie_break == "quality"``: a callable ``Doc -> float``, or the name of a
-        value in ``doc.extra`` (or in ``doc.extra["quality"]``); default ``doc.extra["quality_score"]``.
+        quality measure (``doc.quality_measures``); default ``doc.quality_score``.
       max_rounds: label-propagation rounds (the bound; a run that needs more says so in details).
       group_cap: band groups (and parents) with more members than this take the hot path.
       hot_salts: sub-keys a hot group is split over.
@@ -561,7 +566,7 @@ class Dedup(beam.PTransform):
                  carry_text: bool = True):
         super().__init__(label)
         # carry_text=False: the surviving documents come out without their text (only
-        # doc.extra["text_chars"]), so the decision join shuffles no text; the caller joins the
+        # doc.text_chars), so the decision join shuffles no text; the caller joins the
         # text back from where it is stored (the pipeline's per-file checkpoints).
         self.carry_text = carry_text
         self.spec = spec or SignatureSpec()

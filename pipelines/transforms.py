@@ -531,15 +531,14 @@ class WriteFinalFn(beam.DoFn):
 
     def process(self, item):
         (snapshot, rel), survivors = item
-        decided = {d.sort_key: d.extra for d in survivors}
+        decided = {d.sort_key: d for d in survivors}
         stored = checkpointed_docs(self.output_dir, self.fingerprint, rel)
         docs = []
         for key in sorted(stored):
             d = stored[key]
-            extra = decided.pop(d.sort_key, None)
-            if extra is not None:
-                d.extra["cluster_size"] = extra.get("cluster_size")
-                d.extra["cluster_id"] = extra.get("cluster_id")
+            stub = decided.pop(d.sort_key, None)
+            if stub is not None:
+                d.cluster_size, d.cluster_id = stub.cluster_size, stub.cluster_id
                 docs.append(d)
         if decided:
             raise RuntimeError(f"{len(decided)} surviving documents of {rel} are not in its checkpoint")
@@ -565,17 +564,17 @@ def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> dict[tuple
 
 def _dedup_samples(item, output_dir: str, fingerprint: str):
     """Sample records of dropped duplicates, their text read back from the checkpoint parts."""
-    (stage, reason), stubs = item
-    by_file: dict[str, list[Doc]] = {}
-    for d in stubs:
-        by_file.setdefault(d.warc_file, []).append(d)
+    (stage, reason), drops = item
+    by_file: dict[str, list] = {}
+    for drop in drops:
+        by_file.setdefault(drop.doc.warc_file, []).append(drop)
     for rel, docs in sorted(by_file.items()):
         stored = checkpointed_docs(output_dir, fingerprint, rel)
-        for stub in docs:
-            doc = stored.get(stub.sort_key)
+        for drop in docs:
+            doc = stored.get(drop.doc.sort_key)
             if doc is not None:
                 rec = sample_record(doc, stage, "dropped", reason)
-                rec["kept_copy_in"] = stub.extra.get("kept_copy_in")
+                rec["kept_copy_in"] = drop.kept_copy_in
                 yield (stage, reason), rec
 
 
@@ -627,9 +626,9 @@ class DedupAndWrite(beam.PTransform):
             out, fp = self.output_dir, self.fingerprint
             samples = (
                 res.dropped
-                | "sample_key" >> beam.Map(lambda d: (("dedup", d.extra["drop_reason"]), d))
+                | "sample_key" >> beam.Map(lambda drop: (("dedup", drop.reason), drop))
                 | "pick_dedup_samples" >> beam.combiners.Top.PerKey(
-                    self.samples_per_reason, key=lambda d: d.sort_key, reverse=True)
+                    self.samples_per_reason, key=lambda drop: drop.doc.sort_key, reverse=True)
                 | "dedup_sample_texts" >> beam.FlatMap(_dedup_samples, out, fp)
             )
         return stats, details, written.per_file, samples

@@ -30,7 +30,7 @@ def mk(snapshot: str, i: int, text: str, url: str | None = None, quality: float 
             warc_length=900, warc_record_id=f"<urn:uuid:{snapshot}-{i}>", warc_date="2023-01-01T00:00:00Z",
             url=url or f"https://site{i}.example.jp/page.html", text=text, payload_bytes=3 * len(text) + 100)
     if quality is not None:
-        d.extra["quality_score"] = quality
+        d.quality_score = quality
     return d
 
 
@@ -46,8 +46,8 @@ def run_dedup(docs: list[Doc], out: Path, beam_args: tuple[str, ...] = (), **kw)
         res = p | "docs" >> beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(**kw)
         # self-contained lambdas: worker processes cannot import this test module
         res.docs | "dump_docs" >> beam.Map(lambda d: json.dumps({
-            "key": f"{d.snapshot}|{d.url}|{d.warc_record_id}", "cluster_size": d.extra["cluster_size"],
-            "cluster_id": d.extra["cluster_id"]})) | "write_docs" >> beam.io.WriteToText(str(out / "docs"))
+            "key": f"{d.snapshot}|{d.url}|{d.warc_record_id}", "cluster_size": d.cluster_size,
+            "cluster_id": d.cluster_id})) | "write_docs" >> beam.io.WriteToText(str(out / "docs"))
         for name in ("stats", "details"):
             (res[name]
              | f"sum_{name}" >> beam.CombinePerKey(lambda vs: tuple(map(sum, zip(*vs))))
@@ -69,7 +69,7 @@ def run_dedup(docs: list[Doc], out: Path, beam_args: tuple[str, ...] = (), **kw)
 
 def expected_survivors(docs: list[Doc], spec: SignatureSpec, policy: KeepPolicy) -> tuple[set[str], dict[str, int]]:
     """Union-find over shared band keys; the survivor of each component is its smallest node id."""
-    nodes = [policy.node_id(d.snapshot, d.url, d.warc_record_id, len(d.text), d.extra.get("quality_score"))
+    nodes = [policy.node_id(d.snapshot, d.url, d.warc_record_id, len(d.text), d.quality_score)
              for d in docs]
     keys = band_keys(signatures([d.text for d in docs], spec), spec)
     ref = reference_clusters(nodes, [k.tolist() for k in keys])
