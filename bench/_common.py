@@ -300,7 +300,7 @@ def crawl_files(shared: str) -> list[str]:
 
 def crawl_pages(shared: str):
     """Every HTML page of the crawl as the pipeline's read stage yields it (Doc with body)."""
-    from jawebcorpus.corpus.config import ReadConfig
+    from jawebcorpus.corpus.steps import ReadConfig
     from jawebcorpus.corpus.inputs import resolve_paths
     from jawebcorpus.corpus.stats import StatsAccumulator
     from jawebcorpus.corpus.steps import FileReport, read_pages

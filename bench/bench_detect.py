@@ -38,7 +38,7 @@ NAME = "bench_detect"
 
 
 def make_detectors(lid):
-    from jawebcorpus.corpus.config import DetectConfig
+    from jawebcorpus.filters.jadetect import DetectConfig
     from jawebcorpus.corpus.stats import StatsAccumulator
     from jawebcorpus.filters.jadetect import HTML_LANG_RE, detect_japanese
     from jawebcorpus.filters.steps import detect_doc

@@ -25,7 +25,7 @@ from collections import Counter
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import add_common_args, crawl_pages, fmt, pct, summary, table, write_results  # noqa: E402
 
-from jawebcorpus.corpus.config import PipelineConfig  # noqa: E402
+from jawebcorpus.pipelines.config import PipelineConfig  # noqa: E402
 from jawebcorpus.corpus.extract import Extractor  # noqa: E402
 from jawebcorpus.corpus.stats import StatsAccumulator  # noqa: E402
 from jawebcorpus.corpus.steps import decode_doc, extract_doc  # noqa: E402

@@ -44,7 +44,7 @@ def main() -> int:
     if args.repeats < 3:
         ap.error("--repeats must be at least 3")
 
-    from jawebcorpus.corpus.config import LangIdConfig
+    from jawebcorpus.filters.langid import LangIdConfig
     from jawebcorpus.corpus.record import Doc
     from jawebcorpus.corpus.stats import StatsAccumulator
     from jawebcorpus.filters.langid import LanguageIdentifier, kana_ratio

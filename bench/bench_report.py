@@ -61,7 +61,7 @@ def _split(rng: random.Random, total: int, weights: dict) -> dict:
 def make_stats_dir(out: str, files: int = 5000, snapshots: int = 21, terms: int = 400, seed: int = 1,
                    with_data: bool = True, with_samples: bool = True, captures_per_file: int = 39_000) -> dict:
     """Write a synthetic ``OUT/stats`` (+ ``OUT/data``, ``OUT/samples``); returns the written totals."""
-    from jawebcorpus.corpus.config import get_preset
+    from jawebcorpus.pipelines.config import get_preset
     from jawebcorpus.corpus.stats import LENGTH_EDGES, RATIO_BINS
 
     rng = random.Random(seed)

@@ -95,7 +95,7 @@ class StageLoop:
     """The plain pure-Python stage loop; set up once (model, extractor child), run many times."""
 
     def __init__(self, shared: str):
-        from jawebcorpus.corpus.config import DetectConfig, LangIdConfig, ReadConfig
+        from jawebcorpus.pipelines.config import DetectConfig, LangIdConfig, ReadConfig
         from jawebcorpus.corpus.extract import Extractor
         from jawebcorpus.corpus.inputs import resolve_paths
         from jawebcorpus.filters.langid import LanguageIdentifier

@@ -7,7 +7,21 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-__all__ = ["Doc", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table", "table_to_docs"]
+from .errors import ConfigError
+
+__all__ = ["OutputConfig", "Doc", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table", "table_to_docs"]
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    compression: str = "zstd"
+    row_group_rows: int = 10_000
+    #: Write the 21 quality measures as extra columns q_<measure> (re-filter without rerunning).
+    quality_measures: bool = False
+
+    def validate(self) -> None:
+        if self.compression not in ("zstd", "snappy", "gzip", "none"):
+            raise ConfigError("output.compression must be zstd, snappy, gzip or none")
 
 
 @dataclass(slots=True)

@@ -12,16 +12,28 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 from .charset import decode_html
+from .errors import ConfigError
 from .extract import Extractor
 from .http import header_charset, is_html_like, parse_response
 from .inputs import UNKNOWN_SNAPSHOT, InputFile
 from .record import Doc
 from .remote import RemoteError
 from .stats import StatsAccumulator
-from .config import ReadConfig
 from .warc import WarcReadError, iter_records
 
-__all__ = ["FileReport", "read_pages", "decode_doc", "extract_doc", "RECORD_TYPE_REASONS"]
+__all__ = ["ReadConfig", "FileReport", "read_pages", "decode_doc", "extract_doc", "RECORD_TYPE_REASONS"]
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    #: Record blocks are held in memory up to this size; larger pages are dropped (page_too_large).
+    max_record_bytes: int = 8 * 1024 * 1024
+    #: Only 2xx responses go on (others: http_status).
+    only_2xx: bool = True
+
+    def validate(self) -> None:
+        if self.max_record_bytes < 1024:
+            raise ConfigError("read.max_record_bytes must be at least 1024")
 
 RECORD_TYPE_REASONS = {
     "warcinfo": "warcinfo_record", "request": "request_record", "metadata": "metadata_record",

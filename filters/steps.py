@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
-from jawebcorpus.corpus.config import DetectConfig, LangIdConfig
 from jawebcorpus.corpus.record import Doc, host_of
 from jawebcorpus.corpus.stats import StatsAccumulator, ratio_bin
 
 from .clean import CleanConfig, clean_text
 from .hosts import HostFilter
-from .jadetect import HTML_LANG_RE, detect_japanese
-from .langid import LanguageIdentifier, kana_ratio
+from .jadetect import HTML_LANG_RE, DetectConfig, detect_japanese
+from .langid import LangIdConfig, LanguageIdentifier, kana_ratio
 from .ngwords import NgMatcher
 from .quality import QualityConfig, evaluate
 

@@ -9,7 +9,7 @@ import os
 import sys
 from importlib import resources
 
-from jawebcorpus.corpus.config import ConfigError, PRESETS, apply_overrides, get_preset
+from jawebcorpus.pipelines.config import ConfigError, PRESETS, apply_overrides, get_preset
 from jawebcorpus.corpus import remote
 from jawebcorpus.corpus.inputs import (
     DEFAULT_CC_BASE, InputError, expand_snapshots, resolve_paths, resolve_snapshots, sample_per_snapshot,

@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineState
 
 from jawebcorpus import __version__
-from jawebcorpus.corpus.config import PipelineConfig
+from .config import PipelineConfig
 from jawebcorpus.corpus.inputs import InputFile
 from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.stats import check_accounting, final_outcomes

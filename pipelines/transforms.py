@@ -31,7 +31,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from jawebcorpus.corpus.config import PipelineConfig
+from .config import PipelineConfig
 from jawebcorpus.corpus.extract import Extractor
 from jawebcorpus.corpus.inputs import InputFile, list_snapshot, open_input
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jawebcorpus.corpus.charset import Decoded, decode_html
-from jawebcorpus.corpus.config import ReadConfig
+from jawebcorpus.corpus.steps import ReadConfig
 from jawebcorpus.corpus.extract import ExtractResult, Extractor
 from jawebcorpus.corpus.http import HttpResponse, is_html_like, parse_response
 from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile

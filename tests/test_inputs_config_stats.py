@@ -1,4 +1,4 @@
-"""``corpus/inputs.py``, ``corpus/config.py`` and ``corpus/stats.py``."""
+"""``corpus/inputs.py``, ``pipelines/config.py`` and ``corpus/stats.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus.config import (
+from jawebcorpus.pipelines.config import (
     PRESETS, ConfigError, PipelineConfig, ReadConfig, apply_overrides, get_preset,
 )
 from jawebcorpus.corpus.inputs import (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus.config import LangIdConfig
+from jawebcorpus.filters.langid import LangIdConfig
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.filters.langid import LanguageIdentifier, default_model_path, kana_ratio

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus.config import ConfigError
+from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.filters.ngwords import (
     ALL_CATEGORIES,
     NgListError,

@@ -175,7 +175,7 @@ def test_huggingface_datasets_reads_the_output(sample_run):
 def test_beam_counters_mirror_the_statistics(tmp_path):
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from jawebcorpus.corpus.config import PipelineConfig
+    from jawebcorpus.pipelines.config import PipelineConfig
     from jawebcorpus.corpus.inputs import resolve_paths
     from jawebcorpus.pipelines.run import prepare_output, run_pipeline
 

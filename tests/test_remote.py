@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from jawebcorpus.corpus import remote
-from jawebcorpus.corpus.config import ReadConfig
+from jawebcorpus.corpus.steps import ReadConfig
 from jawebcorpus.corpus.inputs import (
     SNAPSHOT_SETS, InputError, expand_snapshots, open_input as inputs_open_input, resolve_paths,
     resolve_snapshots, sample_per_snapshot,
