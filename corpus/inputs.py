@@ -22,7 +22,7 @@ from .remote import RemoteConfig, RemoteError
 __all__ = [
     "InputFile", "InputError", "resolve_paths", "resolve_snapshots", "snapshot_from_path",
     "open_input", "SNAPSHOT_RE", "sample_per_snapshot", "SNAPSHOT_SETS", "expand_snapshots",
-    "list_snapshot", "DEFAULT_CC_BASE",
+    "list_snapshot", "DEFAULT_CC_BASE", "SnapshotListing",
 ]
 
 #: Where ``--snapshot`` reads from by default: Common Crawl over HTTPS (CloudFront).
@@ -54,6 +54,15 @@ class InputFile:
     snapshot: str  # CC-MAIN-YYYY-WW, or "unknown" until the warcinfo record says
     rel: str  # what goes in the warc_file column: path relative to the crawl root when known
     path: str  # what to open: a local path, or an http(s):// or s3:// URL
+
+
+@dataclass(frozen=True)
+class SnapshotListing:
+    """One snapshot whose files are listed inside the pipeline (the listing never enters the job graph)."""
+
+    snapshot: str
+    cc_base: str
+    max_files: int | None = None
 
 
 def snapshot_from_path(path: str) -> str | None:

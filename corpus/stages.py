@@ -23,6 +23,7 @@ Adding a stage or a reason means one entry here, its code, and its row in ``docs
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -288,6 +289,14 @@ STAGES: tuple[Stage, ...] = (
         reasons=(*_r("kept", "the document is in the output", "written"),),
         details=tuple(DetailKind(f"hist:{h}", "bin lower edge", title) for h, title in HISTOGRAMS.items()),
     ),
+)
+
+#: Every per-file stage can fail on one document without failing its file.
+_STAGE_EXCEPTION = Reason("stage_exception", "error",
+                          "the stage raised on this document (a bug or an input it cannot handle; "
+                          "the exception class is logged with the record's provenance)")
+STAGES = tuple(
+    dataclasses.replace(s, reasons=(*s.reasons, _STAGE_EXCEPTION)) if s.per_file else s for s in STAGES
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)

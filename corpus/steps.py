@@ -1,27 +1,29 @@
-"""The read, decode and extract stages as plain functions over :class:`~.record.Doc`.
+"""The corpus stages: read, decode and extract (the filters' stages are in ``filters/``).
 
-Each function records exactly one outcome per input in a :class:`~.stats.StatsAccumulator`
-and returns the document when it is kept (``None`` otherwise).  The Beam DoFns in
-``pipelines/`` are thin wrappers around these; ``bench/`` calls them directly too.
-Reason codes are listed in ``docs/reasons.md``.
+:class:`ReadStage` is a source stage: it turns one input file into documents, recording one
+outcome per record on the read stage's :class:`~.stage.Count`; how reading the file ended is
+its :class:`FileReport`.  :class:`DecodeStage` (charset cascade, :mod:`.charset`) and
+:class:`ExtractStage` (trafilatura, :mod:`.extract`) follow the stage protocol of
+:mod:`.stage`.  Reason codes are declared in :mod:`.stages`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from .charset import decode_html
 from .errors import ConfigError
 from .extract import Extractor
 from .http import header_charset, is_html_like, parse_response
-from .inputs import UNKNOWN_SNAPSHOT, InputFile
+from .inputs import UNKNOWN_SNAPSHOT, InputFile, open_input
 from .record import Doc
-from .remote import RemoteError
-from .stats import StatsAccumulator
+from .remote import RemoteConfig, RemoteError
+from .stage import Count, Resources, Stage
 from .warc import WarcReadError, iter_records
 
-__all__ = ["ReadConfig", "FileReport", "read_pages", "decode_doc", "extract_doc", "RECORD_TYPE_REASONS"]
+__all__ = ["ReadConfig", "FileReport", "ReadStage", "DecodeStage", "ExtractStage", "read_pages",
+           "RECORD_TYPE_REASONS"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class ReadConfig:
     def validate(self) -> None:
         if self.max_record_bytes < 1024:
             raise ConfigError("read.max_record_bytes must be at least 1024")
+
 
 RECORD_TYPE_REASONS = {
     "warcinfo": "warcinfo_record", "request": "request_record", "metadata": "metadata_record",
@@ -74,57 +77,55 @@ def _snapshot_from_warcinfo(block: bytes) -> str | None:
     return None
 
 
-def read_pages(
-    f: BinaryIO, inp: InputFile, cfg: ReadConfig, stats: StatsAccumulator, report: FileReport
-) -> Iterator[Doc]:
-    """Every record of one WARC file: count it; yield the HTML responses as documents."""
+def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, report: FileReport) -> Iterator[Doc]:
+    """Every record of one WARC file: count it on ``count`` (the read stage's); yield the HTML
+    responses as documents."""
     snapshot = inp.snapshot
-    stage = "read"
     try:
         for rec in iter_records(f, cfg.max_record_bytes):
             report.records += 1
-            nbytes = rec.block_length
             rtype = rec.rec_type
             if rtype == "warcinfo" and snapshot == UNKNOWN_SNAPSHOT:
                 snapshot = _snapshot_from_warcinfo(rec.block) or snapshot
                 report.snapshot = snapshot
+            count.bind(snapshot, rec.block_length)
             if rec.error:
-                stats.add(snapshot, stage, "error", rec.error, 1, 0, nbytes)
+                count.error(rec.error)
                 continue
             if rtype != "response":
-                stats.add(snapshot, stage, "dropped", RECORD_TYPE_REASONS.get(rtype, "other_record_type"), 1, 0, nbytes)
+                count.dropped(RECORD_TYPE_REASONS.get(rtype, "other_record_type"))
                 continue
             report.responses += 1
             h = rec.headers
             if "application/http" not in h.get("content-type", "application/http").lower():
-                stats.add(snapshot, stage, "dropped", "not_http", 1, 0, nbytes)
+                count.dropped("not_http")
                 continue
             if rec.block_truncated:
-                stats.add(snapshot, stage, "dropped", "page_too_large", 1, 0, nbytes)
+                count.dropped("page_too_large")
                 continue
             resp = parse_response(rec.block, cfg.max_record_bytes)
             if resp.error == "malformed_http":
-                stats.add(snapshot, stage, "error", "malformed_http", 1, 0, nbytes)
+                count.error("malformed_http")
                 continue
             if cfg.only_2xx and not 200 <= resp.status < 300:
-                stats.add(snapshot, stage, "dropped", "http_status", 1, 0, nbytes)
+                count.dropped("http_status")
                 continue
             if resp.error:
-                stats.add(snapshot, stage, "error", resp.error, 1, 0, nbytes)
+                count.error(resp.error)
                 continue
             ctype = resp.headers.get("content-type", "")
             body = resp.body
             if not body.strip():
-                stats.add(snapshot, stage, "dropped", "empty_body", 1, 0, nbytes)
+                count.dropped("empty_body")
                 continue
             if not is_html_like(ctype, body):
-                stats.add(snapshot, stage, "dropped", "not_html", 1, 0, nbytes)
+                count.dropped("not_html")
                 continue
             if _is_binary(body):
-                stats.add(snapshot, stage, "dropped", "binary_body", 1, 0, nbytes)
+                count.dropped("binary_body")
                 continue
             truncated = bool(h.get("warc-truncated"))
-            stats.add(snapshot, stage, "kept", "html_truncated" if truncated else "html", 1, 0, nbytes)
+            count.kept("html_truncated" if truncated else "html")
             report.pages += 1
             yield Doc(
                 snapshot=snapshot,
@@ -143,7 +144,7 @@ def read_pages(
     except WarcReadError as exc:
         if exc.partial_record:
             report.records += 1
-            stats.add(snapshot, stage, "error", exc.code, 1, 0, 0)
+            count.bind(snapshot, 0).error(exc.code)
         report.status, report.error, report.message = "failed", exc.code, str(exc)
         report.stopped_at = exc.offset
     except RemoteError as exc:  # remote_error (retries exhausted), not_found, forbidden
@@ -154,35 +155,80 @@ def read_pages(
         report.message = f"{type(exc).__name__}: {exc}"
 
 
-def decode_doc(doc: Doc, stats: StatsAccumulator, details: StatsAccumulator | None = None) -> Doc | None:
-    """Charset cascade; the raw body is released once decoded."""
-    body = doc.body or b""
-    try:
-        dec = decode_html(body, doc.http_charset, doc.codec_hint)
-    except Exception:  # codec machinery on hostile bytes: count, never crash
-        stats.add(doc.snapshot, "decode", "error", "decode_error", 1, 0, doc.payload_bytes)
-        return None
-    if not dec.text.strip():
-        stats.add(doc.snapshot, "decode", "dropped", "empty_text", 1, 0, doc.payload_bytes)
-        return None
-    doc.body = None
-    doc.html = dec.text
-    doc.charset, doc.charset_source, doc.replacement_chars = dec.codec, dec.source, dec.replacements
-    stats.add(doc.snapshot, "decode", "kept", f"{dec.codec}:{dec.source}", 1, len(dec.text), doc.payload_bytes)
-    if details is not None and dec.replacements:
-        details.add(doc.snapshot, "decode", "replacement_chars", dec.codec, 1, dec.replacements, doc.payload_bytes)
-    return doc
+
+class ReadStage(Stage):
+    """read: every record of a WARC file; HTML responses go on as documents (a source stage)."""
+
+    name = "read"
+
+    def setup(self, config: Any, resources: Resources | None = None) -> None:
+        self.cfg: ReadConfig = config.read
+
+    def read(self, inp: InputFile, count: Count, report: FileReport,
+             remote: RemoteConfig | None = None) -> Iterator[Doc]:
+        """Open ``inp`` (local, HTTPS, S3) and yield its pages; how reading ended goes to ``report``."""
+        try:
+            f = open_input(inp.path, remote)
+        except RemoteError as exc:
+            report.status, report.error, report.message = "failed", exc.code, str(exc)
+            return
+        except OSError as exc:
+            report.status, report.error = "failed", "io_error"
+            report.message = f"cannot open {inp.path}: {type(exc).__name__}: {exc}"
+            return
+        with f:
+            yield from read_pages(f, inp, self.cfg, count, report)
+            report.retries = getattr(f, "retries", 0)
 
 
-def extract_doc(doc: Doc, extractor: Extractor, stats: StatsAccumulator) -> Doc | None:
-    """Main text with trafilatura; the HTML is released once extracted."""
-    html = doc.html or ""
-    res = extractor.extract(html)
-    if res.outcome != "ok":
-        stats.add(doc.snapshot, "extract", "error" if res.outcome in ("extract_timeout", "extract_error") else "dropped",
-                  res.outcome, 1, len(html), doc.payload_bytes)
-        return None
-    doc.html = None
-    doc.text = res.text
-    stats.add(doc.snapshot, "extract", "kept", "extracted", 1, len(res.text), doc.payload_bytes)
-    return doc
+class DecodeStage(Stage):
+    """decode: charset cascade to text; the raw body is released once decoded."""
+
+    name = "decode"
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        body = doc.body or b""
+        try:
+            dec = decode_html(body, doc.http_charset, doc.codec_hint)
+        except Exception:  # codec machinery on hostile bytes: count, never crash
+            count.error("decode_error")
+            return None
+        if not dec.text.strip():
+            count.dropped("empty_text")
+            return None
+        doc.body = None
+        doc.html = dec.text
+        doc.charset, doc.charset_source, doc.replacement_chars = dec.codec, dec.source, dec.replacements
+        if dec.replacements:
+            count.detail("replacement_chars", dec.codec, chars=dec.replacements, nbytes=doc.payload_bytes)
+        count.kept(f"{dec.codec}:{dec.source}", chars=len(dec.text))
+        return doc
+
+
+class ExtractStage(Stage):
+    """extract: trafilatura main text, with a time limit per document; the HTML is released."""
+
+    name = "extract"
+
+    def setup(self, config: Any, resources: Resources) -> None:
+        c = config.extract
+        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb, c.fast_above_chars)
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        html = doc.html or ""
+        res = self.extractor.extract(html)
+        if res.outcome != "ok":
+            if res.outcome in ("extract_timeout", "extract_error"):
+                count.error(res.outcome, chars=len(html))
+            else:
+                count.dropped(res.outcome, chars=len(html))
+            return None
+        doc.html = None
+        doc.text = res.text
+        count.kept("extracted", chars=len(res.text))
+        return doc
+
+    def teardown(self) -> None:
+        extractor = getattr(self, "extractor", None)
+        if extractor is not None:
+            extractor.close()

@@ -18,7 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["CleanConfig", "CleanResult", "clean_text", "FOOTER_KEYWORDS"]
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
+
+__all__ = ["CleanStage", "CleanConfig", "CleanResult", "clean_text", "FOOTER_KEYWORDS"]
 
 FOOTER_KEYWORDS = (
     "Copyright", "copyright", "COPYRIGHT", "©", "(c)", "(C)", "All rights reserved", "All Rights Reserved",
@@ -122,3 +125,26 @@ def clean_text(text: str, cfg: CleanConfig) -> CleanResult:
     if cfg.trim_footer:
         text, removed = _trim_footer(text, cleaner)
     return CleanResult(text, replaced, removed)
+
+
+class CleanStage(Stage):
+    """clean: punctuation and footer; removed characters are counted; dropped only if nothing is left."""
+
+    name = "clean"
+
+    def setup(self, config, resources: Resources) -> None:
+        self.cfg: CleanConfig = config.clean
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        text = doc.text or ""
+        res = clean_text(text, self.cfg)
+        if res.footer_chars_removed:
+            count.detail("removed_chars", "footer", chars=res.footer_chars_removed)
+        if res.punctuation_replaced:
+            count.detail("replaced_chars", "punctuation", chars=res.punctuation_replaced)
+        if not res.text.strip():
+            count.dropped("empty_after_clean", chars=len(text))
+            return None
+        doc.text = res.text
+        count.kept(res.reason, chars=len(res.text))
+        return doc

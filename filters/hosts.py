@@ -23,7 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HostsConfig", "HostFilter", "HostVerdict", "SWALLOW_UT1_CATEGORIES"]
+from jawebcorpus.corpus.record import Doc, host_of
+from jawebcorpus.corpus.stage import Count, Resources, Stage
+
+__all__ = ["HostsStage", "HostsConfig", "HostFilter", "HostVerdict", "SWALLOW_UT1_CATEGORIES"]
 
 SWALLOW_UT1_CATEGORIES = (
     "adult", "shopping", "cryptojacking", "games", "redirector", "strict_redirector", "vpn",
@@ -134,3 +137,22 @@ class HostFilter:
             if ci >= 0:
                 return HostVerdict(f"ut1_{self.categories[ci]}", dom)
         return None
+
+
+class HostsStage(Stage):
+    """hosts: the URL's host against built-in suffixes and the UT1 blocklist."""
+
+    name = "hosts"
+
+    def setup(self, config, resources: Resources) -> None:
+        cfg = config.hosts
+        self.hosts: HostFilter = resources.get(("hosts", cfg), lambda: HostFilter(cfg))
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        n = len(doc.text or "")
+        verdict = self.hosts.check(host_of(doc.url))
+        if verdict is not None:
+            count.dropped(verdict.reason, chars=n)
+            return None
+        count.kept("allowed", chars=n)
+        return doc

@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
 
-__all__ = ["DetectConfig", "Detection", "detect_japanese", "count_kana", "HTML_LANG_RE"]
+from .langid import LanguageIdentifier, shared_language_identifier
+
+__all__ = ["DetectConfig", "DetectStage", "swallow_title_japanese", "Detection", "detect_japanese", "count_kana", "HTML_LANG_RE"]
 
 
 @dataclass(frozen=True)
@@ -138,3 +143,54 @@ def detect_japanese(body: bytes, min_kana: int = 10, use_lang: bool = True) -> D
             if k:
                 return Detection(True, method, codec, k)
     return Detection(False, "none", None, kana)
+
+
+_TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
+
+
+def swallow_title_japanese(body: bytes, lid: LanguageIdentifier) -> bool:
+    """Swallow's second test: the first <title>, decoded UTF-8 → Shift_JIS → EUC-JP, is Japanese."""
+    m = _TITLE_RE.search(body, 0, 256 * 1024)
+    if not m:
+        return False
+    raw = m.group(1)
+    for codec in ("utf-8", "shift_jis", "euc_jp"):
+        try:
+            title = raw.decode(codec)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return False
+    return lid.predict(title).label == "ja"
+
+
+class DetectStage(Stage):
+    """detect: rapid Japanese detection on the raw bytes (``detect.mode``: kana, swallow, off)."""
+
+    name = "detect"
+
+    def setup(self, config: Any, resources: Resources) -> None:
+        self.cfg: DetectConfig = config.detect
+        self.lid = shared_language_identifier(config.langid, resources) if self.cfg.mode == "swallow" else None
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        body = doc.body or b""
+        cfg = self.cfg
+        if cfg.mode == "off":
+            method, hint, ok = "off", None, True
+        elif cfg.mode == "swallow":
+            if HTML_LANG_RE.search(body, 0, 64 * 1024):
+                method, hint, ok = "html_lang", None, True
+            else:
+                ok = self.lid is not None and swallow_title_japanese(body, self.lid)
+                method, hint = "title_langid", None
+        else:
+            det = detect_japanese(body, cfg.min_kana, cfg.use_html_lang)
+            method, hint, ok = det.method, det.codec_hint, det.japanese
+        if not ok:
+            count.dropped("no_japanese_signal")
+            return None
+        doc.detect_method, doc.codec_hint = method, hint
+        count.kept(method)
+        return doc

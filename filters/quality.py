@@ -93,30 +93,20 @@ from functools import lru_cache
 import numpy as np
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stages import stage
 
 __all__ = [
+    "QualityStage",
     "RULES", "MEASURES", "RULE_MEASURE", "QualityConfig", "QualityResult",
     "SWALLOW_V1", "SWALLOW_LIGHT", "QUALITY_PRESETS",
     "measure", "evaluate", "evaluate_measures", "measure_columns",
 ]
 
-#: Rule names in the reference's order (1 … 21).
-RULES: tuple[str, ...] = (
-    "too_short",  # 1
-    "dup_line_frac",  # 2
-    "dup_sentence_frac",  # 3
-    "dup_line_chars",  # 4
-    "dup_sentence_chars",  # 5
-    "top_2gram", "top_3gram", "top_4gram",  # 6–8
-    "dup_5gram", "dup_6gram", "dup_7gram", "dup_8gram", "dup_9gram", "dup_10gram",  # 9–14
-    "low_hiragana",  # 15
-    "high_katakana",  # 16
-    "low_japanese",  # 17
-    "few_japanese_letters",  # 18
-    "sentence_length",  # 19
-    "long_sentence",  # 20
-    "ellipsis_sentences",  # 21
-)
+#: Rule names in the reference's order (1 … 21): the quality stage's drop reasons, declared in
+#: the stage registry (corpus/stages.py).
+RULES: tuple[str, ...] = stage("quality").codes("dropped")
 
 #: The measure each rule reads.
 RULE_MEASURE: dict[str, str] = {
@@ -135,6 +125,8 @@ RULE_MEASURE: dict[str, str] = {
     "long_sentence": "longest_sentence",
     "ellipsis_sentences": "ellipsis_frac",
 }
+if set(RULE_MEASURE) != set(RULES):  # a rule added to the registry needs its measure here
+    raise RuntimeError(f"quality rules without a measure: {sorted(set(RULES) ^ set(RULE_MEASURE))}")
 
 #: Measure names in rule order (the keys of :func:`measure`'s result).
 MEASURES: tuple[str, ...] = tuple(RULE_MEASURE[r] for r in RULES)
@@ -409,3 +401,28 @@ def measure_columns() -> tuple[tuple[str, str], ...]:
     into Arrow types (this module does not import pyarrow).
     """
     return tuple((m, "int64" if m in _INT_MEASURES else "float64") for m in MEASURES)
+
+
+class QualityStage(Stage):
+    """quality: Swallow's rules.  The first failing rule is the drop reason; every failing
+    rule's bite (documents and characters it rejects on its own) goes to the details."""
+
+    name = "quality"
+
+    def setup(self, config, resources: Resources) -> None:
+        self.cfg: QualityConfig = config.quality
+        self.keep_measures: bool = config.output.quality_measures
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        text = doc.text or ""
+        n = len(text)
+        res = evaluate(text, self.cfg)
+        for rule in res.failed:
+            count.detail("rule_fails", rule, chars=n, nbytes=doc.payload_bytes)
+        if self.keep_measures:
+            doc.quality_measures = res.measures
+        if not res.passed:
+            count.dropped(res.first_failed, chars=n)
+            return None
+        count.kept("passed", chars=n)
+        return doc

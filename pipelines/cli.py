@@ -11,9 +11,7 @@ from importlib import resources
 
 from jawebcorpus.pipelines.config import ConfigError, PRESETS, apply_overrides, get_preset
 from jawebcorpus.corpus import remote
-from jawebcorpus.corpus.inputs import (
-    DEFAULT_CC_BASE, InputError, expand_snapshots, resolve_paths, resolve_snapshots, sample_per_snapshot,
-)
+from jawebcorpus.corpus.inputs import DEFAULT_CC_BASE, InputError, expand_snapshots, resolve_paths, sample_per_snapshot
 from jawebcorpus.corpus.stages import until_choices
 
 __all__ = ["main", "build_parser", "sample_dir"]
@@ -179,21 +177,23 @@ def _remote_config(args):
         raise ConfigError(str(exc)) from None
 
 
-def _inputs(args):
+def _inputs(args) -> tuple[list, list]:
+    """The input files (``--sample``, ``--input``) or the snapshot listings (``--snapshot``)."""
+    from jawebcorpus.corpus.inputs import SnapshotListing
+
     chosen = [name for name, on in (("--sample", args.sample), ("--input", args.input), ("--snapshot", args.snapshot)) if on]
     if len(chosen) != 1:
         raise InputError("give exactly one of --sample, --input or --snapshot" + (f" (got {', '.join(chosen)})" if chosen else ""))
     if args.max_files is not None and args.max_files < 1:
         raise InputError("--max-files must be at least 1")
-    if args.samples_per_reason < 0:
-        raise InputError("--samples-per-reason must be 0 or more")
     if args.snapshot:
-        return resolve_snapshots(args.snapshot, args.cc_base, args.max_files, _remote_config(args))
+        # Listed inside the pipeline: the launcher never holds a snapshot's listing.
+        return [], [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]
     paths = [sample_dir()] if args.sample else args.input
     files = resolve_paths(paths)
     if args.max_files is not None:
         files = sample_per_snapshot(files, args.max_files)
-    return files
+    return files, []
 
 
 def _with_defaults(beam_args: list[str]) -> list[str]:
@@ -205,59 +205,77 @@ def _with_defaults(beam_args: list[str]) -> list[str]:
     return beam_args
 
 
-def cmd_run(args, beam_args) -> int:
+def build_spec(args, argv: list[str]):
+    """The command line's run arguments → one validated :class:`~.spec.RunSpec`."""
+    from .spec import RunSpec
+
+    cfg = _config(args)
+    inputs, listings = _inputs(args)
+    until = args.until
+    if until == "dedup" and not cfg.dedup.enabled:
+        until = "clean"
+    if args.against and until == "dedup":
+        from jawebcorpus.pipelines.dedup import check_index_spec
+
+        try:
+            check_index_spec(args.against, cfg.dedup.spec())
+        except (ValueError, OSError) as exc:
+            raise ConfigError(str(exc)) from None
+    if not inputs and not listings:
+        raise InputError("no input files")
+    return RunSpec(
+        config=cfg, output=args.output, until=until, inputs=tuple(inputs), listings=tuple(listings),
+        remote=_remote_config(args), samples_per_reason=args.samples_per_reason, overwrite=args.overwrite,
+        strict=args.strict, quiet=args.quiet, against_index=args.against, write_index=args.write_index,
+        command=tuple(argv),
+    )
+
+
+def _error(message: str) -> int:
+    print(f"jawebcorpus: error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_run(args, beam_args, argv: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from .run import prepare_output, print_failures, run_fingerprint, run_pipeline, summary_lines
-    from .transforms import SnapshotListing
+    from .lock import OutputLock, OutputLocked
+    from .run import OutputError, environment_error, prepare_output, print_failures, run_pipeline, summary_lines
 
     try:
-        cfg = _config(args)
-        inputs = _inputs(args)
-        remote_cfg = _remote_config(args)
-        if args.output.startswith("s3://") and args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
+        spec = build_spec(args, argv)
+        if spec.output.startswith("s3://") and args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
             beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
         options = PipelineOptions(_with_defaults(beam_args))
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// --output
-        listings = None
-        if args.snapshot:
-            listings = [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]
-        if args.until == "dedup" and not cfg.dedup.enabled:
-            args.until = "clean"
-        if (args.against or args.write_index) and args.until != "dedup":
-            raise ConfigError("--against and --write-index need the dedup stage (do not stop before it)")
-        if args.against:
-            from jawebcorpus.pipelines.dedup import check_index_spec
-
-            try:
-                check_index_spec(args.against, cfg.dedup.spec())
-            except (ValueError, OSError) as exc:
-                raise ConfigError(str(exc)) from None
-        fingerprint = run_fingerprint(cfg, args.until, args.samples_per_reason)
-        done = prepare_output(args.output, args.overwrite, fingerprint)
-    except (ConfigError, InputError, FileExistsError) as exc:
-        print(f"jawebcorpus: error: {exc}", file=sys.stderr)
-        return 2
-    if not inputs:
-        print("jawebcorpus: error: no input files", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        resumed = f" ({len(done)} already completed: resuming)" if done else ""
-        print(f"[jawebcorpus] {len(inputs)} input files{resumed}, preset {cfg.preset}, until {args.until} "
-              f"→ {args.output}", file=sys.stderr)
-    result = run_pipeline(cfg, inputs, args.output, options, args.until, args.quiet, sys.argv,
-                          samples_per_reason=args.samples_per_reason, remote=remote_cfg, listings=listings,
-                          against_index=args.against, write_index=args.write_index)
+    except (ConfigError, InputError) as exc:
+        return _error(str(exc))
+    try:
+        with OutputLock(spec.output, spec.fingerprint):
+            done = prepare_output(spec)
+            if not spec.quiet:
+                what = f"{len(spec.inputs)} input files" if spec.inputs else f"{len(spec.listings)} snapshots"
+                resumed = f" ({len(done)} already completed: resuming)" if done else ""
+                print(f"[jawebcorpus] {what}{resumed}, preset {spec.config.preset}, until {spec.until} "
+                      f"→ {spec.output}", file=sys.stderr)
+            result = run_pipeline(spec, options, done=done)
+    except (OutputError, OutputLocked) as exc:
+        return _error(str(exc))
+    except Exception as exc:
+        message = environment_error(exc)
+        if message is None:
+            raise
+        return _error(message)
     print_failures(result)
-    if not args.quiet:
+    if not spec.quiet:
         for line in summary_lines(result):
             print(f"[jawebcorpus] {line}", file=sys.stderr)
     if result.problems:
         for p in result.problems:
             print(f"jawebcorpus: accounting error: {p}", file=sys.stderr)
         return 3
-    if args.strict and result.failed_files:
+    if spec.strict and result.failed_files:
         print(f"jawebcorpus: {len(result.failed_files)} input files failed (--strict)", file=sys.stderr)
         return 1
     return 0
@@ -291,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unexpected arguments: {' '.join(bad)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "run":
-        return cmd_run(args, extra)
+        return cmd_run(args, extra, list(sys.argv if argv is None else ["jawebcorpus", *argv]))
     if args.command == "report":
         if extra:
             parser.error(f"unexpected arguments: {' '.join(extra)}")

@@ -515,7 +515,7 @@ class _WriteIndexShardFn(beam.DoFn):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from jawebcorpus.pipelines.transforms import atomic_write
+        from .storage import atomic_write
 
         shard, rows = item
         rows = sorted(r for r in rows if r is not None)  # every shard is written, empty or not

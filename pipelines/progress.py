@@ -59,7 +59,7 @@ class ProgressSink:
 class ProgressMonitor:
     """Polls a progress directory and prints ``files a/b | captures (rate) | Japanese docs``."""
 
-    def __init__(self, directory: str, total_files: int, stream=None, interval: float = 1.0):
+    def __init__(self, directory: str, total_files: int | None, stream=None, interval: float = 1.0):
         self.directory = directory
         self.total_files = total_files
         self.stream = stream if stream is not None else sys.stderr
@@ -94,7 +94,7 @@ class ProgressMonitor:
         elapsed = max(time.monotonic() - self._start, 1e-9)
         captures = t.get("captures", 0)
         return (
-            f"[jawebcorpus] files {t.get('files', 0)}/{self.total_files}"
+            f"[jawebcorpus] files {t.get('files', 0)}{f'/{self.total_files}' if self.total_files else ''}"
             f" | {captures:,} captures ({captures / elapsed:,.0f}/s)"
             f" | {t.get('japanese', 0):,} Japanese docs"
             f" | {t.get('failed_files', 0)} failed files | {elapsed:,.0f}s"

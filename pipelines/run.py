@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import platform
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
 from jawebcorpus import __version__
-from .config import PipelineConfig
-from jawebcorpus.corpus.inputs import InputFile
-from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.stats import check_accounting, final_outcomes
 
+from . import storage
+from .lock import OutputLock
+from .output import checkpoint_dir, checkpoint_path
 from .progress import ProgressMonitor, ProgressSink
-from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SnapshotListing, atomic_write, checkpoint_path
+from .spec import RunSpec, redact_args
+from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles
 
-__all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner"]
+__all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prepare_output", "OutputError",
+           "environment_error"]
 
 LOCAL_RUNNER_NAMES = (None, "DirectRunner", "direct", "FnApiRunner")
+#: What ``--overwrite`` deletes in an output folder (nothing else is ever removed).
+OUTPUT_SUBDIRS = ("data", "stats", "samples", "_checkpoints")
+
+
+class OutputError(Exception):
+    """The output folder cannot be used (another configuration's results, an input inside it,
+    another run holding it); the message says what to do."""
 
 
 def is_local_runner(options: PipelineOptions) -> bool:
@@ -91,58 +98,89 @@ def _versions() -> dict:
     return out
 
 
-def run_fingerprint(cfg: PipelineConfig, until: str, samples_per_reason: int = 0) -> str:
-    """Everything that changes what a file's checkpoint holds: configuration, last stage, samples."""
-    blob = f"{cfg.fingerprint()}|{until}|{samples_per_reason}".encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+def _input_roots(spec: RunSpec) -> list[str]:
+    roots = [inp.path for inp in spec.inputs]
+    roots += [listing.cc_base for listing in spec.listings]
+    if spec.against_index:
+        roots.append(spec.against_index)
+    return roots
 
 
-def _listdir(path: str) -> list[str]:
-    if "://" in path:
-        prefix = path.rstrip("/") + "/"
-        found = FileSystems.match([prefix + "*"])[0].metadata_list
-        return sorted({m.path[len(prefix):].split("/")[0] for m in found if m.path.startswith(prefix)})
-    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+def check_output_is_not_input(spec: RunSpec) -> None:
+    """Refuse an output folder that is an input or holds one (a file, a crawl base, the band
+    index read with ``--against``): a run, ``--overwrite`` above all, must never delete or mix
+    with what it reads."""
+    for root in _input_roots(spec):
+        if storage.same_or_inside(root, spec.output):
+            raise OutputError(f"--output {spec.output} is or contains the input {root}; choose an output "
+                              "folder outside the input")
 
 
-def _remove(path: str) -> None:
-    if "://" in path:
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-    elif os.path.isdir(path):
-        shutil.rmtree(path)
-
-
-def prepare_output(output: str, overwrite: bool, fingerprint: str | None = None) -> set[str]:
-    """Check the output directory; return the checkpoint names of files already completed.
+def prepare_output(spec: RunSpec) -> set[str]:
+    """Check the output folder; return the checkpoint names of files already completed.
 
     An output that holds an earlier run of the *same* configuration is resumed: its completed
     files are skipped.  One that holds another configuration's results (or results without
-    checkpoints) is refused unless ``overwrite`` — old partial results are never reused silently.
+    checkpoints) is refused unless ``--overwrite``: old partial results are never reused
+    silently.  ``--overwrite`` deletes only the run's own sub-folders (``data``, ``stats``,
+    ``samples``, ``_checkpoints``).
     """
-    internal = ("data", "stats", "samples", "_checkpoints")
-    if overwrite:
-        for d in internal:
-            _remove(FileSystems.join(output, d))
-    ck_root = FileSystems.join(output, "_checkpoints")
-    prints = _listdir(ck_root)
+    output, fingerprint = spec.output, spec.fingerprint
+    check_output_is_not_input(spec)
+    if storage.is_local(output):
+        import os
+
+        if os.path.exists(output) and not os.path.isdir(output):
+            raise OutputError(f"--output {output} is a file, not a folder")
+    if spec.overwrite:
+        for d in OUTPUT_SUBDIRS:
+            storage.remove_tree(storage.join(output, d))
+    ck_root = storage.join(output, "_checkpoints")
+    prints = storage.listdir(ck_root)
     others = [f for f in prints if f != fingerprint]
     if others:
-        raise FileExistsError(
+        raise OutputError(
             f"output directory {output} holds results of another configuration (fingerprint "
             f"{', '.join(others)}; this run's is {fingerprint}); choose another --output or pass "
             "--overwrite to replace them"
         )
-    if not prints and _listdir(FileSystems.join(output, "data")):
-        raise FileExistsError(
+    if not prints and storage.listdir(storage.join(output, "data")):
+        raise OutputError(
             f"output directory {output} already holds data/ without checkpoints; choose another "
             "--output or pass --overwrite to replace it"
         )
-    if "://" not in output:
-        os.makedirs(os.path.join(output, "stats"), exist_ok=True)
-    if fingerprint is None:
-        return set()
-    return {name for name in _listdir(FileSystems.join(ck_root, fingerprint)) if name.endswith(".json")}
+    storage.makedirs(storage.join(output, "stats"))
+    return {name for name in storage.listdir(checkpoint_dir(output, fingerprint)) if name.endswith(".json")}
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def environment_error(exc: BaseException) -> str | None:
+    """One clear line for a failure of the environment (full disk, unwritable output, unknown
+    runner), or None when ``exc`` is something else.  Beam re-raises a worker's exception with
+    its traceback in the message, so the message is searched too."""
+    import errno
+
+    for e in _chain(exc):
+        code = getattr(e, "errno", None)
+        text = str(e)
+        if code == errno.ENOSPC or "No space left on device" in text or "[Errno 28]" in text:
+            return ("no space left on device while writing the output; free some space and run the same "
+                    "command again: committed files are kept and the run resumes")
+        if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "[Errno 13]" in text or "[Errno 30]" in text:
+            name = getattr(e, "filename", None)
+            return f"cannot write {name or 'the output'}: permission denied or read-only file system"
+        if code == errno.ENOTDIR or "[Errno 20]" in text:
+            return "a path of --output is a file where a folder is needed"
+        if isinstance(e, ValueError) and text.startswith("Unexpected pipeline runner"):
+            return f"unknown --runner: {text.split(':', 1)[1].split('.')[0].strip()}"
+    return None
 
 
 def _run(p: beam.Pipeline):
@@ -153,57 +191,46 @@ def _run(p: beam.Pipeline):
     return _counters(beam_result)
 
 
-def run_pipeline(
-    cfg: PipelineConfig,
-    inputs: list[InputFile],
-    output: str,
-    options: PipelineOptions,
-    until: str = "dedup",
-    quiet: bool = True,
-    command: list[str] | None = None,
-    samples_per_reason: int = 0,
-    overwrite: bool = False,
-    remote: RemoteConfig | None = None,
-    listings: list[SnapshotListing] | None = None,
-    against_index: str | None = None,
-    write_index: str | None = None,
-) -> RunResult:
+def run_pipeline(spec: RunSpec, options: PipelineOptions, *, done: set[str] | None = None,
+                 after_commit: Callable[[str], None] | None = None) -> RunResult:
     """Process the pending input files, then build the run's statistics from every checkpoint
-    (one Beam pipeline).  Rerunning the same command after a crash resumes.
+    (one Beam pipeline).  Rerunning the same spec after a crash resumes.
 
-    With ``listings`` (``--snapshot``), the pipeline lists the snapshots' files itself, so the
-    listing never enters the job graph; ``inputs`` then only sizes the progress display and
-    the final check.
+    With listings (``--snapshot``) the pipeline lists the snapshots' files itself, so the listing
+    never enters the job graph.  ``done``: the committed files, when the caller already ran
+    :func:`prepare_output`; ``after_commit``: called with each file committed (tests).
     """
-    cfg.validate()
     FileSystems.set_options(options)  # s3:// / gs:// outputs: endpoints and credentials from the options
-    fingerprint = run_fingerprint(cfg, until, samples_per_reason)
-    done = prepare_output(output, overwrite, fingerprint)
-    pending = [inp for inp in inputs if os.path.basename(checkpoint_path(output, fingerprint, inp.rel)) not in done]
+    with OutputLock(spec.output, spec.fingerprint):
+        if done is None:
+            done = prepare_output(spec)
+        return _run_locked(spec, options, done, after_commit)
+
+
+def _run_locked(spec: RunSpec, options: PipelineOptions, done: set[str], after_commit) -> RunResult:
+    output, fingerprint = spec.output, spec.fingerprint
+    pending = [inp for inp in spec.inputs if storage.split(checkpoint_path(output, fingerprint, inp.rel))[1] not in done]
     local = is_local_runner(options)
-    progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not quiet and pending else None
-    process = ProcessFiles(cfg, output, fingerprint, until, ProgressSink(progress_dir), samples_per_reason, remote)
-    stages = process.stages()
+    progress_dir = (tempfile.mkdtemp(prefix="jawebcorpus-progress-")
+                    if local and not spec.quiet and (pending or spec.listings) else None)
+    process = ProcessFiles(spec, ProgressSink(progress_dir), after_commit)
     started = time.time()
     counters: dict[str, int] = {}
-    monitor = ProgressMonitor(progress_dir, len(pending)).start() if progress_dir else None
+    monitor = ProgressMonitor(progress_dir, len(pending) or None).start() if progress_dir else None
     try:
         p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
         committed = None
-        if pending:
-            if listings:
-                files = (p | "snapshots" >> beam.Create(listings)
-                         | "list_files" >> ListSnapshotFiles(output, fingerprint, remote))
-            else:
-                files = p | "list_files" >> beam.Create(pending)
+        if spec.listings:
+            files = (p | "snapshots" >> beam.Create(list(spec.listings))
+                     | "list_files" >> ListSnapshotFiles(output, fingerprint, spec.remote))
+            committed = files | "process_files" >> process
+        elif pending:
+            files = p | "list_files" >> beam.Create(pending)
             committed = files | "process_files" >> process
         extra_stats = extra_details = written = samples = None
-        if process.dedup:
-            extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(
-                cfg, output, fingerprint, after=committed, against_index=against_index, write_index=write_index,
-                samples_per_reason=samples_per_reason)
-        _ = p | "finalize" >> Finalize(output, fingerprint, stages, samples_per_reason, after=committed,
-                                       extra_stats=extra_stats, extra_details=extra_details,
+        if spec.dedup:
+            extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(spec, after=committed)
+        _ = p | "finalize" >> Finalize(spec, after=committed, extra_stats=extra_stats, extra_details=extra_details,
                                        written_per_file=written, extra_samples=samples)
         counters = _run(p)
     finally:
@@ -213,16 +240,17 @@ def run_pipeline(
             shutil.rmtree(progress_dir, ignore_errors=True)
     seconds = time.time() - started
     result = RunResult(output=output, seconds=seconds, counters=counters)
-    result.resumed_files = len(inputs) - len(pending)
+    result.resumed_files = len(spec.inputs) - len(pending)
+    cfg = spec.config
     run_info = {
-        "command": command,
+        "command": list(spec.command),
         "preset": cfg.preset,
         "config": cfg.to_dict(),
         "fingerprint": cfg.fingerprint(),
         "run_fingerprint": fingerprint,
-        "until": until,
-        "stages": stages,
-        "inputs": len(inputs),
+        "until": spec.until,
+        "stages": list(spec.stages),
+        "inputs": len(spec.inputs),
         "resumed_files": result.resumed_files,
         "runner": options.view_as(StandardOptions).runner or "FnApiRunner (local)",
         "direct_num_workers": options.view_as(DirectOptions).direct_num_workers,
@@ -230,17 +258,12 @@ def run_pipeline(
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(seconds, 3),
     }
-    atomic_write(FileSystems.join(output, "stats", "run.json"),
-                 (json.dumps(run_info, indent=1, ensure_ascii=False) + "\n").encode())
-    def read_json(name: str):
-        with FileSystems.open(FileSystems.join(output, "stats", name)) as fh:
-            return json.loads(fh.read().decode("utf-8"))
-
-    result.rows = read_json("stages.json")
-    result.files = read_json("files.json")
-    result.problems = check_accounting(result.rows, stages)
-    if len(result.files) != len(inputs):
-        result.problems.append(f"{len(inputs)} input files but {len(result.files)} in files.json")
+    storage.write_json(storage.join(output, "stats", "run.json"), run_info)
+    result.rows = storage.read_json(storage.join(output, "stats", "stages.json"))
+    result.files = storage.read_json(storage.join(output, "stats", "files.json"))
+    result.problems = check_accounting(result.rows, spec.stages)
+    if spec.inputs and len(result.files) != len(spec.inputs):
+        result.problems.append(f"{len(spec.inputs)} input files but {len(result.files)} in files.json")
     return result
 
 
@@ -260,3 +283,6 @@ def print_failures(result: RunResult, stream=None) -> None:
     stream = stream if stream is not None else sys.stderr
     for f in result.failed_files:
         stream.write(f"failed file: {f['path']}: {f['error']}: {f['message']}\n")
+
+
+__all__ += ["summary_lines", "print_failures", "redact_args"]

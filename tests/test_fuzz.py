@@ -20,6 +20,7 @@ from jawebcorpus.corpus.extract import ExtractResult, Extractor
 from jawebcorpus.corpus.http import HttpResponse, is_html_like, parse_response
 from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
+from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.steps import FileReport, read_pages
 from jawebcorpus.corpus.warc import RawRecord, WarcReadError, iter_records
 from jawebcorpus.filters.jadetect import Detection, detect_japanese
@@ -131,7 +132,7 @@ def run_read(data: bytes) -> tuple[StatsAccumulator, FileReport, list]:
     inp = InputFile(UNKNOWN_SNAPSHOT, "fuzz.warc.gz", "fuzz.warc.gz")
     stats = StatsAccumulator()
     report = FileReport(inp.path, inp.rel, inp.snapshot)
-    docs = list(read_pages(io.BytesIO(data), inp, ReadConfig(max_record_bytes=64 * 1024), stats, report))
+    docs = list(read_pages(io.BytesIO(data), inp, ReadConfig(max_record_bytes=64 * 1024), Count("read", stats), report))
     return stats, report, docs
 
 

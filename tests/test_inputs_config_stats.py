@@ -22,6 +22,7 @@ from jawebcorpus.corpus.inputs import (
 from jawebcorpus.corpus.stats import (
     STAGES, StatsAccumulator, check_accounting, final_outcomes, rows_in_order,
 )
+from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.steps import FileReport, read_pages
 from jawebcorpus.sample import CRAWL_ROOT, SNAPSHOTS
 
@@ -235,7 +236,7 @@ def sample_stats(sample_warcs) -> tuple[StatsAccumulator, list[FileReport]]:
     for inp in resolve_paths([str(CRAWL_ROOT)]):
         report = FileReport(inp.path, inp.rel, inp.snapshot)
         with open(inp.path, "rb") as f:
-            for _ in read_pages(f, inp, ReadConfig(), stats, report):
+            for _ in read_pages(f, inp, ReadConfig(), Count("read", stats), report):
                 pass
         reports.append(report)
     return stats, reports

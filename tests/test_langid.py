@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.filters.langid import LangIdConfig
+from jawebcorpus.corpus.stage import Count, LocalResources
+from jawebcorpus.filters.langid import LangIdConfig, LangIdStage
+from jawebcorpus.pipelines.config import PipelineConfig
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.filters.langid import LanguageIdentifier, default_model_path, kana_ratio
-from jawebcorpus.filters.steps import langid_doc
 
 THRESHOLD = 0.5
 MIN_KANA_RATIO = 0.05
@@ -73,16 +74,19 @@ def test_word_pairs_kana_ratio_separates_japanese_from_chinese(shared_dir):
 
 @pytest.mark.shared
 def test_langid_stage_on_labelled_text(lid, shared_dir):
-    """langid_doc records one outcome per document, and its decisions follow the config."""
+    """The langid stage records one outcome per document, and its decisions follow the config."""
     zh = sentences(shared_dir, "zh")
     ja = sentences(shared_dir, "ja")
     fooled = [s for s in zh if lid.predict(s).ja_score >= THRESHOLD]
     stats = StatsAccumulator()
+    stage = LangIdStage()
+    stage.setup(PipelineConfig(), LocalResources())
+    count = Count("langid", stats)
     texts = ja[:50] + fooled + zh[:20]
     kept = []
     for i, text in enumerate(texts):
         doc = Doc("CC-MAIN-2024-10", "f.warc.gz", i, 1, f"<urn:{i}>", "", "https://x.example/", text=text)
-        if langid_doc(doc, lid, LangIdConfig(), stats) is not None:
+        if stage.apply(doc, count.bind(doc.snapshot, 0)) is not None:
             kept.append(text)
             assert doc.lang_score >= THRESHOLD
     total = sum(v[0] for _, v in stats.items())

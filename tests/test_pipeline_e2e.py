@@ -175,13 +175,14 @@ def test_huggingface_datasets_reads_the_output(sample_run):
 def test_beam_counters_mirror_the_statistics(tmp_path):
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from jawebcorpus.pipelines.config import PipelineConfig
     from jawebcorpus.corpus.inputs import resolve_paths
-    from jawebcorpus.pipelines.run import prepare_output, run_pipeline
+    from jawebcorpus.pipelines.config import PipelineConfig
+    from jawebcorpus.pipelines.run import run_pipeline
+    from jawebcorpus.pipelines.spec import RunSpec
 
     out = tmp_path / "out"
-    prepare_output(str(out), False)
-    result = run_pipeline(PipelineConfig(), resolve_paths([sample_dir()]), str(out), PipelineOptions([]))
+    spec = RunSpec(PipelineConfig(), str(out), inputs=tuple(resolve_paths([sample_dir()])))
+    result = run_pipeline(spec, PipelineOptions([]))
     assert result.problems == []
     expected: dict[str, int] = {}
     for r in result.rows:
@@ -224,14 +225,24 @@ def test_a_crashed_run_resumes_to_the_same_output(tmp_path):
 
     whole, crashed = tmp_path / "whole", tmp_path / "crashed"
     assert run_cli("--sample", "--output", str(whole)) == 0
-    cmd = [sys.executable, "-m", "jawebcorpus", "run", "--sample", "--quiet", "--output", str(crashed)]
-    env = dict(os.environ, JAWEBCORPUS_CRASH_AFTER_COMMITS="1")
-    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert first.returncode != 0
+    # The same run as the command line builds it, with a commit hook that kills the process.
+    crash_run = (
+        "import os, sys\n"
+        "from apache_beam.options.pipeline_options import PipelineOptions\n"
+        "from jawebcorpus.pipelines import cli, run\n"
+        "class Crash:\n"
+        "    def __call__(self, rel):\n"
+        "        os._exit(17)\n"
+        "args, extra = cli.build_parser().parse_known_args(sys.argv[1:])\n"
+        "run.run_pipeline(cli.build_spec(args, sys.argv), PipelineOptions(extra), after_commit=Crash())\n"
+    )
+    args = ["run", "--sample", "--quiet", "--output", str(crashed)]
+    first = subprocess.run([sys.executable, "-c", crash_run, *args], capture_output=True, text=True, timeout=600)
+    assert first.returncode == 17, first.stderr[-2000:]
     checkpoints = list((crashed / "_checkpoints").rglob("*.json"))
     assert len(checkpoints) == 1  # one file committed before the crash
-    env.pop("JAWEBCORPUS_CRASH_AFTER_COMMITS")
-    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, "-m", "jawebcorpus", *args]
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr
     assert json.loads((crashed / "stats" / "run.json").read_text())["resumed_files"] == 1
     assert output_digest(crashed) == output_digest(whole)

@@ -40,6 +40,7 @@ from jawebcorpus.corpus.inputs import (
 )
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError, open_input
 from jawebcorpus.corpus.stats import StatsAccumulator
+from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.steps import FileReport, read_pages
 from jawebcorpus.corpus.warc import iter_records
 
@@ -680,7 +681,7 @@ def test_http_read_stage_counts_match_the_local_files(http, crawl_root, rels):
         for inp in resolve_snapshots(SNAPS, base, config=FAST):
             report = FileReport(inp.path, inp.rel, inp.snapshot)
             with open_fn(inp.path) as f:
-                for _ in read_pages(f, inp, ReadConfig(), stats, report):
+                for _ in read_pages(f, inp, ReadConfig(), Count("read", stats), report):
                     pass
             reports[inp.rel] = report
         return stats.rows(), reports

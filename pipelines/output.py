@@ -1,0 +1,158 @@
+"""The output folder of a run: where parts, checkpoints and statistics go, and how a file is committed.
+
+::
+
+    OUT/data/snapshot=<ID>/part-<warc name>-<hash>.parquet   the corpus (one part per WARC file)
+    OUT/stats/{stages,details,files,run}.json                the statistics of the run
+    OUT/samples/<stage>/<reason>.jsonl                       examples of dropped documents
+    OUT/_checkpoints/<run fingerprint>/<part>.json           a committed file: report, statistics, samples
+    OUT/_checkpoints/<run fingerprint>/parts/<part>.parquet  its documents before dedup (with dedup)
+
+A WARC file is committed when its checkpoint exists: its part is written first, then the
+checkpoint, each atomically; a rerun skips committed files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import posixpath
+import re
+
+from jawebcorpus.corpus.record import Doc, docs_to_table, table_to_docs
+from jawebcorpus.corpus.stage import FileResult
+from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins
+
+from . import storage
+from .config import PipelineConfig
+
+__all__ = [
+    "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "parts_dir", "write_part", "commit_file",
+    "checkpointed_docs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
+]
+
+#: File errors a rerun should try again (the network may be back).
+RETRY_ERRORS = frozenset({"remote_error"})
+_SAFE = re.compile(r"[^A-Za-z0-9_.+\-]")
+
+
+def safe_name(value: str, limit: int = 120) -> str:
+    """A file or folder name made from a value of the data: only ``[A-Za-z0-9_.+-]``, no leading
+    dot, bounded length; values that had to change get a hash suffix so two never collide."""
+    clean = _SAFE.sub("_", value)[:limit].lstrip(".") or "_"
+    if clean != value:
+        clean = f"{clean}-{hashlib.sha1(value.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return clean
+
+
+def part_name(warc_file: str) -> str:
+    base = posixpath.basename(warc_file.replace("\\", "/"))
+    for suffix in (".warc.gz", ".warc"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    digest = hashlib.sha1(warc_file.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"part-{_SAFE.sub('_', base)[:120]}-{digest}.parquet"
+
+
+def snapshot_dir(output_dir: str, snapshot: str) -> str:
+    return storage.join(output_dir, "data", f"snapshot={safe_name(snapshot)}")
+
+
+def checkpoint_dir(output_dir: str, fingerprint: str) -> str:
+    return storage.join(output_dir, "_checkpoints", fingerprint)
+
+
+def parts_dir(output_dir: str, fingerprint: str) -> str:
+    return storage.join(checkpoint_dir(output_dir, fingerprint), "parts")
+
+
+def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str, retry: bool = False) -> str:
+    """``<stem>.json`` marks a completed file; ``<stem>.retry.json`` a file that failed on a
+    transient remote error: it is counted, and a rerun tries it again."""
+    suffix = ".retry.json" if retry else ".json"
+    return storage.join(checkpoint_dir(output_dir, fingerprint), part_name(warc_file)[: -len(".parquet")] + suffix)
+
+
+def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAccumulator | None) -> StatsAccumulator:
+    """One Parquet part (atomically); with ``details``, count the documents as written."""
+    import pyarrow.parquet as pq
+
+    from jawebcorpus.filters.quality import measure_columns
+
+    table = docs_to_table(docs, measure_columns() if cfg.output.quality_measures else ())
+    buf = io.BytesIO()
+    comp = cfg.output.compression
+    pq.write_table(table, buf, compression=None if comp == "none" else comp, row_group_size=cfg.output.row_group_rows)
+    storage.atomic_write(path, buf.getvalue())
+    written = StatsAccumulator()
+    if details is not None:
+        for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
+            written.add(d.snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
+            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
+                details.add(d.snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
+    return written
+
+
+def sample_order(rec: dict) -> tuple:
+    return (rec["warc_file"], rec["warc_offset"], rec["warc_record_id"])
+
+
+def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, result: FileResult,
+                final: bool) -> StatsAccumulator:
+    """Commit one WARC file: its Parquet part, then its checkpoint (report, statistics, samples).
+
+    ``final``: the part goes to ``OUT/data`` and the documents count as written; otherwise (a
+    dedup stage follows) the part is the checkpoint part the dedup stage reads.  Returns the
+    file's complete statistics.  Raises when the file's accounting does not add up.
+    """
+    report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
+    rel = report["warc_file"]
+    docs = sorted(result.docs, key=lambda d: d.sort_key)
+    stats = StatsAccumulator()
+    stats.merge(result.stats)
+    part = None
+    if docs:
+        if final:
+            part = storage.join(snapshot_dir(output_dir, report["snapshot"]), part_name(rel))
+            stats.merge(write_part(cfg, part, docs, result.details))
+        else:
+            part = storage.join(parts_dir(output_dir, fingerprint), part_name(rel))
+            write_part(cfg, part, docs, None)
+    if final:
+        report["written_docs"] = len(docs)
+        report["written_chars"] = sum(len(d.text or d.html or "") for d in docs)
+    rows = stats.rows(stages)
+    problems = check_accounting(rows, stages)
+    if problems:
+        raise RuntimeError(f"accounting error in {rel}: {'; '.join(problems)}")
+    checkpoint = {
+        "fingerprint": fingerprint,
+        "warc_file": rel,
+        "part": part,
+        "report": report,
+        "stats": rows,
+        "details": result.details.rows(stages, DETAIL_KEYS),
+        "samples": sorted(result.samples, key=sample_order),
+    }
+    retry = report.get("error") in RETRY_ERRORS
+    storage.atomic_write(checkpoint_path(output_dir, fingerprint, rel, retry),
+                         json.dumps(checkpoint, ensure_ascii=False).encode())
+    stale = checkpoint_path(output_dir, fingerprint, rel, retry=True)
+    if not retry and storage.exists(stale):
+        storage.remove_tree(stale)
+    return stats
+
+
+def read_part(path_or_file) -> list[Doc]:
+    import pyarrow.parquet as pq
+
+    return table_to_docs(pq.read_table(path_or_file))
+
+
+def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> dict[tuple, Doc]:
+    """The documents of one WARC file as committed before dedup, by their sort key."""
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(storage.join(parts_dir(output_dir, fingerprint), part_name(rel))) as fh:
+        return {d.sort_key: d for d in read_part(fh)}

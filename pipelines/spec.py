@@ -1,0 +1,120 @@
+"""The run spec: everything a run needs, validated once, frozen.
+
+The command line (``pipelines/cli.py``) turns its arguments into one :class:`RunSpec`;
+:func:`~.run.run_pipeline` takes it and nothing else about the run.  Derived values (the
+run's fingerprint, its stages) are properties, computed in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.inputs import InputFile, SnapshotListing
+from jawebcorpus.corpus.remote import RemoteConfig
+from jawebcorpus.corpus.stages import file_stages, run_stages, until_choices
+
+from .config import PipelineConfig
+
+__all__ = ["RunSpec", "redact_args", "SECRET_OPTION_RE"]
+
+#: Option names whose values are never recorded or printed (``--s3_secret_access_key``, ``--token`` …).
+SECRET_OPTION_RE = re.compile(r"(key|secret|token|password|passwd|credential)", re.I)
+REDACTED = "<redacted>"
+
+
+def redact_args(args) -> list[str]:
+    """A command line with the values of secret-looking options replaced: ``--name=value``,
+    ``--name value``."""
+    out: list[str] = []
+    hide_next = False
+    for a in args:
+        a = str(a)
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        if a.startswith("-"):
+            name, eq, _value = a.partition("=")
+            if SECRET_OPTION_RE.search(name.lstrip("-")):
+                if eq:
+                    out.append(f"{name}={REDACTED}")
+                else:
+                    out.append(a)
+                    hide_next = True
+                continue
+        out.append(a)
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the corpus pipeline."""
+
+    config: PipelineConfig
+    output: str
+    #: the last stage that runs (``dedup``: the whole pipeline); ``write`` always follows
+    until: str = "dedup"
+    #: the input files, resolved (``--input``, ``--sample``)
+    inputs: tuple[InputFile, ...] = ()
+    #: snapshots listed inside the pipeline (``--snapshot``); then ``inputs`` is empty
+    listings: tuple[SnapshotListing, ...] = ()
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
+    samples_per_reason: int = 0
+    overwrite: bool = False
+    strict: bool = False
+    quiet: bool = True
+    against_index: str | None = None
+    write_index: str | None = None
+    #: the command line as recorded in run.json (secrets redacted)
+    command: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "command", tuple(redact_args(self.command)))
+        self.validate()
+
+    def validate(self) -> None:
+        if self.until not in until_choices():
+            raise ConfigError(f"--until must be one of {', '.join(until_choices())}, not {self.until!r}")
+        if self.until == "dedup" and not self.config.dedup.enabled:
+            raise ConfigError("dedup is disabled (dedup.enabled=false): use --until clean")
+        if (self.against_index or self.write_index) and self.until != "dedup":
+            raise ConfigError("--against and --write-index need the dedup stage (do not stop before it)")
+        if self.samples_per_reason < 0:
+            raise ConfigError("--samples-per-reason must be 0 or more")
+        if bool(self.inputs) and bool(self.listings):
+            raise ConfigError("a run reads either input files or snapshot listings, not both")
+        self.config.validate()
+
+    def replace(self, **changes) -> "RunSpec":
+        return dataclasses.replace(self, **changes)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Everything that changes what a file's checkpoint holds: configuration, last stage, samples."""
+        blob = f"{self.config.fingerprint()}|{self.until}|{self.samples_per_reason}".encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def dedup(self) -> bool:
+        return self.until == "dedup"
+
+    @cached_property
+    def stages(self) -> tuple[str, ...]:
+        """Every stage of the run, in order (``write`` last)."""
+        return run_stages(self.until)
+
+    @cached_property
+    def file_stages(self) -> tuple[str, ...]:
+        """The stages each file goes through before its commit (``read`` first)."""
+        return file_stages(self.until)
+
+    @property
+    def commit_stages(self) -> tuple[str, ...]:
+        """The stages a file's checkpoint accounts for: up to ``write`` without dedup, the
+        per-file stages with it (dedup and the final write come after every file)."""
+        return self.file_stages if self.dedup else self.stages

@@ -1,0 +1,122 @@
+"""Paths and files of a run, local or on object storage, through Beam's ``FileSystems``.
+
+Every place that reads or writes the output (parts, checkpoints, statistics, samples, the band
+index) and every asset a worker loads (language-ID model, UT1 lists, NG lists, band index)
+goes through this module, so ``s3://``, ``gs://`` and local paths behave the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+
+from apache_beam.io.filesystems import FileSystems
+
+__all__ = [
+    "is_local", "join", "split", "exists", "listdir", "match", "remove_tree", "atomic_write", "read_bytes",
+    "read_json", "write_json", "makedirs", "local_copy", "same_or_inside",
+]
+
+
+def is_local(path: str) -> bool:
+    """A path on this machine's file system (no scheme, or ``file://``)."""
+    return FileSystems.get_scheme(path) in (None, "file")
+
+
+def join(base: str, *parts: str) -> str:
+    return FileSystems.join(base, *parts)
+
+
+def split(path: str) -> tuple[str, str]:
+    """``(directory, name)`` of a path."""
+    return os.path.split(path) if is_local(path) else posixpath.split(path)
+
+
+def exists(path: str) -> bool:
+    return FileSystems.exists(path)
+
+
+def match(pattern: str) -> list[str]:
+    """Paths matching a glob pattern (none is not an error)."""
+    found = FileSystems.match([pattern])[0].metadata_list
+    return sorted(m.path for m in found)
+
+
+def listdir(path: str) -> list[str]:
+    """Names of the immediate children (files and folders) of a directory; [] when absent."""
+    if is_local(path):
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
+    prefix = path.rstrip("/") + "/"
+    return sorted({p[len(prefix):].split("/")[0] for p in match(prefix + "*") if p.startswith(prefix)})
+
+
+def remove_tree(path: str) -> None:
+    """Delete a directory and everything under it (nothing when absent)."""
+    if is_local(path):
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+    elif FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def makedirs(path: str) -> None:
+    """Create a local directory (object stores have no directories: nothing to do)."""
+    if is_local(path):
+        os.makedirs(path, exist_ok=True)
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write under a hidden temporary name, then rename: readers never see a partial file."""
+    directory, name = split(path)
+    tmp = join(directory, f".{name}.tmp-{uuid.uuid4().hex}")
+    with FileSystems.create(tmp) as fh:
+        fh.write(data)
+    FileSystems.rename([tmp], [path])
+
+
+def read_bytes(path: str) -> bytes:
+    with FileSystems.open(path) as fh:
+        return fh.read()
+
+
+def read_json(path: str):
+    return json.loads(read_bytes(path).decode("utf-8"))
+
+
+def write_json(path: str, value, indent: int | None = 1) -> None:
+    atomic_write(path, (json.dumps(value, ensure_ascii=False, indent=indent) + "\n").encode())
+
+
+def local_copy(path: str, cache_dir: str | None = None) -> str:
+    """A local path for an asset (a model, a list): the path itself when local, else a copy in a
+    per-machine cache, downloaded once (the name is a hash of the remote path)."""
+    if is_local(path):
+        return path
+    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "jawebcorpus-assets")
+    os.makedirs(cache_dir, exist_ok=True)
+    name = hashlib.sha256(path.encode()).hexdigest()[:24] + "-" + split(path)[1][-80:]
+    local = os.path.join(cache_dir, name)
+    if not os.path.exists(local):
+        tmp = f"{local}.tmp-{uuid.uuid4().hex}"
+        with FileSystems.open(path) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(tmp, local)
+    return local
+
+
+def same_or_inside(path: str, base: str) -> bool:
+    """``path`` is ``base`` or lies under it (local paths resolved, remote ones compared as text)."""
+    if is_local(path) != is_local(base):
+        return False
+    if is_local(path):
+        p, b = os.path.realpath(path), os.path.realpath(base)
+        return p == b or p.startswith(b.rstrip(os.sep) + os.sep)
+    p, b = path.rstrip("/"), base.rstrip("/")
+    return p == b or p.startswith(b + "/")
