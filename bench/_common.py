@@ -64,7 +64,7 @@ def check_shared(shared: str, *parts: str) -> str:
 
 
 # -- code under test ---------------------------------------------------------------------------
-_PACKAGE_DIRS = {"jawebcorpus": "jawebcorpus", "corpus": "jawebcorpus/corpus", "filters": "jawebcorpus/filters",
+_PACKAGE_DIRS = {"src/jawebcorpus": "jawebcorpus", "corpus": "jawebcorpus/corpus", "filters": "jawebcorpus/filters",
                  "dedup": "jawebcorpus/dedup", "pipelines": "jawebcorpus/pipelines", "ngwords": "jawebcorpus/ngwords"}
 
 
@@ -130,7 +130,7 @@ def freeze_if_asked(args) -> None:
         paths = [os.fspath(snap)] + [x for x in os.environ.get("PYTHONPATH", "").split(os.pathsep) if x]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
         probe = subprocess.run(
-            [sys.executable, "-c", "import jawebcorpus, jawebcorpus.pipelines.run, jawebcorpus.filters.steps, "
+            [sys.executable, "-c", "import jawebcorpus, jawebcorpus.pipelines.run, jawebcorpus.filters.jadetect, "
              "jawebcorpus.corpus.steps, jawebcorpus.corpus.extract; print(jawebcorpus.__file__)"],
             cwd=snap, env=env, capture_output=True, text=True)
         if probe.returncode == 0 and probe.stdout.strip().startswith(os.fspath(snap)):
@@ -302,16 +302,34 @@ def crawl_pages(shared: str):
     """Every HTML page of the crawl as the pipeline's read stage yields it (Doc with body)."""
     from jawebcorpus.corpus.steps import ReadConfig
     from jawebcorpus.corpus.inputs import resolve_paths
-    from jawebcorpus.corpus.stats import StatsAccumulator
+    from jawebcorpus.corpus.stage import Count
     from jawebcorpus.corpus.steps import FileReport, read_pages
 
-    stats = StatsAccumulator()
+    count = Count("read")
     docs = []
     for inp in resolve_paths([os.path.join(shared, "crawl")]):
         rep = FileReport(inp.path, inp.rel, inp.snapshot)
         with open(inp.path, "rb") as f:
-            docs.extend(read_pages(f, inp, ReadConfig(), stats, rep))
+            docs.extend(read_pages(f, inp, ReadConfig(), count, rep))
     return docs
+
+
+def stage(cls, config=None):
+    """A stage object set up as the pipeline sets it up (default configuration unless given)."""
+    from jawebcorpus.corpus.stage import LocalResources
+    from jawebcorpus.pipelines.config import PipelineConfig
+
+    st = cls()
+    st.setup(config or PipelineConfig(), LocalResources())
+    return st
+
+
+def apply(st, doc, count=None):
+    """One document through one stage object (its outcome on ``count``, or on a throw-away one)."""
+    from jawebcorpus.corpus.stage import Count
+
+    count = count or Count(st.name)
+    return st.apply(doc, count.bind(doc.snapshot, doc.payload_bytes))
 
 
 def _source_hash(*modules: str) -> str:

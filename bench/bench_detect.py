@@ -11,7 +11,7 @@ Detectors, each on the raw bytes of every HTML page:
 * ``kana`` — ``filters.jadetect.detect_japanese`` (kana in any Japanese encoding, or
   ``<html lang="ja">``) with ``min_kana`` 10 (the default), 3 and 30; also 10 without the
   ``lang`` test;
-* ``swallow`` — ``filters.steps.detect_doc`` with ``DetectConfig(mode="swallow")``
+* ``swallow`` — the detect stage (``filters.jadetect.DetectStage``) with ``DetectConfig(mode="swallow")``
   (``<html lang="ja">``, or a ``<title>`` that fastText calls Japanese);
 * ``html-lang`` — the ``<html lang="ja…">`` test alone.
 
@@ -38,19 +38,24 @@ NAME = "bench_detect"
 
 
 def make_detectors(lid):
-    from jawebcorpus.filters.jadetect import DetectConfig
-    from jawebcorpus.corpus.stats import StatsAccumulator
-    from jawebcorpus.filters.jadetect import HTML_LANG_RE, detect_japanese
-    from jawebcorpus.filters.steps import detect_doc
+    import dataclasses
 
-    stats = StatsAccumulator()
-    swallow_cfg = DetectConfig(mode="swallow")
+    from _common import apply, stage
+
+    from jawebcorpus.corpus.stage import LocalResources
+    from jawebcorpus.filters.jadetect import HTML_LANG_RE, DetectConfig, DetectStage, detect_japanese
+    from jawebcorpus.pipelines.config import PipelineConfig
+
+    res = LocalResources()
+    res.get(("langid_model", lid.model_path), lambda: lid)  # the script's model, shared
+    swallow_stage = DetectStage()
+    swallow_stage.setup(dataclasses.replace(PipelineConfig(), detect=DetectConfig(mode="swallow")), res)
 
     def kana(min_kana, use_lang=True):
         return lambda doc: detect_japanese(doc.body, min_kana, use_lang).japanese
 
     def swallow(doc):
-        return detect_doc(doc, swallow_cfg, stats, lid) is not None
+        return apply(swallow_stage, doc) is not None
 
     def html_lang(doc):
         return HTML_LANG_RE.search(doc.body, 0, 64 * 1024) is not None

@@ -27,31 +27,32 @@ from _common import add_common_args, crawl_pages, fmt, pct, summary, table, writ
 
 from jawebcorpus.pipelines.config import PipelineConfig  # noqa: E402
 from jawebcorpus.corpus.extract import Extractor  # noqa: E402
-from jawebcorpus.corpus.stats import StatsAccumulator  # noqa: E402
-from jawebcorpus.corpus.steps import decode_doc, extract_doc  # noqa: E402
+from jawebcorpus.corpus.steps import DecodeStage, ExtractStage  # noqa: E402
 from jawebcorpus.filters.clean import clean_text  # noqa: E402
 from jawebcorpus.filters.hosts import HostFilter  # noqa: E402
-from jawebcorpus.filters.langid import LanguageIdentifier  # noqa: E402
 from jawebcorpus.filters.ngwords import NgMatcher, NgWordsConfig  # noqa: E402
 from jawebcorpus.filters.quality import RULES, SWALLOW_LIGHT, SWALLOW_V1, evaluate  # noqa: E402
-from jawebcorpus.filters.steps import detect_doc, langid_doc  # noqa: E402
+from jawebcorpus.filters.jadetect import DetectStage  # noqa: E402
+from jawebcorpus.filters.langid import LangIdStage  # noqa: E402
+from _common import apply, stage  # noqa: E402
 from jawebcorpus.corpus.record import host_of  # noqa: E402
 
 
 def japanese_documents(shared: str):
+    import dataclasses
+
     cfg = PipelineConfig()
-    stats = StatsAccumulator()
-    lid = LanguageIdentifier()
-    ex = Extractor(isolation="none")
+    detect, decode, langid = stage(DetectStage, cfg), stage(DecodeStage, cfg), stage(LangIdStage, cfg)
+    extract = stage(ExtractStage, dataclasses.replace(cfg, extract=dataclasses.replace(cfg.extract, isolation="none")))
     out = []
     for doc in crawl_pages(shared):
-        if detect_doc(doc, cfg.detect, stats) is None or decode_doc(doc, stats) is None:
+        if apply(detect, doc) is None or apply(decode, doc) is None:
             continue
         html = doc.html
         t = time.perf_counter()
-        d = extract_doc(doc, ex, stats)
+        d = apply(extract, doc)
         seconds = time.perf_counter() - t
-        if d is None or langid_doc(d, lid, cfg.langid, stats) is None:
+        if d is None or apply(langid, d) is None:
             continue
         out.append((d, seconds, html))
     return out

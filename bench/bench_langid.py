@@ -4,7 +4,7 @@
 ``filters.langid``: a text is Japanese when fastText lid.176's probability of ``ja`` is at least
 the threshold (0.3, 0.5 — the default — and 0.7), and, with the kana check, when kana make up
 at least ``min_kana_ratio`` = 0.05 of its kana + kanji (``kana_ratio``), exactly as
-``filters.steps.langid_doc`` decides (checked against it at the default settings).
+the langid stage (``filters.langid.LangIdStage``) decides (checked against it at the default settings).
 
 Data: ``testdata/langid/lingua/sentences/<lang>.txt`` (one sentence a line; ja 412, zh 729,
 ko 1,000, 11 other languages × 1,000) and ``word-pairs/{ja,zh,ko}.txt`` (two-character items).
@@ -46,9 +46,10 @@ def main() -> int:
 
     from jawebcorpus.filters.langid import LangIdConfig
     from jawebcorpus.corpus.record import Doc
-    from jawebcorpus.corpus.stats import StatsAccumulator
     from jawebcorpus.filters.langid import LanguageIdentifier, kana_ratio
-    from jawebcorpus.filters.steps import langid_doc
+    from _common import apply, stage
+
+    from jawebcorpus.filters.langid import LangIdStage
 
     root = check_shared(args.shared, "testdata", "langid", "lingua")
     sent_dir = os.path.join(root, "sentences")
@@ -67,14 +68,14 @@ def main() -> int:
         scored[key] = [(r.label, r.ja_score, kana_ratio(t)) for t in texts for r in (lid.predict(t),)]
 
     # Consistency with the pipeline's own decision at the default settings.
-    stats = StatsAccumulator()
     cfg = LangIdConfig()
+    langid_stage = stage(LangIdStage)
     mismatches = 0
     for key in ("sentences/ja", "sentences/zh", "word-pairs/zh"):
         for text, (lab, ja, kr) in zip(sets.get(key, []), scored.get(key, [])):
             d = Doc("s", "f", 0, 0, "", "", "", text=text)
             mine = ja >= cfg.threshold and (cfg.min_kana_ratio <= 0 or kr >= cfg.min_kana_ratio)
-            mismatches += (langid_doc(d, lid, cfg, stats) is not None) != mine
+            mismatches += (apply(langid_stage, d) is not None) != mine
 
     # Timing: predict and kana_ratio over every sentence, repeats alternated.
     all_sent = [t for k, v in sets.items() if k.startswith("sentences/") for t in v]
@@ -151,7 +152,7 @@ def main() -> int:
     print(table(["set", "n", "top-1 correct"], acc))
     print(f"\nCPU µs per sentence ({len(all_sent):,} sentences, median [min–max] of {args.repeats} repeats): "
           f"predict {fmt_range(us_predict, 1)}, kana_ratio {fmt_range(us_kana, 2)}")
-    print(f"langid_doc agrees with this script's decision at the defaults: "
+    print(f"the langid stage agrees with this script's decision at the defaults: "
           f"{'yes' if mismatches == 0 else f'NO, {mismatches} mismatches'}")
     zt = results["zh_taken_for_ja_at_0.5"]
     print(f"\nChinese sentences with ja_score ≥ 0.5: {len(zt)}; still kept with the kana check: "
@@ -167,7 +168,7 @@ def main() -> int:
         "params": {"shared": args.shared, "repeats": args.repeats, "busy_before_repeat": busy_before,
                    "thresholds": THRESHOLDS,
                    "min_kana_ratio": MIN_KANA_RATIO, "model": lid.model_path},
-        "langid_doc_mismatches": mismatches,
+        "langid_stage_mismatches": mismatches,
         "us_per_sentence": {"predict": us_predict, "kana_ratio": us_kana, "sentences": len(all_sent)},
         **results,
     }, args.out)

@@ -5,9 +5,8 @@ Variants, run side by side in one process, order alternated every repeat (forwar
 
 (a) ``warcio``        bare warcio loop: ``ArchiveIterator`` + ``rec.content_stream().read()``
 (b) ``reader``        our reader ``jawebcorpus.corpus.warc.iter_records``, every record's block
-(c) ``stages``        plain Python loop read_pages → detect_doc → decode_doc → extract_doc →
-                      langid_doc (``Extractor(isolation="process")``), as corpus/steps.py and
-                      filters/steps.py; model load and extractor start-up are outside the timer
+(c) ``stages``        plain Python loop read_pages → the detect, decode, extract and langid stage
+                      objects (``Extractor(isolation="process")``); model load and extractor start-up are outside the timer
 (s) ``sample``        ``jawebcorpus run --sample --until langid`` (the pipeline's fixed cost:
                       interpreter, imports, Beam graph, model load, extractor start, on 31 captures)
 (d) ``pipeline``      ``jawebcorpus run --input CRAWL --until langid --quiet --overwrite``,
@@ -95,16 +94,25 @@ class StageLoop:
     """The plain pure-Python stage loop; set up once (model, extractor child), run many times."""
 
     def __init__(self, shared: str):
-        from jawebcorpus.pipelines.config import DetectConfig, LangIdConfig, ReadConfig
-        from jawebcorpus.corpus.extract import Extractor
+        import dataclasses
+
+        from _common import stage
+
         from jawebcorpus.corpus.inputs import resolve_paths
-        from jawebcorpus.filters.langid import LanguageIdentifier
+        from jawebcorpus.corpus.steps import DecodeStage, ExtractStage, ReadConfig
+        from jawebcorpus.filters.jadetect import DetectStage
+        from jawebcorpus.filters.langid import LangIdStage
+        from jawebcorpus.pipelines.config import PipelineConfig
 
         t0 = time.perf_counter()
         self.inputs = resolve_paths([os.path.join(shared, "crawl")])
-        self.read_cfg, self.detect_cfg, self.lang_cfg = ReadConfig(), DetectConfig(), LangIdConfig()
-        self.lid = LanguageIdentifier()
-        self.extractor = Extractor(isolation="process")
+        self.read_cfg = ReadConfig()
+        cfg = PipelineConfig()
+        # as the bench always measured it: default trafilatura mode for every page
+        plain = dataclasses.replace(cfg, extract=dataclasses.replace(cfg.extract, fast_above_chars=0))
+        self.detect, self.decode, self.langid = stage(DetectStage, cfg), stage(DecodeStage, cfg), stage(LangIdStage, cfg)
+        self.extract = stage(ExtractStage, plain)
+        self.extractor = self.extract.extractor
         self.extractor.extract("<html><body><p>warm-up</p></body></html>")  # start the child
         self.setup_s = time.perf_counter() - t0
 
@@ -119,12 +127,13 @@ class StageLoop:
             return 0.0
 
     def run(self) -> dict:
-        from jawebcorpus.corpus.stats import StatsAccumulator
-        from jawebcorpus.corpus.steps import FileReport, decode_doc, extract_doc, read_pages
-        from jawebcorpus.filters.steps import detect_doc, langid_doc
+        from _common import apply
+
+        from jawebcorpus.corpus.stage import Count
+        from jawebcorpus.corpus.steps import FileReport, read_pages
 
         pc = time.perf_counter
-        stats = StatsAccumulator()
+        count = Count("read")
         t = {"read": 0.0, "detect": 0.0, "decode": 0.0, "extract": 0.0, "langid": 0.0}
         captures = pages = kept = 0
         per_doc: list[tuple[float, str]] = []
@@ -134,7 +143,7 @@ class StageLoop:
         for inp in self.inputs:
             report = FileReport(inp.path, inp.rel, inp.snapshot)
             with open(inp.path, "rb") as f:
-                it = read_pages(f, inp, self.read_cfg, stats, report)
+                it = read_pages(f, inp, self.read_cfg, count, report)
                 while True:
                     t0 = pc()
                     doc = next(it, None)
@@ -143,24 +152,24 @@ class StageLoop:
                     if doc is None:
                         break
                     pages += 1
-                    doc = detect_doc(doc, self.detect_cfg, stats)
+                    doc = apply(self.detect, doc)
                     t2 = pc()
                     t["detect"] += t2 - t1
                     if doc is None:
                         continue
-                    doc = decode_doc(doc, stats)
+                    doc = apply(self.decode, doc)
                     t3 = pc()
                     t["decode"] += t3 - t2
                     if doc is None:
                         continue
                     url = doc.url
-                    doc = extract_doc(doc, self.extractor, stats)
+                    doc = apply(self.extract, doc)
                     t4 = pc()
                     t["extract"] += t4 - t3
                     per_doc.append((t4 - t3, url))
                     if doc is None:
                         continue
-                    doc = langid_doc(doc, self.lid, self.lang_cfg, stats)
+                    doc = apply(self.langid, doc)
                     t["langid"] += pc() - t4
                     if doc is not None:
                         kept += 1

@@ -162,6 +162,9 @@ STAGES: tuple[Stage, ...] = (
             *_r("dropped", "content type not HTML, sniffed when absent", "not_html"),
             *_r("dropped", "declared HTML but the payload is binary (NUL bytes)", "binary_body"),
             *_r("error", "a WARC header line without a name", "malformed_header"),
+            *_r("error", "a warcinfo record whose isPartOf is not a usable snapshot name (letters, digits, "
+                "'.', '_', '-', at most 100 characters); the file's documents keep the snapshot of their "
+                "path, or unknown", "bad_snapshot_name"),
             *_r("error", "the HTTP status line or header block cannot be parsed", "malformed_http"),
             *_r("error", "Content-Encoding the body does not decode with", "bad_content_encoding"),
             *_r("error", "the file broke inside this record; reading the file stops here",
@@ -286,7 +289,11 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "write", "one Parquet part per input WARC file",
         chars="text characters", bytes="HTTP payload bytes", per_file=False,
-        reasons=(*_r("kept", "the document is in the output", "written"),),
+        reasons=(
+            *_r("kept", "the document is in the output", "written"),
+            *_r("error", "the final part of its WARC file could not be written (the error class is in "
+                "files.json as write_error); a rerun of the same command tries again", "write_failed"),
+        ),
         details=tuple(DetailKind(f"hist:{h}", "bin lower edge", title) for h, title in HISTOGRAMS.items()),
     ),
 )

@@ -9,6 +9,7 @@ its :class:`FileReport`.  :class:`DecodeStage` (charset cascade, :mod:`.charset`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator
 
@@ -68,12 +69,17 @@ def _is_binary(body: bytes) -> bool:
     return head.count(b"\x00") > 8
 
 
+#: What a snapshot name taken from a record may look like: it names the output folder
+#: ``snapshot=<name>`` and orders snapshots for dedup, so nothing else is accepted.
+SNAPSHOT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}")
+
+
 def _snapshot_from_warcinfo(block: bytes) -> str | None:
-    for line in block.decode("utf-8", "replace").splitlines():
+    """The ``isPartOf`` value of a warcinfo block ("" when present but empty, None when absent)."""
+    for line in block[:65536].decode("utf-8", "replace").splitlines():
         name, sep, value = line.partition(":")
         if sep and name.strip().lower() == "ispartof":
-            value = value.strip()
-            return value or None
+            return value.strip()
     return None
 
 
@@ -85,10 +91,15 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
         for rec in iter_records(f, cfg.max_record_bytes):
             report.records += 1
             rtype = rec.rec_type
-            if rtype == "warcinfo" and snapshot == UNKNOWN_SNAPSHOT:
-                snapshot = _snapshot_from_warcinfo(rec.block) or snapshot
-                report.snapshot = snapshot
             count.bind(snapshot, rec.block_length)
+            if rtype == "warcinfo" and snapshot == UNKNOWN_SNAPSHOT:
+                named = _snapshot_from_warcinfo(rec.block)
+                if named and not SNAPSHOT_NAME_RE.fullmatch(named):
+                    count.error("bad_snapshot_name")  # the documents keep "unknown"
+                    continue
+                snapshot = named or snapshot
+                report.snapshot = snapshot
+                count.bind(snapshot, rec.block_length)
             if rec.error:
                 count.error(rec.error)
                 continue

@@ -231,6 +231,43 @@ def build_spec(args, argv: list[str]):
     )
 
 
+def _check_runner(options) -> None:
+    """An unknown ``--runner`` is a bad argument, found before anything is written."""
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.runners import create_runner
+
+    from .run import LOCAL_RUNNER_NAMES
+
+    name = options.view_as(StandardOptions).runner
+    if name in LOCAL_RUNNER_NAMES:
+        return
+    try:
+        create_runner(name)
+    except ValueError:
+        raise ConfigError(f"unknown --runner {name!r} (e.g. DirectRunner, PortableRunner, DataflowRunner, "
+                          "FlinkRunner, SparkRunner)") from None
+    except ImportError as exc:
+        raise ConfigError(f"--runner {name} needs packages that are not installed ({exc}); for Dataflow: "
+                          "pip install 'jawebcorpus[dataflow]'") from None
+
+
+def _check_output_path(output: str) -> None:
+    """A local --output must be a folder we can create and write."""
+    from . import storage
+
+    if not storage.is_local(output):
+        return
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ConfigError(f"--output {output} is a file, not a folder")
+    parent = output
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent.rstrip(os.sep)) or "."
+    if parent and os.path.isfile(parent):
+        raise ConfigError(f"--output {output}: {parent} is a file, not a folder")
+    if parent and not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {output}: {parent} is not writable")
+
+
 def _error(message: str) -> int:
     print(f"jawebcorpus: error: {message}", file=sys.stderr)
     return 2
@@ -248,7 +285,9 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         if spec.output.startswith("s3://") and args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
             beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
         options = PipelineOptions(_with_defaults(beam_args))
+        _check_runner(options)
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// --output
+        _check_output_path(spec.output)
     except (ConfigError, InputError) as exc:
         return _error(str(exc))
     try:

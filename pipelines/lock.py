@@ -26,8 +26,6 @@ from . import storage
 __all__ = ["OutputLock", "OutputLocked", "LOCK_NAME"]
 
 LOCK_NAME = "_lock.json"
-_HELD: dict[str, list] = {}  # lock path → [lock, depth] held by this process (re-entrant)
-_HELD_GUARD = threading.Lock()
 
 
 class OutputLocked(Exception):
@@ -123,20 +121,11 @@ class OutputLock:
 
     # -- context manager --------------------------------------------------------------------------
     def __enter__(self) -> "OutputLock":
-        with _HELD_GUARD:
-            held = _HELD.get(self.path)
-            if held is not None:
-                held[1] += 1
-                self._reentered = True
-                return self
-        self._reentered = False
         self._started = time.time()
         if storage.is_local(self.output):
             self._acquire_local()
         else:
             self._acquire_remote()
-        with _HELD_GUARD:
-            _HELD[self.path] = [self, 1]
         self._thread = threading.Thread(target=self._beat, name="jawebcorpus-lock", daemon=True)
         self._thread.start()
         return self
@@ -152,14 +141,6 @@ class OutputLock:
                 pass
 
     def __exit__(self, *exc) -> None:
-        with _HELD_GUARD:
-            held = _HELD.get(self.path)
-            if held is not None and held[0] is not self:
-                held[1] -= 1
-                return
-            if self._reentered:
-                return
-            _HELD.pop(self.path, None)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -29,7 +29,7 @@ from .config import PipelineConfig
 
 __all__ = [
     "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "parts_dir", "write_part", "commit_file",
-    "checkpointed_docs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
+    "checkpointed_docs", "match_stubs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
 ]
 
 #: File errors a rerun should try again (the network may be back).
@@ -137,7 +137,7 @@ def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, 
     }
     retry = report.get("error") in RETRY_ERRORS
     storage.atomic_write(checkpoint_path(output_dir, fingerprint, rel, retry),
-                         json.dumps(checkpoint, ensure_ascii=False).encode())
+                         storage.json_bytes(checkpoint, indent=None))
     stale = checkpoint_path(output_dir, fingerprint, rel, retry=True)
     if not retry and storage.exists(stale):
         storage.remove_tree(stale)
@@ -150,9 +150,33 @@ def read_part(path_or_file) -> list[Doc]:
     return table_to_docs(pq.read_table(path_or_file))
 
 
-def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> dict[tuple, Doc]:
-    """The documents of one WARC file as committed before dedup, by their sort key."""
+def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> list[Doc]:
+    """The documents of one WARC file as committed before dedup, in record order."""
     from apache_beam.io.filesystems import FileSystems
 
     with FileSystems.open(storage.join(parts_dir(output_dir, fingerprint), part_name(rel))) as fh:
-        return {d.sort_key: d for d in read_part(fh)}
+        return read_part(fh)
+
+
+def _identity(doc: Doc, text_chars: int) -> tuple:
+    # Two records of one gzip member share an offset, and may share (or lack) a record id: the
+    # URL and the text length tell them apart; fully identical ones are interchangeable.
+    return (doc.sort_key, doc.url, text_chars)
+
+
+def match_stubs(stored: list[Doc], stubs) -> tuple[list[tuple[Doc, object]], int]:
+    """Pair each stub (a document that travelled without its text: ``stub.doc`` or the stub
+    itself) with its stored document.  Returns the pairs in record order and the number of
+    stubs that matched nothing."""
+    want: dict[tuple, list] = {}
+    n = 0
+    for stub in stubs:
+        d = getattr(stub, "doc", stub)
+        want.setdefault(_identity(d, d.text_chars if d.text_chars is not None else len(d.text or "")), []).append(stub)
+        n += 1
+    pairs = []
+    for doc in stored:
+        waiting = want.get(_identity(doc, len(doc.text or "")))
+        if waiting:
+            pairs.append((doc, waiting.pop()))
+    return pairs, n - len(pairs)

@@ -180,6 +180,9 @@ def environment_error(exc: BaseException) -> str | None:
             return "a path of --output is a file where a folder is needed"
         if isinstance(e, ValueError) and text.startswith("Unexpected pipeline runner"):
             return f"unknown --runner: {text.split(':', 1)[1].split('.')[0].strip()}"
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.strerror and getattr(e, "filename", None):
+            return f"cannot write {e.filename}: {e.strerror}"
     return None
 
 
@@ -197,14 +200,15 @@ def run_pipeline(spec: RunSpec, options: PipelineOptions, *, done: set[str] | No
     (one Beam pipeline).  Rerunning the same spec after a crash resumes.
 
     With listings (``--snapshot``) the pipeline lists the snapshots' files itself, so the listing
-    never enters the job graph.  ``done``: the committed files, when the caller already ran
-    :func:`prepare_output`; ``after_commit``: called with each file committed (tests).
+    never enters the job graph.  The output folder is locked for the run (:class:`~.lock.OutputLock`);
+    a caller that holds the lock itself and ran :func:`prepare_output` passes its result as
+    ``done``.  ``after_commit`` is called with each file committed (tests).
     """
     FileSystems.set_options(options)  # s3:// / gs:// outputs: endpoints and credentials from the options
-    with OutputLock(spec.output, spec.fingerprint):
-        if done is None:
-            done = prepare_output(spec)
+    if done is not None:  # the caller holds the output's lock and prepared it
         return _run_locked(spec, options, done, after_commit)
+    with OutputLock(spec.output, spec.fingerprint):
+        return _run_locked(spec, options, prepare_output(spec), after_commit)
 
 
 def _run_locked(spec: RunSpec, options: PipelineOptions, done: set[str], after_commit) -> RunResult:

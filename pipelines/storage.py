@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 
 __all__ = [
     "is_local", "join", "split", "exists", "listdir", "match", "remove_tree", "atomic_write", "read_bytes",
-    "read_json", "write_json", "makedirs", "local_copy", "same_or_inside",
+    "read_json", "write_json", "json_bytes", "makedirs", "local_copy", "same_or_inside",
 ]
 
 
@@ -90,8 +90,15 @@ def read_json(path: str):
     return json.loads(read_bytes(path).decode("utf-8"))
 
 
+def json_bytes(value, indent: int | None = 1) -> bytes:
+    """UTF-8 JSON; a lone surrogate that reached a string (it never should: decoding removes
+    them) becomes ``?`` instead of failing the write."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return (text + "\n").encode("utf-8", "replace") if indent is not None else text.encode("utf-8", "replace")
+
+
 def write_json(path: str, value, indent: int | None = 1) -> None:
-    atomic_write(path, (json.dumps(value, ensure_ascii=False, indent=indent) + "\n").encode())
+    atomic_write(path, json_bytes(value, indent))
 
 
 def local_copy(path: str, cache_dir: str | None = None) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from typing import Callable
 
 import apache_beam as beam
@@ -37,14 +38,17 @@ from jawebcorpus.corpus.steps import FileReport, ReadStage
 from . import storage
 from .config import PipelineConfig
 from .output import (
-    RETRY_ERRORS, checkpoint_dir, checkpoint_path, checkpointed_docs, commit_file, part_name, parts_dir,
-    safe_name, sample_order, snapshot_dir, write_part,
+    RETRY_ERRORS, checkpoint_dir, checkpoint_path, checkpointed_docs, commit_file, match_stubs, part_name,
+    parts_dir, safe_name, sample_order, snapshot_dir, write_part,
 )
 from .progress import ProgressSink
 from .spec import RunSpec
 
 __all__ = ["ProcessFiles", "ProcessFileFn", "ListSnapshotFiles", "FilesAfter", "DedupAndWrite", "Finalize",
            "stage_class"]
+
+
+_log = logging.getLogger(__name__)
 
 
 def _count(stats_items) -> None:
@@ -210,22 +214,30 @@ class WriteFinalFn(beam.DoFn):
 
     def process(self, item):
         (snapshot, rel), survivors = item
-        decided = {d.sort_key: d for d in survivors}
-        stored = checkpointed_docs(self.output_dir, self.fingerprint, rel)
-        docs = []
-        for key in sorted(stored):
-            d = stored[key]
-            stub = decided.pop(d.sort_key, None)
-            if stub is not None:
+        survivors = list(survivors)
+        details = StatsAccumulator()
+        try:
+            pairs, unmatched = match_stubs(checkpointed_docs(self.output_dir, self.fingerprint, rel), survivors)
+            if unmatched:
+                raise LookupError(f"{unmatched} surviving documents are not in the file's checkpoint")
+            docs = []
+            for d, stub in pairs:
                 d.cluster_size, d.cluster_id = stub.cluster_size, stub.cluster_id
                 docs.append(d)
-        if decided:
-            raise RuntimeError(f"{len(decided)} surviving documents of {rel} are not in its checkpoint")
-        details = StatsAccumulator()
-        path = storage.join(snapshot_dir(self.output_dir, snapshot), part_name(rel))
-        written = write_part(self.cfg, path, docs, details)
+            path = storage.join(snapshot_dir(self.output_dir, snapshot), part_name(rel))
+            written = write_part(self.cfg, path, docs, details)
+        except Exception as exc:  # one file's final part fails, not the run (a rerun tries again)
+            _log.warning("the final part of %s could not be written: %s", rel, type(exc).__name__)
+            failed = StatsAccumulator()
+            for d in survivors:
+                failed.add(d.snapshot, "write", "error", "write_failed", 1, d.text_chars or 0, d.payload_bytes)
+            _count(failed.items())
+            yield beam.pvalue.TaggedOutput("per_file", (rel, (0, 0, type(exc).__name__)))
+            for key, vals in failed.items():
+                yield beam.pvalue.TaggedOutput("stats", (key, vals))
+            return
         _count(written.items())
-        yield beam.pvalue.TaggedOutput("per_file", (rel, (len(docs), sum(len(d.text or "") for d in docs))))
+        yield beam.pvalue.TaggedOutput("per_file", (rel, (len(docs), sum(len(d.text or "") for d in docs), None)))
         for key, vals in written.items():
             yield beam.pvalue.TaggedOutput("stats", (key, vals))
         for key, vals in details.items():
@@ -238,14 +250,16 @@ def _dedup_samples(item, output_dir: str, fingerprint: str):
     by_file: dict[str, list] = {}
     for drop in drops:
         by_file.setdefault(drop.doc.warc_file, []).append(drop)
-    for rel, docs in sorted(by_file.items()):
-        stored = checkpointed_docs(output_dir, fingerprint, rel)
-        for drop in docs:
-            doc = stored.get(drop.doc.sort_key)
-            if doc is not None:
-                rec = sample_record(doc, stage, "dropped", reason)
-                rec["kept_copy_in"] = drop.kept_copy_in
-                yield (stage, reason), rec
+    for rel, drops in sorted(by_file.items()):
+        try:
+            pairs, _ = match_stubs(checkpointed_docs(output_dir, fingerprint, rel), drops)
+        except Exception as exc:  # samples are for auditing: a file that cannot be read has none
+            _log.warning("samples of %s could not be read back: %s", rel, type(exc).__name__)
+            continue
+        for doc, drop in pairs:
+            rec = sample_record(doc, stage, "dropped", reason)
+            rec["kept_copy_in"] = drop.kept_copy_in
+            yield (stage, reason), rec
 
 
 class DedupAndWrite(beam.PTransform):
@@ -338,7 +352,7 @@ def write_samples_jsonl(item, samples_dir: str) -> None:
     """``OUT/samples/<stage>/<reason>.jsonl``: the first N dropped documents in record order."""
     (stage, reason), records = item
     records = sorted(records, key=sample_order)
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    data = b"".join(storage.json_bytes(r, indent=None) + b"\n" for r in records)
     storage.atomic_write(storage.join(samples_dir, safe_name(stage), f"{safe_name(reason)}.jsonl"), data)
 
 
@@ -346,9 +360,14 @@ def _with_written(item) -> dict:
     _rel, joined = item
     report = dict(joined["report"][0])
     docs = chars = 0
-    for d, c in joined["written"]:
+    errors = []
+    for d, c, err in joined["written"]:
         docs, chars = docs + d, chars + c
+        if err:
+            errors.append(err)
     report["written_docs"], report["written_chars"] = docs, chars
+    if errors:
+        report["write_error"] = errors[0]
     return report
 
 
