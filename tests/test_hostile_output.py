@@ -96,8 +96,8 @@ def test_safe_names_never_leave_their_folder():
     assert "/" not in part_name("../../" + "x" * 400 + ".warc.gz") and len(part_name("y" * 400)) < 160
 
 
-@pytest.mark.slow
 # -- 7. two records, one identity -----------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("record_id", [None, "<urn:uuid:same>"])
 def test_two_records_in_one_member_with_the_same_or_no_id_are_both_written(tmp_path, record_id):
     crawl = tmp_path / "crawl-data" / "CC-MAIN-2024-10" / "segments" / "1" / "warc"
@@ -114,8 +114,8 @@ def test_two_records_in_one_member_with_the_same_or_no_id_are_both_written(tmp_p
     assert written == len(urls) == 2 and sorted(urls) == ["https://one.example.jp/", "https://two.example.jp/"]
 
 
-@pytest.mark.slow
 # -- 2. a step after commit that fails costs its file, not every rerun -------------------------------
+@pytest.mark.slow
 def test_a_final_write_that_fails_is_counted_and_a_rerun_recovers(tmp_path, monkeypatch):
     from jawebcorpus.pipelines import output
 
