@@ -113,8 +113,9 @@ def run_once(input_dir: str, extra: list[str], workdir: str, tag: str, poll_s: f
         raise RuntimeError(f"run failed (exit {proc.returncode}): {' '.join(cmd)}")
     with open(os.path.join(out_dir, "stats", "stages.json"), encoding="utf-8") as fh:
         rows = json.load(fh)
-    with open(os.path.join(out_dir, "stats", "files.json"), encoding="utf-8") as fh:
-        files = json.load(fh)
+    from jawebcorpus.corpus.stats import read_file_records
+
+    files = read_file_records(os.path.join(out_dir, "stats"))
     shutil.rmtree(out_dir, ignore_errors=True)
 
     def docs(stage, outcome):

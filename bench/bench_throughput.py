@@ -239,8 +239,9 @@ def run_pipeline(args: list[str], workdir: str, tag: str, poll_s: float = 0.05) 
         inner = json.load(fh)
     with open(os.path.join(out_dir, "stats", "stages.json"), encoding="utf-8") as fh:
         rows = json.load(fh)
-    with open(os.path.join(out_dir, "stats", "files.json"), encoding="utf-8") as fh:
-        files = json.load(fh)
+    from jawebcorpus.corpus.stats import read_file_records
+
+    files = read_file_records(os.path.join(out_dir, "stats"))
     shutil.rmtree(out_dir, ignore_errors=True)
     return {
         "wall_s": inner["wall_s"],

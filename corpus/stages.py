@@ -292,7 +292,7 @@ STAGES: tuple[Stage, ...] = (
         reasons=(
             *_r("kept", "the document is in the output", "written"),
             *_r("error", "the final part of its WARC file could not be written (the error class is in "
-                "files.json as write_error); a rerun of the same command tries again", "write_failed"),
+                "the file records as write_error); a rerun of the same command tries again", "write_failed"),
         ),
         details=tuple(DetailKind(f"hist:{h}", "bin lower edge", title) for h, title in HISTOGRAMS.items()),
     ),

@@ -23,7 +23,7 @@ from .stages import OUTCOMES, STAGE_NAMES
 
 __all__ = [
     "STAGES", "OUTCOMES", "OUTCOME_KEYS", "DETAIL_KEYS", "StatsAccumulator", "rows_in_order",
-    "check_accounting", "final_outcomes",
+    "check_accounting", "final_outcomes", "iter_file_records", "read_file_records",
 ]
 
 #: Pipeline order (declared in :mod:`.stages`).
@@ -207,3 +207,30 @@ def histogram_bins(text: str, lang_score: float | None) -> list[tuple[str, str]]
     if lang_score is not None:
         out.append(("hist:lang_score", ratio_bin(lang_score)))
     return out
+
+
+# -- per-file records (OUT/stats/files/*.jsonl) ---------------------------------------------------
+def iter_file_records(stats_dir: str):
+    """The per-file records of a run, shard by shard (one JSON object per input file), without
+    holding them all: ``OUT/stats/files/*.jsonl`` (or ``files.json`` of older outputs)."""
+    import json
+    import os
+
+    shards = os.path.join(stats_dir, "files")
+    if os.path.isdir(shards):
+        for name in sorted(os.listdir(shards)):
+            if name.endswith(".jsonl"):
+                with open(os.path.join(shards, name), encoding="utf-8") as fh:
+                    for line in fh:
+                        if line.strip():
+                            yield json.loads(line)
+        return
+    legacy = os.path.join(stats_dir, "files.json")
+    if os.path.exists(legacy):
+        with open(legacy, encoding="utf-8") as fh:
+            yield from json.load(fh)
+
+
+def read_file_records(stats_dir: str) -> list[dict]:
+    """Every per-file record, in (snapshot, warc_file, path) order (small runs, tests, tools)."""
+    return sorted(iter_file_records(stats_dir), key=lambda r: (r["snapshot"], r["warc_file"], r["path"]))

@@ -292,13 +292,12 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         return _error(str(exc))
     try:
         with OutputLock(spec.output, spec.fingerprint):
-            done = prepare_output(spec)
+            prepare_output(spec)
             if not spec.quiet:
                 what = f"{len(spec.inputs)} input files" if spec.inputs else f"{len(spec.listings)} snapshots"
-                resumed = f" ({len(done)} already completed: resuming)" if done else ""
-                print(f"[jawebcorpus] {what}{resumed}, preset {spec.config.preset}, until {spec.until} "
-                      f"→ {spec.output}", file=sys.stderr)
-            result = run_pipeline(spec, options, done=done)
+                print(f"[jawebcorpus] {what}, preset {spec.config.preset}, until {spec.until} → {spec.output}",
+                      file=sys.stderr)
+            result = run_pipeline(spec, options, locked=True)
     except (OutputError, OutputLocked) as exc:
         return _error(str(exc))
     except Exception as exc:
@@ -315,7 +314,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
             print(f"jawebcorpus: accounting error: {p}", file=sys.stderr)
         return 3
     if spec.strict and result.failed_files:
-        print(f"jawebcorpus: {len(result.failed_files)} input files failed (--strict)", file=sys.stderr)
+        print(f"jawebcorpus: {result.failed_files} input files failed (--strict)", file=sys.stderr)
         return 1
     return 0
 

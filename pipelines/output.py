@@ -5,11 +5,15 @@
     OUT/data/snapshot=<ID>/part-<warc name>-<hash>.parquet   the corpus (one part per WARC file)
     OUT/stats/{stages,details,files,run}.json                the statistics of the run
     OUT/samples/<stage>/<reason>.jsonl                       examples of dropped documents
-    OUT/_checkpoints/<run fingerprint>/<part>.json           a committed file: report, statistics, samples
-    OUT/_checkpoints/<run fingerprint>/parts/<part>.parquet  its documents before dedup (with dedup)
+    OUT/stats/files/<snapshot>-<kk>.jsonl                    one record per input file (16 shards per snapshot)
+    OUT/_runs/<run fingerprint>.json                         the configurations that wrote here
+    OUT/_checkpoints/<run fingerprint>/<xx>/<part>.json      a committed file: report, statistics, samples
+    OUT/_checkpoints/<run fingerprint>/parts/<xx>/<part>.parquet  its documents before dedup (with dedup)
 
 A WARC file is committed when its checkpoint exists: its part is written first, then the
-checkpoint, each atomically; a rerun skips committed files.
+checkpoint, each atomically; a rerun skips committed files.  Checkpoints and parts are spread
+over 256 prefixes ``<xx>`` (a hash of the WARC file's name), so 1.6 M of them are listed as
+256 listings in parallel, never as one.
 """
 
 from __future__ import annotations
@@ -28,12 +32,18 @@ from . import storage
 from .config import PipelineConfig
 
 __all__ = [
-    "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "parts_dir", "write_part", "commit_file",
+    "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "checkpoint_name", "checkpoint_part_path",
+    "parts_dir", "shard_of", "shard_patterns", "runs_dir", "file_records_dir", "file_record_shard",
+    "write_part", "commit_file",
     "checkpointed_docs", "match_stubs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
 ]
 
 #: File errors a rerun should try again (the network may be back).
 RETRY_ERRORS = frozenset({"remote_error"})
+#: Prefixes checkpoints and parts are spread over (listed in parallel).
+CHECKPOINT_SHARDS = 256
+#: Shards of the per-file records of one snapshot (``OUT/stats/files/``).
+FILE_RECORD_SHARDS = 16
 _SAFE = re.compile(r"[^A-Za-z0-9_.+\-]")
 
 
@@ -46,13 +56,21 @@ def safe_name(value: str, limit: int = 120) -> str:
     return clean
 
 
+def _digest(warc_file: str) -> str:
+    return hashlib.sha1(warc_file.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def shard_of(warc_file: str) -> str:
+    """The checkpoint prefix of a WARC file: two hex digits of its name's hash."""
+    return _digest(warc_file)[:2]
+
+
 def part_name(warc_file: str) -> str:
     base = posixpath.basename(warc_file.replace("\\", "/"))
     for suffix in (".warc.gz", ".warc"):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
-    digest = hashlib.sha1(warc_file.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"part-{_SAFE.sub('_', base)[:120]}-{digest}.parquet"
+    return f"part-{_SAFE.sub('_', base)[:120]}-{_digest(warc_file)[:8]}.parquet"
 
 
 def snapshot_dir(output_dir: str, snapshot: str) -> str:
@@ -67,11 +85,36 @@ def parts_dir(output_dir: str, fingerprint: str) -> str:
     return storage.join(checkpoint_dir(output_dir, fingerprint), "parts")
 
 
-def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str, retry: bool = False) -> str:
+def checkpoint_name(warc_file: str, retry: bool = False) -> str:
     """``<stem>.json`` marks a completed file; ``<stem>.retry.json`` a file that failed on a
     transient remote error: it is counted, and a rerun tries it again."""
-    suffix = ".retry.json" if retry else ".json"
-    return storage.join(checkpoint_dir(output_dir, fingerprint), part_name(warc_file)[: -len(".parquet")] + suffix)
+    return part_name(warc_file)[: -len(".parquet")] + (".retry.json" if retry else ".json")
+
+
+def checkpoint_path(output_dir: str, fingerprint: str, warc_file: str, retry: bool = False) -> str:
+    return storage.join(checkpoint_dir(output_dir, fingerprint), shard_of(warc_file), checkpoint_name(warc_file, retry))
+
+
+def checkpoint_part_path(output_dir: str, fingerprint: str, warc_file: str) -> str:
+    """The Parquet part of a file's documents before dedup (read back by dedup and the final write)."""
+    return storage.join(parts_dir(output_dir, fingerprint), shard_of(warc_file), part_name(warc_file))
+
+
+def shard_patterns(directory: str, suffix: str) -> list[str]:
+    """One glob per checkpoint prefix under ``directory`` (``<xx>/*<suffix>``)."""
+    return [storage.join(directory, f"{i:02x}", f"*{suffix}") for i in range(CHECKPOINT_SHARDS)]
+
+
+def runs_dir(output_dir: str) -> str:
+    return storage.join(output_dir, "_runs")
+
+
+def file_records_dir(output_dir: str) -> str:
+    return storage.join(output_dir, "stats", "files")
+
+
+def file_record_shard(record: dict) -> tuple[str, int]:
+    return record["snapshot"], int(_digest(record["warc_file"])[:8], 16) % FILE_RECORD_SHARDS
 
 
 def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAccumulator | None) -> StatsAccumulator:
@@ -117,7 +160,7 @@ def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, 
             part = storage.join(snapshot_dir(output_dir, report["snapshot"]), part_name(rel))
             stats.merge(write_part(cfg, part, docs, result.details))
         else:
-            part = storage.join(parts_dir(output_dir, fingerprint), part_name(rel))
+            part = checkpoint_part_path(output_dir, fingerprint, rel)
             write_part(cfg, part, docs, None)
     if final:
         report["written_docs"] = len(docs)
@@ -154,7 +197,7 @@ def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> list[Doc]:
     """The documents of one WARC file as committed before dedup, in record order."""
     from apache_beam.io.filesystems import FileSystems
 
-    with FileSystems.open(storage.join(parts_dir(output_dir, fingerprint), part_name(rel))) as fh:
+    with FileSystems.open(checkpoint_part_path(output_dir, fingerprint, rel)) as fh:
         return read_part(fh)
 
 

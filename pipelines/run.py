@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import sys
@@ -20,17 +21,17 @@ from jawebcorpus.corpus.stats import check_accounting, final_outcomes
 
 from . import storage
 from .lock import OutputLock
-from .output import checkpoint_dir, checkpoint_path
+from .output import runs_dir
 from .progress import ProgressMonitor, ProgressSink
 from .spec import RunSpec, redact_args
-from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles
+from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SkipCommitted
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prepare_output", "OutputError",
            "environment_error"]
 
 LOCAL_RUNNER_NAMES = (None, "DirectRunner", "direct", "FnApiRunner")
 #: What ``--overwrite`` deletes in an output folder (nothing else is ever removed).
-OUTPUT_SUBDIRS = ("data", "stats", "samples", "_checkpoints")
+OUTPUT_SUBDIRS = ("data", "stats", "samples", "_checkpoints", "_runs")
 
 
 class OutputError(Exception):
@@ -61,16 +62,16 @@ def local_runner(options: PipelineOptions):
 @dataclass
 class RunResult:
     output: str
-    rows: list[dict] = field(default_factory=list)
-    files: list[dict] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # OUT/stats/stages.json
+    summary: dict = field(default_factory=dict)  # OUT/stats/files_summary.json
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)  # Beam counters "<stage>/<name>"
     resumed_files: int = 0  # input files completed by an earlier, interrupted run
 
     @property
-    def failed_files(self) -> list[dict]:
-        return [f for f in self.files if f["status"] != "ok"]
+    def failed_files(self) -> int:
+        return int(self.summary.get("failed_files", 0))
 
 
 def _counters(beam_result) -> dict[str, int]:
@@ -116,27 +117,33 @@ def check_output_is_not_input(spec: RunSpec) -> None:
                               "folder outside the input")
 
 
-def prepare_output(spec: RunSpec) -> set[str]:
-    """Check the output folder; return the checkpoint names of files already completed.
+def _configurations(output: str) -> list[str]:
+    """Run fingerprints whose results are in ``output``: the markers ``OUT/_runs/<fp>.json`` (a
+    handful of small files, whatever the size of the run), or, for outputs written before the
+    markers existed, the folders under ``OUT/_checkpoints``."""
+    marked = [n[: -len(".json")] for n in storage.listdir(runs_dir(output)) if n.endswith(".json")]
+    if marked:
+        return marked
+    return storage.listdir(storage.join(output, "_checkpoints")) if storage.is_local(output) else []
 
-    An output that holds an earlier run of the *same* configuration is resumed: its completed
-    files are skipped.  One that holds another configuration's results (or results without
-    checkpoints) is refused unless ``--overwrite``: old partial results are never reused
+
+def prepare_output(spec: RunSpec) -> None:
+    """Check the output folder and mark it as this configuration's.
+
+    An output that holds an earlier run of the *same* configuration is resumed (the pipeline
+    skips its committed files).  One that holds another configuration's results (or results
+    without checkpoints) is refused unless ``--overwrite``: old partial results are never reused
     silently.  ``--overwrite`` deletes only the run's own sub-folders (``data``, ``stats``,
-    ``samples``, ``_checkpoints``).
+    ``samples``, ``_checkpoints``, ``_runs``).  Nothing here lists the checkpoints.
     """
     output, fingerprint = spec.output, spec.fingerprint
     check_output_is_not_input(spec)
-    if storage.is_local(output):
-        import os
-
-        if os.path.exists(output) and not os.path.isdir(output):
-            raise OutputError(f"--output {output} is a file, not a folder")
+    if storage.is_local(output) and os.path.exists(output) and not os.path.isdir(output):
+        raise OutputError(f"--output {output} is a file, not a folder")
     if spec.overwrite:
         for d in OUTPUT_SUBDIRS:
             storage.remove_tree(storage.join(output, d))
-    ck_root = storage.join(output, "_checkpoints")
-    prints = storage.listdir(ck_root)
+    prints = _configurations(output)
     others = [f for f in prints if f != fingerprint]
     if others:
         raise OutputError(
@@ -150,7 +157,11 @@ def prepare_output(spec: RunSpec) -> set[str]:
             "--output or pass --overwrite to replace it"
         )
     storage.makedirs(storage.join(output, "stats"))
-    return {name for name in storage.listdir(checkpoint_dir(output, fingerprint)) if name.endswith(".json")}
+    marker = storage.join(runs_dir(output), f"{fingerprint}.json")
+    if not storage.exists(marker):
+        storage.write_json(marker, {"run_fingerprint": fingerprint, "config_fingerprint": spec.config.fingerprint(),
+                                    "preset": spec.config.preset, "until": spec.until,
+                                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
 
 def _chain(exc: BaseException):
@@ -194,43 +205,42 @@ def _run(p: beam.Pipeline):
     return _counters(beam_result)
 
 
-def run_pipeline(spec: RunSpec, options: PipelineOptions, *, done: set[str] | None = None,
+def run_pipeline(spec: RunSpec, options: PipelineOptions, *, locked: bool = False,
                  after_commit: Callable[[str], None] | None = None) -> RunResult:
-    """Process the pending input files, then build the run's statistics from every checkpoint
-    (one Beam pipeline).  Rerunning the same spec after a crash resumes.
+    """Process the input files not yet committed, then build the run's statistics from every
+    checkpoint (one Beam pipeline).  Rerunning the same spec after a crash resumes.
 
     With listings (``--snapshot``) the pipeline lists the snapshots' files itself, so the listing
-    never enters the job graph.  The output folder is locked for the run (:class:`~.lock.OutputLock`);
-    a caller that holds the lock itself and ran :func:`prepare_output` passes its result as
-    ``done``.  ``after_commit`` is called with each file committed (tests).
+    never enters the job graph; committed files are skipped inside the pipeline too.  The output
+    folder is locked for the run (:class:`~.lock.OutputLock`); a caller that holds the lock and
+    ran :func:`prepare_output` itself passes ``locked=True``.  ``after_commit`` is called with
+    each file committed (tests).
     """
     FileSystems.set_options(options)  # s3:// / gs:// outputs: endpoints and credentials from the options
-    if done is not None:  # the caller holds the output's lock and prepared it
-        return _run_locked(spec, options, done, after_commit)
+    if locked:
+        return _run_locked(spec, options, after_commit)
     with OutputLock(spec.output, spec.fingerprint):
-        return _run_locked(spec, options, prepare_output(spec), after_commit)
+        prepare_output(spec)
+        return _run_locked(spec, options, after_commit)
 
 
-def _run_locked(spec: RunSpec, options: PipelineOptions, done: set[str], after_commit) -> RunResult:
-    output, fingerprint = spec.output, spec.fingerprint
-    pending = [inp for inp in spec.inputs if storage.split(checkpoint_path(output, fingerprint, inp.rel))[1] not in done]
+def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit) -> RunResult:
+    output = spec.output
     local = is_local_runner(options)
-    progress_dir = (tempfile.mkdtemp(prefix="jawebcorpus-progress-")
-                    if local and not spec.quiet and (pending or spec.listings) else None)
+    progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not spec.quiet else None
     process = ProcessFiles(spec, ProgressSink(progress_dir), after_commit)
     started = time.time()
     counters: dict[str, int] = {}
-    monitor = ProgressMonitor(progress_dir, len(pending) or None).start() if progress_dir else None
+    monitor = ProgressMonitor(progress_dir, len(spec.inputs) or None).start() if progress_dir else None
     try:
         p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
-        committed = None
         if spec.listings:
             files = (p | "snapshots" >> beam.Create(list(spec.listings))
-                     | "list_files" >> ListSnapshotFiles(output, fingerprint, spec.remote))
-            committed = files | "process_files" >> process
-        elif pending:
-            files = p | "list_files" >> beam.Create(pending)
-            committed = files | "process_files" >> process
+                     | "list_files" >> ListSnapshotFiles(spec.remote))
+        else:
+            files = p | "input_files" >> beam.Create(list(spec.inputs))
+        pending = files | "skip_committed" >> SkipCommitted(output, spec.fingerprint)
+        committed = pending | "process_files" >> process
         extra_stats = extra_details = written = samples = None
         if spec.dedup:
             extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(spec, after=committed)
@@ -244,14 +254,14 @@ def _run_locked(spec: RunSpec, options: PipelineOptions, done: set[str], after_c
             shutil.rmtree(progress_dir, ignore_errors=True)
     seconds = time.time() - started
     result = RunResult(output=output, seconds=seconds, counters=counters)
-    result.resumed_files = len(spec.inputs) - len(pending)
+    result.resumed_files = counters.get("read/files_resumed", 0)
     cfg = spec.config
     run_info = {
         "command": list(spec.command),
         "preset": cfg.preset,
         "config": cfg.to_dict(),
         "fingerprint": cfg.fingerprint(),
-        "run_fingerprint": fingerprint,
+        "run_fingerprint": spec.fingerprint,
         "until": spec.until,
         "stages": list(spec.stages),
         "inputs": len(spec.inputs),
@@ -264,10 +274,10 @@ def _run_locked(spec: RunSpec, options: PipelineOptions, done: set[str], after_c
     }
     storage.write_json(storage.join(output, "stats", "run.json"), run_info)
     result.rows = storage.read_json(storage.join(output, "stats", "stages.json"))
-    result.files = storage.read_json(storage.join(output, "stats", "files.json"))
+    result.summary = storage.read_json(storage.join(output, "stats", "files_summary.json"))
     result.problems = check_accounting(result.rows, spec.stages)
-    if spec.inputs and len(result.files) != len(spec.inputs):
-        result.problems.append(f"{len(spec.inputs)} input files but {len(result.files)} in files.json")
+    if spec.inputs and result.summary["files"] != len(spec.inputs):
+        result.problems.append(f"{len(spec.inputs)} input files but {result.summary['files']} file records")
     return result
 
 
@@ -279,14 +289,21 @@ def summary_lines(result: RunResult) -> list[str]:
             f"{snap}: {f['read']:,} records read → {f['kept']:,} documents written, "
             f"{f['dropped']:,} dropped, {f['error']:,} errors"
         )
+    if result.resumed_files:
+        lines.append(f"{result.resumed_files:,} input files were committed by an earlier run: resumed")
     lines.append(f"output: {result.output}/data  statistics: {result.output}/stats  ({result.seconds:.1f}s)")
     return lines
 
 
 def print_failures(result: RunResult, stream=None) -> None:
     stream = stream if stream is not None else sys.stderr
-    for f in result.failed_files:
-        stream.write(f"failed file: {f['path']}: {f['error']}: {f['message']}\n")
+    examples = result.summary.get("failed_examples", [])
+    for f in examples:
+        what = f"{f.get('error')}: {f.get('message')}" if f.get("status") != "ok" else f"write_error: {f.get('write_error')}"
+        stream.write(f"failed file: {f['path']}: {what}\n")
+    if result.failed_files > len(examples):
+        stream.write(f"… and {result.failed_files - len(examples):,} more failed files: see "
+                     f"{result.output}/stats/files/ (status, error)\n")
 
 
 __all__ += ["summary_lines", "print_failures", "redact_args"]

@@ -20,7 +20,11 @@ from jawebcorpus.corpus.stages import file_stages, run_stages, until_choices
 
 from .config import PipelineConfig
 
-__all__ = ["RunSpec", "redact_args", "SECRET_OPTION_RE"]
+__all__ = ["RunSpec", "redact_args", "SECRET_OPTION_RE", "CHECKPOINT_LAYOUT"]
+
+#: Version of the checkpoint layout (pipelines/output.py): outputs written with another layout
+#: count as another configuration (refused without --overwrite), never as half-done work.
+CHECKPOINT_LAYOUT = "sharded-256"
 
 #: Option names whose values are never recorded or printed (``--s3_secret_access_key``, ``--token`` …).
 SECRET_OPTION_RE = re.compile(r"(key|secret|token|password|passwd|credential)", re.I)
@@ -95,8 +99,9 @@ class RunSpec:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Everything that changes what a file's checkpoint holds: configuration, last stage, samples."""
-        blob = f"{self.config.fingerprint()}|{self.until}|{self.samples_per_reason}".encode()
+        """Everything that changes what a file's checkpoint holds: configuration, last stage,
+        samples, and the layout of the checkpoints."""
+        blob = f"{self.config.fingerprint()}|{self.until}|{self.samples_per_reason}|{CHECKPOINT_LAYOUT}".encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     @property

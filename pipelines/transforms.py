@@ -38,14 +38,15 @@ from jawebcorpus.corpus.steps import FileReport, ReadStage
 from . import storage
 from .config import PipelineConfig
 from .output import (
-    RETRY_ERRORS, checkpoint_dir, checkpoint_path, checkpointed_docs, commit_file, match_stubs, part_name,
-    parts_dir, safe_name, sample_order, snapshot_dir, write_part,
+    RETRY_ERRORS, checkpoint_dir, checkpoint_name, checkpointed_docs, commit_file, file_record_shard,
+    file_records_dir, match_stubs, part_name, parts_dir, safe_name, sample_order, shard_patterns, snapshot_dir,
+    write_part,
 )
 from .progress import ProgressSink
 from .spec import RunSpec
 
-__all__ = ["ProcessFiles", "ProcessFileFn", "ListSnapshotFiles", "FilesAfter", "DedupAndWrite", "Finalize",
-           "stage_class"]
+__all__ = ["ProcessFiles", "ProcessFileFn", "ListSnapshotFiles", "SkipCommitted", "FilesAfter", "DedupAndWrite",
+           "Finalize", "FilesSummaryFn", "stage_class"]
 
 
 _log = logging.getLogger(__name__)
@@ -148,24 +149,55 @@ class ProcessFiles(beam.PTransform):
 
 
 class ListSnapshotFiles(beam.PTransform):
-    """Snapshots → their WARC files (from ``warc.paths.gz``), minus files already committed."""
+    """Snapshots → their WARC files (from ``warc.paths.gz``, one snapshot per element)."""
 
-    def __init__(self, output_dir: str, fingerprint: str, remote: RemoteConfig | None = None):
+    def __init__(self, remote: RemoteConfig | None = None):
         super().__init__()
-        self.output_dir = output_dir
-        self.fingerprint = fingerprint
         self.remote = remote
 
     def expand(self, listings):
-        output_dir, fingerprint, remote = self.output_dir, self.fingerprint, self.remote
+        remote = self.remote
+        return listings | "list_snapshot" >> beam.FlatMap(
+            lambda s: list_snapshot(s.snapshot, s.cc_base, s.max_files, remote))
 
-        def pending(inp: InputFile) -> bool:
-            return not storage.exists(checkpoint_path(output_dir, fingerprint, inp.rel))
 
+def _committed_names(pattern: str):
+    for path in storage.match(pattern):
+        name = storage.split(path)[1]
+        if not name.endswith(".retry.json"):  # a transient failure: a rerun tries the file again
+            yield name
+
+
+def _pending(item):
+    _name, joined = item
+    if joined["done"]:
+        Metrics.counter("read", "files_resumed").inc(len(joined["file"]))
+        return
+    yield from joined["file"][:1]  # a path listed twice is processed once
+
+
+class SkipCommitted(beam.PTransform):
+    """Input files minus those this configuration already committed: the checkpoints are listed
+    per prefix in parallel and joined with the inputs by name (no step sees every file)."""
+
+    def __init__(self, output_dir: str, fingerprint: str):
+        super().__init__()
+        self.output_dir = output_dir
+        self.fingerprint = fingerprint
+
+    def expand(self, files):
+        patterns = shard_patterns(checkpoint_dir(self.output_dir, self.fingerprint), ".json")
+        done = (
+            files.pipeline
+            | "checkpoint_prefixes" >> beam.Create(patterns)
+            | "spread_prefixes" >> beam.Reshuffle()
+            | "list_committed" >> beam.FlatMap(_committed_names)
+            | "done_by_name" >> beam.Map(lambda name: (name, True))
+        )
         return (
-            listings
-            | "list_snapshot" >> beam.FlatMap(lambda s: list_snapshot(s.snapshot, s.cc_base, s.max_files, remote))
-            | "skip_completed" >> beam.Filter(pending)
+            {"file": files | "file_by_name" >> beam.Map(lambda inp: (checkpoint_name(inp.rel), inp)), "done": done}
+            | "join_committed" >> beam.CoGroupByKey()
+            | "pending" >> beam.FlatMap(_pending)
         )
 
 
@@ -178,18 +210,19 @@ def _read_part(readable_file) -> list[Doc]:
 
 
 class FilesAfter(beam.PTransform):
-    """The files matching ``pattern``, listed only once the PCollection ``after`` is complete
-    (a side input is computed before its consumer runs), spread over workers, opened."""
+    """The files matching ``patterns`` (one listing each, in parallel), listed only once the
+    PCollection ``after`` is complete (a side input is computed before its consumer runs),
+    spread over workers, opened."""
 
-    def __init__(self, pattern: str, after=None):
+    def __init__(self, patterns: list[str], after=None):
         super().__init__()
-        self.pattern = pattern
+        self.patterns = patterns
         self.after = after
 
     def expand(self, pbegin):
         from apache_beam.io import fileio
 
-        patterns = pbegin | "pattern" >> beam.Create([self.pattern])
+        patterns = pbegin | "patterns" >> beam.Create(self.patterns) | "spread_patterns" >> beam.Reshuffle()
         if self.after is not None:
             done = beam.pvalue.AsSingleton(self.after | "count_after" >> beam.combiners.Count.Globally())
             patterns = patterns | "after" >> beam.Map(lambda pat, _n: pat, done)
@@ -285,10 +318,10 @@ class DedupAndWrite(beam.PTransform):
         from .dedup import Dedup
 
         c = self.cfg.dedup
-        pattern = storage.join(parts_dir(self.output_dir, self.fingerprint), "*.parquet")
+        patterns = shard_patterns(parts_dir(self.output_dir, self.fingerprint), ".parquet")
         docs = (
             pbegin
-            | "checkpointed_parts" >> FilesAfter(pattern, self.after)
+            | "checkpointed_parts" >> FilesAfter(patterns, self.after)
             | "read_parts" >> beam.FlatMap(_read_part)
         )
         res = docs | "dedup" >> Dedup(
@@ -344,8 +377,64 @@ def write_rows_json(items, path: str, stages, names) -> None:
     storage.write_json(path, rows_in_order(items, stages, names))
 
 
-def write_files_json(reports, path: str) -> None:
-    storage.write_json(path, sorted(reports, key=lambda r: (r["snapshot"], r["warc_file"], r["path"])))
+def _file_order(r: dict) -> tuple:
+    return (r["snapshot"], r["warc_file"], r["path"])
+
+
+def write_file_records(item, files_dir: str) -> None:
+    """``OUT/stats/files/<snapshot>-<kk>.jsonl``: the records of one shard, one per line, in order."""
+    (snapshot, shard), records = item
+    data = b"".join(storage.json_bytes(r, indent=None) + b"\n" for r in sorted(records, key=_file_order))
+    storage.atomic_write(storage.join(files_dir, f"{safe_name(snapshot)}-{shard:02d}.jsonl"), data)
+
+
+#: Failed files the summary names (the file records list all of them).
+FAILED_EXAMPLES = 100
+_SUMMED = ("records", "responses", "pages", "retries", "written_docs", "written_chars")
+
+
+class FilesSummaryFn(beam.CombineFn):
+    """Every input file → ``OUT/stats/files_summary.json``: counts per snapshot and status,
+    error classes, and the first failed files (a small accumulator, whatever the number of files)."""
+
+    def create_accumulator(self):
+        return {"files": 0, "snapshots": {}, "errors": {}, "failed": []}
+
+    def add_input(self, acc, r):
+        acc["files"] += 1
+        snap = acc["snapshots"].setdefault(r["snapshot"], {"files": 0, "failed": 0, **{k: 0 for k in _SUMMED}})
+        snap["files"] += 1
+        for k in _SUMMED:
+            snap[k] += int(r.get(k) or 0)
+        errors = [e for e in (r.get("error"), r.get("write_error")) if e]
+        if r.get("status") != "ok" or r.get("write_error"):
+            snap["failed"] += 1
+            acc["failed"] = sorted([*acc["failed"], r], key=_file_order)[:FAILED_EXAMPLES]
+        for e in errors:
+            acc["errors"][e] = acc["errors"].get(e, 0) + 1
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = self.create_accumulator()
+        for a in accs:
+            out["files"] += a["files"]
+            for s, v in a["snapshots"].items():
+                t = out["snapshots"].setdefault(s, {k: 0 for k in v})
+                for k, n in v.items():
+                    t[k] = t.get(k, 0) + n
+            for e, n in a["errors"].items():
+                out["errors"][e] = out["errors"].get(e, 0) + n
+            out["failed"] = sorted([*out["failed"], *a["failed"]], key=_file_order)[:FAILED_EXAMPLES]
+        return out
+
+    def extract_output(self, acc):
+        return {
+            "files": acc["files"],
+            "snapshots": {s: acc["snapshots"][s] for s in sorted(acc["snapshots"])},
+            "errors": {e: acc["errors"][e] for e in sorted(acc["errors"])},
+            "failed_files": sum(v["failed"] for v in acc["snapshots"].values()),
+            "failed_examples": acc["failed"],
+        }
 
 
 def write_samples_jsonl(item, samples_dir: str) -> None:
@@ -400,10 +489,10 @@ class Finalize(beam.PTransform):
         self.samples_per_reason = spec.samples_per_reason
 
     def expand(self, pbegin):
-        pattern = storage.join(checkpoint_dir(self.output_dir, self.fingerprint), "*.json")
+        patterns = shard_patterns(checkpoint_dir(self.output_dir, self.fingerprint), ".json")
         cps = (
             pbegin
-            | "checkpoints" >> FilesAfter(pattern, self.after)  # every file of this run committed first
+            | "checkpoints" >> FilesAfter(patterns, self.after)  # every file of this run committed first
             | "load_checkpoints" >> beam.Map(_load_checkpoint)
             # a file retried after a transient failure may briefly have both checkpoints
             | "key_checkpoints" >> beam.Map(lambda cp: (cp["warc_file"], cp))
@@ -439,10 +528,17 @@ class Finalize(beam.PTransform):
                 | "join_written" >> beam.CoGroupByKey()
                 | "with_written" >> beam.Map(_with_written)
             )
+        files_dir = file_records_dir(self.output_dir)
         (
             reports
-            | "gather_files" >> beam.combiners.ToList()
-            | "write_files" >> beam.Map(write_files_json, storage.join(stats_dir, "files.json"))
+            | "file_record_shard" >> beam.Map(lambda r: (file_record_shard(r), r))
+            | "group_file_records" >> beam.GroupByKey()
+            | "write_file_records" >> beam.Map(write_file_records, files_dir)
+        )
+        (
+            reports
+            | "files_summary" >> beam.CombineGlobally(FilesSummaryFn())
+            | "write_files_summary" >> beam.Map(lambda s: storage.write_json(storage.join(stats_dir, "files_summary.json"), s))
         )
         if self.samples_per_reason:
             records = cps | "sample_records" >> beam.FlatMap(lambda cp: (((s["stage"], s["reason"]), s) for s in cp["samples"]))

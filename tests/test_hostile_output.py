@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from jawebcorpus.corpus.stats import check_accounting
+from jawebcorpus.corpus.stats import check_accounting, read_file_records
 from jawebcorpus.pipelines.cli import main
 
 PAGES = Path(__file__).resolve().parents[1] / "src" / "jawebcorpus" / "sample" / "pages"
@@ -138,7 +138,7 @@ def test_a_final_write_that_fails_is_counted_and_a_rerun_recovers(tmp_path, monk
     assert check_accounting(rows) == []
     failed = [r for r in rows if r["stage"] == "write" and r["reason"] == "write_failed"]
     assert failed and failed[0]["docs"] > 0
-    files = json.loads((out / "stats" / "files.json").read_text())
+    files = read_file_records(str(out / "stats"))
     assert [f["write_error"] for f in files if "write_error" in f] == ["OSError"]
     monkeypatch.setattr(output, "write_part", real)
     monkeypatch.setattr(transforms, "write_part", real)

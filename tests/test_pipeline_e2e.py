@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from jawebcorpus.corpus.stats import check_accounting, final_outcomes
+from jawebcorpus.corpus.stats import check_accounting, final_outcomes, read_file_records
 from jawebcorpus.pipelines.cli import main, sample_dir
 from jawebcorpus.sample import load_manifest, warc_paths
 
@@ -39,13 +39,14 @@ def run_cli(*args: str) -> int:
 
 def load_stats(out: Path) -> tuple[list[dict], list[dict]]:
     rows = json.loads((out / "stats" / "stages.json").read_text())
-    files = json.loads((out / "stats" / "files.json").read_text())
+    files = read_file_records(str(out / "stats"))
     return rows, files
 
 
 def output_digest(out: Path) -> dict[str, str]:
     files = sorted(p for p in (out / "data").rglob("*") if p.is_file())
-    files += [out / "stats" / "stages.json", out / "stats" / "files.json"]
+    files += [out / "stats" / "stages.json", out / "stats" / "files_summary.json"]
+    files += sorted((out / "stats" / "files").glob("*.jsonl"))
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 

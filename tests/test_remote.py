@@ -39,7 +39,7 @@ from jawebcorpus.corpus.inputs import (
     resolve_snapshots, sample_per_snapshot,
 )
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError, open_input
-from jawebcorpus.corpus.stats import StatsAccumulator
+from jawebcorpus.corpus.stats import StatsAccumulator, read_file_records
 from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.steps import FileReport, read_pages
 from jawebcorpus.corpus.warc import iter_records
@@ -844,7 +844,7 @@ def _outputs(out: Path) -> tuple:
     import pyarrow.parquet as pq
 
     stages = json.loads((out / "stats" / "stages.json").read_text(encoding="utf-8"))
-    files = json.loads((out / "stats" / "files.json").read_text(encoding="utf-8"))
+    files = read_file_records(str(out / "stats"))
     files = sorted(({k: v for k, v in f.items() if k not in ("path", "retries")} for f in files),
                    key=lambda f: f["warc_file"])
     rows = []
