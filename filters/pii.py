@@ -254,52 +254,57 @@ def _card_issuer_ok(d: str) -> bool:
 
 
 # -- patterns -------------------------------------------------------------------------------
+# Every pattern starts with a plain character class, so that the regular-expression engine
+# skips ahead to candidate characters in C; the left-boundary tests come right after that first
+# character (each lookbehind is one character wider and ends with it).
+#
 # Left boundary for digit kinds: not after a digit, nor after a digit and a separator-like
-# character (so nothing starts inside a longer number, date, decimal or range).
-_LB = (f"(?<![{_D}])(?<![{_D}][{_DASHES}./:,，．_])(?<![{_D}][{_SP}][{_DASHES}])"
-       f"(?<![=#_%&@/\\\\])")
+# character (so nothing starts inside a longer number, date, decimal or range), nor after
+# characters of URLs and query strings.
+_LB1 = (f"(?<![{_D}].)(?<![{_D}][{_DASHES}./:,，．_].)(?<![{_D}][{_SP}][{_DASHES}].)"
+        f"(?<![=#_%&@/\\\\].)")
 # Right boundary: not before a digit, nor before a dash / dot / comma / colon and a digit.
 _RB = f"(?![{_D}])(?![{_DASHES}./:,，．][{_D}])(?![{_SP}]?[{_DASHES}][{_SP}]?[{_D}])"
 
 _PHONE_RE = re.compile(
-    _LB + "(?:"
+    f"[0０(（+＋]{_LB1}(?:"
     # (1) 03-1234-5678, 090 1234 5678, 0120-123-456, ０３−１２３４−５６７８
-    f"(?P<sep>[0０]{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{3,4}})"
+    f"(?<=[0０])(?P<sep>{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{3,4}})"
     # (2) (03)1234-5678, （06）6123-4567, (03) 1234 5678
-    f"|(?P<par>[(（][0０]{_DIGIT}{{1,4}}[)）][{_SP}]?{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{3,4}})"
+    f"|(?<=[(（])(?P<par>[0０]{_DIGIT}{{1,4}}[)）][{_SP}]?{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{3,4}})"
     # (3) 03(1234)5678
-    f"|(?P<mid>[0０]{_DIGIT}{{1,4}}[(（]{_DIGIT}{{1,4}}[)）]{_DIGIT}{{4}})"
+    f"|(?<=[0０])(?P<mid>{_DIGIT}{{1,4}}[(（]{_DIGIT}{{1,4}}[)）]{_DIGIT}{{4}})"
     # (4) 03.1234.5678
-    f"|(?P<dot>[0０]{_DIGIT}{{1,4}}[.．]{_DIGIT}{{1,4}}[.．]{_DIGIT}{{3,4}})"
+    f"|(?<=[0０])(?P<dot>{_DIGIT}{{1,4}}[.．]{_DIGIT}{{1,4}}[.．]{_DIGIT}{{3,4}})"
     # (5) 09012345678, 0312345678 (the latter only after a phone keyword)
-    f"|(?P<flat>[0０]{_DIGIT}{{9,10}})"
+    f"|(?<=[0０])(?P<flat>{_DIGIT}{{9,10}})"
     # (6) +81-3-1234-5678, +81 90 1234 5678, +81(0)3-1234-5678, (+81) 3 …, +819012345678
-    f"|(?P<intl>(?:[+＋]|[(（][+＋])[{_SP}]?[8８][1１][)）]?(?:{_SEP})?(?:[(（][0０][)）](?:{_SEP})?)?"
+    f"|(?P<intl>(?:(?<=[(（])[+＋]|(?<=[+＋]))[{_SP}]?[8８][1１][)）]?(?:{_SEP})?(?:[(（][0０][)）](?:{_SEP})?)?"
     f"(?:[1-9１-９]{_DIGIT}{{0,3}}{_SEP}{_DIGIT}{{1,4}}{_SEP}{_DIGIT}{{3,4}}|[1-9１-９]{_DIGIT}{{8,9}}))"
     ")" + _RB
 )
 
 _CARD_RE = re.compile(
-    _LB + "(?:"
-    f"{_DIGIT}{{13,19}}"
-    f"|{_DIGIT}{{4}}(?:{_SEP}{_DIGIT}{{4}}){{3}}(?:{_SEP}{_DIGIT}{{1,3}})?"  # 4-4-4-4(-3)
-    f"|{_DIGIT}{{4}}{_SEP}{_DIGIT}{{6}}{_SEP}{_DIGIT}{{4,5}}"  # 4-6-5 (Amex), 4-6-4 (Diners)
+    f"{_DIGIT}{_LB1}(?:"
+    f"{_DIGIT}{{12,18}}"
+    f"|{_DIGIT}{{3}}(?:{_SEP}{_DIGIT}{{4}}){{3}}(?:{_SEP}{_DIGIT}{{1,3}})?"  # 4-4-4-4(-3)
+    f"|{_DIGIT}{{3}}{_SEP}{_DIGIT}{{6}}{_SEP}{_DIGIT}{{4,5}}"  # 4-6-5 (Amex), 4-6-4 (Diners)
     ")" + _RB
 )
 
 _MYNUMBER_RE = re.compile(
-    _LB + f"(?:{_DIGIT}{{12}}|{_DIGIT}{{4}}{_SEP}{_DIGIT}{{4}}{_SEP}{_DIGIT}{{4}})" + _RB
+    f"{_DIGIT}{_LB1}(?:{_DIGIT}{{11}}|{_DIGIT}{{3}}{_SEP}{_DIGIT}{{4}}{_SEP}{_DIGIT}{{4}})" + _RB
 )
 _MYNUMBER_KEYWORD = re.compile(
     r"マイナンバー|ﾏｲﾅﾝﾊﾞｰ|個人番号|[Mm][Yy][ _]?[Nn][Uu][Mm][Bb][Ee][Rr]|ＭｙＮｕｍｂｅｒ|マイナ番号"
 )
 
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# octet ranges and leading zeros are checked by ``ipaddress``
 _IPV4_RE = re.compile(
-    rf"(?<![0-9A-Za-z.])(?<![0-9A-Za-z][-_]){_OCTET}(?:\.{_OCTET}){{3}}(?![0-9]|\.[0-9]|[A-Za-z])"
+    r"[0-9](?<![0-9A-Za-z.].)(?<![0-9A-Za-z][-_].)[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![0-9]|\.[0-9]|[A-Za-z])"
 )
 # A candidate: a run of hex digits and colons (validated by ``ipaddress``).
-_IPV6_RE = re.compile(r"(?<![0-9A-Za-z:_.])[0-9A-Fa-f:]{6,39}(?![0-9A-Za-z:_])")
+_IPV6_RE = re.compile(r"[0-9A-Fa-f:](?<![0-9A-Za-z:_.].)[0-9A-Fa-f:]{5,38}(?![0-9A-Za-z:_])")
 _VERSION_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])[vV]|[vV][eE][rR]\.?|[vV]ersion|VERSION|バージョン|ﾊﾞｰｼﾞｮﾝ|[rR]ev\.?|[bB]uild|ビルド)"
     r"[ \u3000]?[:：.]?[ \u3000]?\Z"
@@ -310,8 +315,7 @@ _IP_PREPOSITIONS = frozenset("from to by via at for src dst addr ipv4 is".split(
 _IP_WORD = re.compile(r"IP|[Ii]p|アドレス|[Aa]ddress|サーバ|[Ss]erver|[Hh]ost|ホスト|DNS|[Pp]ing|ゲートウェイ")
 
 _EMAIL_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])"
-    r"(?P<local>[A-Za-z0-9._%+\-]{1,64})"
+    r"(?P<local>[A-Za-z0-9._%+\-](?<![A-Za-z0-9._%+\-].)[A-Za-z0-9._%+\-]{0,63})"
     r"(?:@|＠|[ \u3000]?[(\[（［<＜][ \u3000]?(?:at|AT|アット|あっと)[ \u3000]?[)\]）］>＞][ \u3000]?)"
     r"(?P<domain>[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8})"
     r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9\-])"
@@ -386,7 +390,7 @@ class PiiScanner:
                 if not _PHONE_WORD.search(text, max(0, s - 12), s - (0 if before.isalpha() else 1)):
                     return None
             kind = m.lastgroup
-            raw = m.group(kind)
+            raw = m.group()
             if kind == "intl":
                 body = raw.translate(_FW)
                 i = body.index("81") + 2
@@ -452,7 +456,11 @@ class PiiScanner:
             w = _WORD_BEFORE.search(text, max(0, s - 24), s)
             if w and not ip_word and w.group(1).lower() not in _IP_PREPOSITIONS:
                 return None  # "iTunes 12.5.1.21": a product name and its version
-            if global_only and not ipaddress.IPv4Address(ip).is_global:
+            try:
+                addr = ipaddress.IPv4Address(ip)  # rejects octets > 255 and leading zeros
+            except ValueError:
+                return None
+            if global_only and not addr.is_global:
                 return None
             return s, e
 
