@@ -1,0 +1,536 @@
+"""Model-based quality scores: a fastText supervised classifier, scored and trained (pure Python).
+
+Scoring
+-------
+:class:`QualityModel` loads a fastText supervised model (``.bin`` or ``.ftz``; the format of
+Swallow's educational-value classifiers, labels ``__label__…``) with the ``fasttext-predict``
+binding (module ``fasttext``, numpy-2-safe, as :mod:`filters.langid`) and returns, for a text,
+the **probability of the configured label** (``QualityModelConfig.label``; 0 when the model
+does not know the label).  A threshold is optional: a document whose score is below it is
+dropped with reason ``quality_model_below``.
+
+fastText splits its input on whitespace, and Japanese has none, so a text is turned into the
+model's input line by a *tokenization* that must match the one used in training:
+
+* ``chars``: every non-space character is a token (with ``wordNgrams=2``, the model sees
+  character unigrams and bigrams) — the default for models trained here;
+* ``words``: MeCab words (fugashi + unidic-lite, already dependencies of the NG-word filter);
+* ``none``: the text as it is, whitespace runs collapsed to one space (models trained on raw
+  lines, e.g. models from elsewhere whose preprocessing is not known).
+
+``tokenize="auto"`` (the default) reads the tokenization from the model's training record
+(``<model>.json``, written by :func:`train_quality_model`) and falls back to ``none``.  Only the
+first ``max_chars`` characters of a text are scored (bounded cost on huge documents).
+
+Training
+--------
+:func:`train_quality_model` trains such a classifier from positive and negative texts, holds
+out a share of them (chosen by a hash of each text and the seed, so the split is stable and
+needs no memory), evaluates the held-out share **with the same binding the pipeline scores
+with**, and writes next to the model ``<model>.json``: the labels, the tokenization, the
+settings, the trainer, the counts / characters / SHA-256 of the positive and negative
+training data with their sources, and the held-out precision, recall, accuracy and ROC AUC.
+
+Which fastText trains.  ``fasttext-predict`` only predicts.  The packages that train install
+the *same* module (``fasttext``, and the same extension module file ``fasttext_pybind*.so``),
+so installing one next to ``fasttext-predict`` overwrites its files, and uninstalling either
+later breaks the other; an optional extra in ``pyproject.toml`` would do exactly that.  So
+training runs in a **child process** whose import path starts with a separate directory that
+holds a training build (:func:`install_trainer` puts it there with
+``pip install --target DIR --no-deps``):
+
+* ``fasttext-numpy2`` 0.10.4 where it has wheels (Linux x86-64, CPython 3.10–3.13).  Checked
+  here: under numpy 2 its ``predict`` gives bit-identical lid.176 results to
+  ``fasttext-predict`` on all 13,141 lingua sentences, so it *could* replace
+  ``fasttext-predict`` — but it has no aarch64 wheels (an sdist build needs a C++ compiler) and
+  its extension is 17 MB against 0.9 MB, so prediction stays on ``fasttext-predict``;
+* ``fasttext-wheel`` 0.9.2 elsewhere (wheels for Linux aarch64 and x86-64, CPython 3.10–3.12):
+  its ``predict`` fails under numpy 2 (``np.array(copy=False)``), but training does not touch
+  that code, and with one thread and a fixed seed the two packages write byte-identical models.
+
+The child needs numpy only (from the parent's environment).  The directory is found as
+``trainer_path`` argument → ``$JAWEBCORPUS_FASTTEXT_TRAINER`` → the default
+``~/.cache/jawebcorpus/fasttext-trainer/<python>-<machine>`` → the current environment, if its
+``fasttext`` module can train.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable
+
+from jawebcorpus.corpus.errors import ConfigError
+
+__all__ = [
+    "QualityModelConfig", "QualityModel", "TOKENIZATIONS", "tokenize_text", "train_quality_model",
+    "TrainReport", "find_trainer", "install_trainer", "default_trainer_dir", "TrainerNotFound",
+    "TRAINER_ENV", "record_path",
+]
+
+TOKENIZATIONS = ("chars", "words", "none")
+TRAINER_ENV = "JAWEBCORPUS_FASTTEXT_TRAINER"
+RECORD_FORMAT = "jawebcorpus.quality_model/1"
+_LABEL_RE = re.compile(r"__label__\S+")
+_WS_RE = re.compile(r"\s+")
+
+
+def _as_label(label: str) -> str:
+    return label if label.startswith("__label__") else f"__label__{label}"
+
+
+def record_path(model_path: str) -> str:
+    """Where the training record of a model lives: ``<model>.json``."""
+    return model_path + ".json"
+
+
+@dataclass(frozen=True)
+class QualityModelConfig:
+    #: the model (local path, http(s):// or s3://); None: no model-based score
+    path: str | None = None
+    #: the label whose probability is the score (``hq`` and ``__label__hq`` are the same)
+    label: str = "__label__hq"
+    #: drop documents whose score is below this (reason ``quality_model_below``); None: keep all
+    threshold: float | None = None
+    #: auto (from the model's training record, else none) | chars | words | none
+    tokenize: str = "auto"
+    #: only the first ``max_chars`` characters of a text are scored
+    max_chars: int = 100_000
+
+    def validate(self) -> "QualityModelConfig":
+        if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
+            raise ConfigError("quality_model.path must be a non-empty path or unset")
+        if not isinstance(self.label, str) or not re.fullmatch(r"(__label__)?\S+", self.label):
+            raise ConfigError("quality_model.label must be a label without spaces, e.g. __label__hq")
+        if self.threshold is not None:
+            if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
+                    or not 0.0 <= float(self.threshold) <= 1.0:
+                raise ConfigError("quality_model.threshold must be in [0, 1] or unset")
+        if self.tokenize not in ("auto",) + TOKENIZATIONS:
+            raise ConfigError(f"quality_model.tokenize must be one of auto, {', '.join(TOKENIZATIONS)}")
+        if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
+            raise ConfigError("quality_model.max_chars must be an integer >= 1")
+        return self
+
+    @property
+    def full_label(self) -> str:
+        return _as_label(self.label)
+
+
+# -- tokenization -----------------------------------------------------------------------------
+_tagger = None
+
+
+def _mecab_words(text: str) -> list[str]:
+    global _tagger
+    if _tagger is None:
+        import fugashi  # only for tokenize="words"
+
+        _tagger = fugashi.Tagger()
+    return [w.surface for w in _tagger(text)]
+
+
+def tokenize_text(text: str, how: str, max_chars: int = 100_000) -> str:
+    """The model's input line for ``text``: one line, tokens separated by single spaces.
+
+    ``__label__`` inside a text is broken up (a text must never carry a label into training)."""
+    text = (text or "")[:max_chars]
+    if how == "chars":
+        line = " ".join(ch for ch in text if not ch.isspace())
+    elif how == "words":
+        line = " ".join(w for w in _mecab_words(_WS_RE.sub(" ", text)) if w.strip())
+    elif how == "none":
+        line = _WS_RE.sub(" ", text).strip()
+    else:
+        raise ValueError(f"unknown tokenization {how!r}")
+    return line.replace("__label__", "_ _label_ _")
+
+
+# -- scoring ----------------------------------------------------------------------------------
+def _load_bytes(path: str) -> bytes:
+    from jawebcorpus.corpus.remote import is_remote, read_bytes
+
+    if is_remote(path):
+        return read_bytes(path)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+class QualityModel:
+    """Loads the classifier once (``DoFn.setup``) and scores texts.
+
+    ``fetch(path) -> bytes`` reads a model that is not a local file (default: local files,
+    http(s):// and s3:// through :mod:`corpus.remote`; the pipeline may pass one for gs://)."""
+
+    def __init__(self, config: QualityModelConfig, fetch: Callable[[str], bytes] | None = None):
+        import fasttext  # the fasttext-predict binding
+
+        self.config = config.validate()
+        if not config.path:
+            raise ConfigError("quality_model.path is not set")
+        path = config.path
+        self._tmp = None
+        local = path if (fetch is None and os.path.isfile(path)) else None
+        if local is None:
+            data = (fetch or _load_bytes)(path)
+            fd, tmp = tempfile.mkstemp(suffix=".bin", prefix="jawebcorpus-qm-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            self._tmp = local = tmp
+        self.record = self._read_record(path, fetch)
+        self._model = fasttext.load_model(local)
+        self.labels = tuple(self._model.get_labels()) if hasattr(self._model, "get_labels") else ()
+        tok = config.tokenize
+        if tok == "auto":
+            tok = (self.record or {}).get("tokenize") or "none"
+            if tok not in TOKENIZATIONS:
+                tok = "none"
+        self.tokenize = tok
+        self.label = config.full_label
+
+    @staticmethod
+    def _read_record(path: str, fetch) -> dict | None:
+        try:
+            data = (fetch or _load_bytes)(record_path(path))
+            rec = json.loads(data.decode("utf-8"))
+            return rec if isinstance(rec, dict) and rec.get("format") == RECORD_FORMAT else None
+        except Exception:  # no record next to the model: that is allowed
+            return None
+
+    def close(self) -> None:
+        if self._tmp:
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+            self._tmp = None
+
+    def __del__(self):
+        self.close()
+
+    def score_line(self, line: str) -> float:
+        """Probability of the configured label for an already tokenized line."""
+        if not line:
+            return 0.0
+        labels, probs = self._model.predict(line, k=-1, threshold=0.0)
+        for lab, p in zip(labels, probs):
+            if lab == self.label:
+                return float(min(max(p, 0.0), 1.0))
+        return 0.0
+
+    def score(self, text: str) -> float:
+        return self.score_line(tokenize_text(text, self.tokenize, self.config.max_chars))
+
+    def keep(self, score: float) -> bool:
+        t = self.config.threshold
+        return t is None or score >= t
+
+
+# -- training ---------------------------------------------------------------------------------
+class TrainerNotFound(RuntimeError):
+    pass
+
+
+def default_trainer_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}-{platform.machine().lower()}"
+    return os.path.join(base, "jawebcorpus", "fasttext-trainer", tag)
+
+
+def trainer_package() -> str:
+    """The pip requirement of the training build for this machine (see the module docstring)."""
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64") and (3, 10) <= sys.version_info[:2] <= (3, 13):
+        return "fasttext-numpy2==0.10.4"
+    return "fasttext-wheel==0.9.2"
+
+
+_PROBE = (
+    "import sys; sys.path.insert(0, sys.argv[1]) if sys.argv[1] else None; import fasttext; "
+    "assert hasattr(fasttext, 'train_supervised'); "
+    "from importlib import metadata as m; import os; "
+    "d = os.path.dirname(os.path.dirname(fasttext.__file__)); "
+    "names = [x.metadata['Name'] + ' ' + x.version for x in m.distributions(path=[d]) "
+    "if 'fasttext' in (x.metadata['Name'] or '').lower()]; print(fasttext.__file__); print(';'.join(names))"
+)
+
+
+def _probe(path: str) -> dict | None:
+    try:
+        r = subprocess.run([sys.executable, "-I", "-c", _PROBE, path], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0:
+        return None
+    lines = r.stdout.strip().splitlines() + ["", ""]
+    return {"path": path, "module": lines[0], "package": lines[1]}
+
+
+def find_trainer(path: str | None = None) -> dict:
+    """The training build to use: ``{"path", "module", "package"}``; raises :class:`TrainerNotFound`."""
+    tried = []
+    for cand in (path, os.environ.get(TRAINER_ENV), default_trainer_dir()):
+        if cand:
+            tried.append(cand)
+            if os.path.isdir(cand):
+                info = _probe(cand)
+                if info:
+                    return info
+            if cand == path:
+                raise TrainerNotFound(f"no fastText training build in {cand} (run install_trainer / "
+                                      "jawebcorpus train-quality --install-trainer)")
+    info = _probe("")
+    if info:
+        return info
+    raise TrainerNotFound(
+        "no fastText build that can train was found (tried: " + ", ".join(tried + ["this environment"]) +
+        "). Install one into its own directory, away from fasttext-predict: "
+        "`jawebcorpus train-quality --install-trainer` (runs "
+        f"`{sys.executable} -m pip install --no-deps --target {default_trainer_dir()} {trainer_package()}`)"
+    )
+
+
+def install_trainer(path: str | None = None, package: str | None = None) -> dict:
+    """``pip install --no-deps --target DIR`` the training build; returns :func:`find_trainer`'s answer."""
+    path = path or default_trainer_dir()
+    os.makedirs(path, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--upgrade", "--target", path,
+                    package or trainer_package()], check=True)
+    return find_trainer(path)
+
+
+_CHILD = r"""
+import json, sys
+args = json.loads(sys.argv[1])
+if args["trainer_path"]:
+    sys.path.insert(0, args["trainer_path"])
+import fasttext
+model = fasttext.train_supervised(input=args["input"], **args["params"])
+model.save_model(args["output"])
+"""
+
+
+@dataclass
+class TrainReport:
+    model_path: str
+    record_path: str
+    record: dict = field(default_factory=dict)
+
+    @property
+    def precision(self) -> float | None:
+        return self.record["holdout"]["precision"]
+
+    @property
+    def recall(self) -> float | None:
+        return self.record["holdout"]["recall"]
+
+
+class _Side:
+    """Streams one class's texts to a temp file of tokenized lines, and its held-out share."""
+
+    def __init__(self, label: str, tmpdir: str, name: str):
+        self.label = label
+        self.path = os.path.join(tmpdir, f"{name}.train")
+        self.fh = open(self.path, "w", encoding="utf-8")
+        self.holdout: list[str] = []
+        self.docs = self.chars = self.train_docs = self.empty = 0
+        self.sha = hashlib.sha256()
+
+    def close(self):
+        self.fh.close()
+
+
+def _split_and_write(texts: Iterable[str], side: _Side, tokenize: str, max_chars: int, holdout: float,
+                     seed: int) -> None:
+    cut = int(holdout * 2**32)
+    for text in texts:
+        text = text if isinstance(text, str) else ("" if text is None else str(text))
+        b = text.encode("utf-8", "surrogatepass")
+        side.sha.update(len(b).to_bytes(8, "little"))
+        side.sha.update(b)
+        side.docs += 1
+        side.chars += len(text)
+        line = tokenize_text(text, tokenize, max_chars)
+        if not line:
+            side.empty += 1
+            continue
+        h = int.from_bytes(hashlib.sha256(f"{seed}\0".encode() + b).digest()[:4], "little")
+        if h < cut:
+            side.holdout.append(line)
+        else:
+            side.fh.write(f"{side.label} {line}\n")
+            side.train_docs += 1
+
+
+def _interleave(a: str, na: int, b: str, nb: int, out: str, seed: int) -> None:
+    """Merge two line files in a random order (each keeps its own order): a well-mixed
+    training file without holding the data in memory."""
+    rng = random.Random(seed)
+    with open(a, encoding="utf-8") as fa, open(b, encoding="utf-8") as fb, open(out, "w", encoding="utf-8") as fo:
+        ra, rb = na, nb
+        while ra or rb:
+            if rng.random() * (ra + rb) < ra:
+                fo.write(fa.readline())
+                ra -= 1
+            else:
+                fo.write(fb.readline())
+                rb -= 1
+
+
+def _auc(pos: list[float], neg: list[float]) -> float | None:
+    if not pos or not neg:
+        return None
+    scored = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
+    # rank-sum with ties averaged
+    ranks, i = [0.0] * len(scored), 0
+    while i < len(scored):
+        j = i
+        while j + 1 < len(scored) and scored[j + 1][0] == scored[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[k] = (i + j) / 2 + 1
+        i = j + 1
+    rpos = sum(r for r, (_, y) in zip(ranks, scored) if y == 1)
+    return (rpos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def train_quality_model(
+    positive_texts: Iterable[str],
+    negative_texts: Iterable[str],
+    out_path: str,
+    *,
+    positive_label: str = "__label__hq",
+    negative_label: str = "__label__lq",
+    tokenize: str = "chars",
+    holdout: float = 0.1,
+    seed: int = 0,
+    epoch: int = 5,
+    lr: float = 0.1,
+    dim: int = 64,
+    word_ngrams: int = 2,
+    min_count: int = 1,
+    bucket: int = 2_000_000,
+    loss: str = "softmax",
+    threads: int = 1,
+    max_chars: int = 100_000,
+    threshold: float = 0.5,
+    sources: dict | None = None,
+    trainer_path: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainReport:
+    """Train a fastText classifier of ``positive_label`` vs ``negative_label`` and write it to
+    ``out_path`` with its training record ``<out_path>.json``; see the module docstring.
+
+    ``sources``: ``{"positive": [...], "negative": [...]}`` descriptions of where the texts came
+    from (file names, run and expression), stored in the record.  ``threshold``: the score at
+    which a held-out text counts as predicted positive for precision and recall.
+    """
+    import fasttext  # the prediction binding: held-out evaluation uses what the pipeline uses
+
+    log = log or (lambda _msg: None)
+    pos_l, neg_l = _as_label(positive_label), _as_label(negative_label)
+    if pos_l == neg_l:
+        raise ConfigError("the positive and negative labels must differ")
+    if tokenize not in TOKENIZATIONS:
+        raise ConfigError(f"tokenize must be one of {', '.join(TOKENIZATIONS)}")
+    if not 0.0 <= holdout < 1.0:
+        raise ConfigError("holdout must be in [0, 1)")
+    if loss not in ("softmax", "ova", "hs", "ns"):
+        raise ConfigError("loss must be softmax, ova, hs or ns")
+    trainer = find_trainer(trainer_path)
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(out_dir, exist_ok=True)
+    params = {"epoch": int(epoch), "lr": float(lr), "dim": int(dim), "wordNgrams": int(word_ngrams),
+              "minCount": int(min_count), "bucket": int(bucket), "loss": loss, "thread": int(threads),
+              "seed": int(seed), "verbose": 0}
+    with tempfile.TemporaryDirectory(prefix="jawebcorpus-train-", dir=out_dir) as tmp:
+        sides = {"positive": _Side(pos_l, tmp, "pos"), "negative": _Side(neg_l, tmp, "neg")}
+        try:
+            _split_and_write(positive_texts, sides["positive"], tokenize, max_chars, holdout, seed)
+            _split_and_write(negative_texts, sides["negative"], tokenize, max_chars, holdout, seed)
+        finally:
+            for s in sides.values():
+                s.close()
+        p, n = sides["positive"], sides["negative"]
+        if not p.train_docs or not n.train_docs:
+            raise ValueError(f"need positive and negative training texts (got {p.train_docs} positive and "
+                             f"{n.train_docs} negative after the held-out share and empty texts)")
+        train_file = os.path.join(tmp, "train.txt")
+        _interleave(p.path, p.train_docs, n.path, n.train_docs, train_file, seed)
+        log(f"training on {p.train_docs} positive and {n.train_docs} negative texts "
+            f"({trainer['package'] or trainer['module']}) …")
+        tmp_model = os.path.join(tmp, "model.bin")
+        child = subprocess.run(
+            [sys.executable, "-I", "-c", _CHILD,
+             json.dumps({"trainer_path": trainer["path"], "input": train_file, "output": tmp_model, "params": params})],
+            capture_output=True, text=True)
+        if child.returncode != 0 or not os.path.exists(tmp_model):
+            tail = (child.stderr.strip().splitlines() or ["(no message)"])[-1]
+            raise RuntimeError(f"fastText training failed (exit {child.returncode}): {tail}")
+        os.replace(tmp_model, out_path)
+
+    model = fasttext.load_model(out_path)
+
+    def prob(line: str) -> float:
+        labels, probs = model.predict(line, k=-1, threshold=0.0)
+        for lab, pr in zip(labels, probs):
+            if lab == pos_l:
+                return float(min(max(pr, 0.0), 1.0))
+        return 0.0
+
+    sp = [prob(x) for x in p.holdout]
+    sn = [prob(x) for x in n.holdout]
+    tp = sum(s >= threshold for s in sp)
+    fp = sum(s >= threshold for s in sn)
+    fn = len(sp) - tp
+    tn = len(sn) - fp
+    with open(out_path, "rb") as fh:
+        model_sha = hashlib.sha256(fh.read()).hexdigest()
+    record = {
+        "format": RECORD_FORMAT,
+        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "model": os.path.basename(out_path),
+        "model_sha256": model_sha,
+        "labels": {"positive": pos_l, "negative": neg_l},
+        "score": f"probability of {pos_l}",
+        "tokenize": tokenize,
+        "max_chars": max_chars,
+        "settings": params,
+        "trainer": {k: trainer[k] for k in ("package", "module")} | {"python": platform.python_version(),
+                                                                      "machine": platform.machine()},
+        "data": {
+            name: {"documents": s.docs, "characters": s.chars, "empty": s.empty, "train": s.train_docs,
+                   "holdout": len(s.holdout), "sha256": s.sha.hexdigest(),
+                   "sha256_of": "per text: 8-byte little-endian UTF-8 length, then the UTF-8 bytes, in input order",
+                   "sources": list((sources or {}).get(name, []))}
+            for name, s in sides.items()
+        },
+        "holdout": {
+            "share": holdout, "split": "sha256(seed, text) below share: stable, independent of order",
+            "threshold": threshold, "positive": len(sp), "negative": len(sn),
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None,
+            "accuracy": (tp + tn) / (len(sp) + len(sn)) if sp or sn else None,
+            "roc_auc": _auc(sp, sn),
+        },
+    }
+    rpath = record_path(out_path)
+    with open(rpath + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(record, fh, ensure_ascii=False, indent=1)
+        fh.write("\n")
+    os.replace(rpath + ".tmp", rpath)
+    return TrainReport(out_path, rpath, record)
+
+
+def config_dict(cfg: QualityModelConfig) -> dict:
+    return asdict(cfg)
