@@ -8,7 +8,7 @@ Variants, run side by side in one process, order alternated every repeat (forwar
 (c) ``stages``        plain Python loop read_pages → the detect, decode, extract and langid stage
                       objects (``Extractor(isolation="process")``); model load and extractor start-up are outside the timer
 (s) ``sample``        ``jawebcorpus run --sample --until langid`` (the pipeline's fixed cost:
-                      interpreter, imports, Beam graph, model load, extractor start, on 31 captures)
+                      interpreter, imports, Beam graph, model load, extractor start, on the 32-capture sample)
 (d) ``pipeline``      ``jawebcorpus run --input CRAWL --until langid --quiet --overwrite``,
                       default runner, 1 worker, as a subprocess
 (e) ``pipeline_fast`` (d) with ``--set extract.fast=true``
@@ -409,7 +409,7 @@ def main() -> int:
                  "captures/CPU-s (per core)", "% of (a), CPU"], rows))
     if "sample" in derived:
         s = derived["sample"]
-        print(f"\nfixed cost = `jawebcorpus run --sample` (31 captures): wall {fmt_range(s['wall_s'], 2)} s, "
+        print(f"\nfixed cost = `jawebcorpus run --sample` (32 captures): wall {fmt_range(s['wall_s'], 2)} s, "
               f"CPU {fmt_range(s['cpu_s'], 2)} s, max RSS {fmt_range(s['maxrss_mib'], 0)} MiB")
     mem_rows = []
     for name in ("sample", "pipeline", "pipeline_fast"):

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 
 from .errors import ConfigError
 
-__all__ = ["OutputConfig", "Doc", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table", "table_to_docs"]
+__all__ = ["OutputConfig", "Doc", "Column", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table", "table_to_docs"]
 
 
 @dataclass(frozen=True)
 class OutputConfig:
     compression: str = "zstd"
     row_group_rows: int = 10_000
-    #: Write the 21 quality measures as extra columns q_<measure> (re-filter without rerunning).
-    quality_measures: bool = False
+    #: Write every document's quality signals as columns (the 21 measures q_<measure>, the
+    #: NG-word fraction, script shares, PII counts, the quality model's score): re-filter later
+    #: without reading Common Crawl again (docs/schema.md).
+    signals: bool = True
+    #: Also write the Japanese documents dropped after language ID (quality, ngwords, hosts,
+    #: pii, quality_model) to OUT/rejected/, with their stage and reason.
+    rejected: bool = False
 
     def validate(self) -> None:
         if self.compression not in ("zstd", "snappy", "gzip", "none"):
@@ -55,8 +61,14 @@ class Doc:
     quality_measures: dict | None = None
     #: share of NG-word characters among Japanese letters
     ng_fraction: float | None = None
-    #: a model's quality score (``dedup.tie_break=quality``)
+    #: PII matches per kind (the pii stage)
+    pii_counts: dict | None = None
+    #: the quality model's score, the probability of its label (``quality_model`` stage)
     quality_score: float | None = None
+    #: shares of hiragana, katakana, kanji and ASCII of the written text (computed at write)
+    script_ratios: dict | None = None
+    #: (stage, reason) of a document written to OUT/rejected/
+    rejected: tuple[str, str] | None = None
     #: near-duplicate cluster of a survivor (after dedup)
     cluster_size: int | None = None
     cluster_id: str | None = None
@@ -105,16 +117,28 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
-def output_schema(quality_measures: tuple[tuple[str, str], ...] = ()) -> pa.Schema:
-    """The output schema, with ``q_<measure>`` columns when quality measures are written."""
+@dataclass(frozen=True)
+class Column:
+    """An extra output column (the signal columns, ``pipelines/output.py``): how to read it from
+    a document and, for the checkpoint parts the dedup stage reads back, how to restore it."""
+
+    name: str
+    type: str  # an Arrow type alias: "float32", "int32", "int64", "float64"
+    doc: str
+    get: Callable[[Doc], Any]
+    put: Callable[[Doc, Any], None] | None = None
+
+
+def output_schema(columns: tuple[Column, ...] = ()) -> pa.Schema:
+    """The output schema, with the extra columns after the fixed ones."""
     schema = OUTPUT_SCHEMA
-    for name, typ in quality_measures:
-        schema = schema.append(pa.field(f"q_{name}", pa.type_for_alias(typ), nullable=True))
+    for c in columns:
+        schema = schema.append(pa.field(c.name, pa.type_for_alias(c.type), nullable=True, metadata={"doc": c.doc}))
     return schema.with_metadata(OUTPUT_SCHEMA.metadata)
 
 
-def docs_to_table(docs: list[Doc], quality_measures: tuple[tuple[str, str], ...] = ()) -> pa.Table:
-    schema = output_schema(quality_measures)
+def docs_to_table(docs: list[Doc], columns: tuple[Column, ...] = ()) -> pa.Table:
+    schema = output_schema(columns)
     cols: dict[str, list] = {f.name: [] for f in schema}
     for d in docs:
         text = d.text if d.text is not None else d.html
@@ -138,16 +162,15 @@ def docs_to_table(docs: list[Doc], quality_measures: tuple[tuple[str, str], ...]
         cols["num_chars"].append(len(text) if text is not None else 0)
         cols["payload_bytes"].append(d.payload_bytes)
         cols["cluster_size"].append(d.cluster_size)
-        measures = d.quality_measures or {}
-        for name, _ in quality_measures:
-            cols[f"q_{name}"].append(measures.get(name))
+        for c in columns:
+            cols[c.name].append(c.get(d))
     return pa.table(cols, schema=schema)
 
 
-def table_to_docs(table: pa.Table) -> list[Doc]:
+def table_to_docs(table: pa.Table, columns: tuple[Column, ...] = ()) -> list[Doc]:
     """Documents back from a table written by :func:`docs_to_table` (the per-file checkpoints
-    that the dedup stage reads)."""
-    q_cols = [n for n in table.column_names if n.startswith("q_")]
+    that the dedup stage reads); the extra ``columns`` present in the table are restored."""
+    present = [c for c in columns if c.put is not None and c.name in table.column_names]
     docs = []
     for r in table.to_pylist():
         d = Doc(
@@ -159,7 +182,7 @@ def table_to_docs(table: pa.Table) -> list[Doc]:
             replacement_chars=r["replacement_chars"], lang=r["lang"] or "",
             lang_score=r["lang_score"] if r["lang_score"] is not None else 0.0,
         )
-        if q_cols:
-            d.quality_measures = {n[2:]: r[n] for n in q_cols}
+        for c in present:
+            c.put(d, r[c.name])
         docs.append(d)
     return docs

@@ -45,7 +45,8 @@ _log = logging.getLogger(__name__)
 class Count:
     """Outcome and detail counter of one stage, bound to the current document with :meth:`bind`."""
 
-    __slots__ = ("stats", "details", "stage", "snapshot", "nbytes", "outcome", "reason", "chars", "_checked")
+    __slots__ = ("stats", "details", "stage", "snapshot", "nbytes", "outcome", "reason", "chars", "_checked",
+                 "sampler")
 
     def __init__(self, stage: str, stats: StatsAccumulator | None = None, details: StatsAccumulator | None = None):
         self.stage = stage
@@ -57,6 +58,8 @@ class Count:
         self.reason: str | None = None
         self.chars = 0
         self._checked: set[tuple[str, str]] = set()
+        #: set by process_file when samples are kept: (stage, name, make_record) → None
+        self.sampler: Callable[[str, str, Callable[[], dict]], None] | None = None
 
     def bind(self, snapshot: str, nbytes: int) -> "Count":
         """The next outcome belongs to a document of ``snapshot`` with ``nbytes`` bytes."""
@@ -94,13 +97,40 @@ class Count:
     def detail(self, kind: str, name: str, chars: int = 0, nbytes: int = 0, docs: int = 1) -> None:
         self.details.add(self.snapshot, self.stage, kind, name, docs, chars, nbytes)
 
+    def sample(self, name: str, make_record: Callable[[], dict]) -> None:
+        """Offer an audit example (e.g. a masked span with its context) under ``name``; it is
+        kept, like drop samples, for the first ``--samples-per-reason`` of each name per file.
+        ``make_record`` is called only when the example is kept."""
+        if self.sampler is not None:
+            self.sampler(self.stage, name, make_record)
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path and not path.lower().startswith("file://")
+
 
 class Resources:
-    """Heavy objects shared by every stage of a worker process (a language-ID model is loaded
-    once even when two stages use it).  ``get`` builds the object on first use."""
+    """What a worker process gives its stages: heavy objects shared by every stage (a
+    language-ID model is loaded once even when two stages use it), and assets (models, lists)
+    that may live on object storage, as local paths.
+
+    ``get`` builds a shared object on first use.  ``local_path`` / ``local_dir`` return a local
+    copy of a file / of the named files of a folder; here only local paths are accepted, the
+    Beam pipeline's resources also fetch ``gs://``, ``s3://`` and other file systems of Beam.
+    """
 
     def get(self, key: tuple, factory: Callable[[], Any]) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def local_path(self, path: str) -> str:
+        if _is_remote(path):
+            raise ValueError(f"{path}: assets on remote storage are fetched by the pipeline's file systems")
+        return path
+
+    def local_dir(self, path: str, names: list[str]) -> str:
+        """A local folder holding ``names`` (relative paths) of the folder ``path``; names that
+        do not exist there are absent."""
+        return self.local_path(path)
 
 
 class LocalResources(Resources):
@@ -161,22 +191,38 @@ class FileResult:
     stats: StatsAccumulator = field(default_factory=StatsAccumulator)
     details: StatsAccumulator = field(default_factory=StatsAccumulator)
     samples: list[dict] = field(default_factory=list)
+    #: (document, stage, reason) of documents dropped after ``reject_after`` (None: not kept)
+    rejected: list[tuple[Doc, str, str]] | None = None
 
 
 def process_file(read: Callable[[Count], Iterable[Doc]], stages: list[Stage], result: FileResult, *,
-                 samples_per_reason: int = 0, progress: Callable[..., None] | None = None) -> FileResult:
+                 samples_per_reason: int = 0, progress: Callable[..., None] | None = None,
+                 reject_after: str | None = None) -> FileResult:
     """Run one WARC file: ``read(count)`` yields its documents (counting every record on the
     read stage's ``count``), each goes through ``stages`` in order; survivors, statistics and
     samples go to ``result``.
 
     A stage that raises on a document costs that document (error ``stage_exception``, the
     exception class logged without any content), not the file.  Samples: for every stage after
-    read and every drop or error reason, the first ``samples_per_reason`` documents of the file
-    in record order.
+    read and every drop or error reason (and every audit name a stage offers with
+    :meth:`Count.sample`), the first ``samples_per_reason`` documents of the file in record
+    order.  With ``reject_after`` (a stage name) and ``result.rejected`` set, documents dropped
+    by a later stage are also kept there with their stage and reason.
     """
     read_count = Count("read", result.stats, result.details)
     counts = [Count(s.name, result.stats, result.details) for s in stages]
     taken: dict[tuple[str, str], int] = {}
+    if samples_per_reason:
+        def sampler(stage_name: str, name: str, make_record: Callable[[], dict]) -> None:
+            key = (stage_name, name)
+            if taken.get(key, 0) < samples_per_reason:
+                taken[key] = taken.get(key, 0) + 1
+                result.samples.append({"stage": stage_name, "outcome": "kept", "reason": name, **make_record()})
+
+        for c in counts:
+            c.sampler = sampler
+    names = [s.name for s in stages]
+    rejecting = names.index(reject_after) + 1 if result.rejected is not None and reject_after in names else None
     for doc in read(read_count):
         for stage, count in zip(stages, counts):
             count.bind(doc.snapshot, doc.payload_bytes)
@@ -196,6 +242,8 @@ def process_file(read: Callable[[Count], Iterable[Doc]], stages: list[Stage], re
                     if taken.get(key, 0) < samples_per_reason:
                         taken[key] = taken.get(key, 0) + 1
                         result.samples.append(sample_record(doc, stage.name, count.outcome, count.reason))
+                if rejecting is not None and count.outcome == "dropped" and names.index(stage.name) >= rejecting:
+                    result.rejected.append((doc, stage.name, count.reason))
                 break
             if stage.progress_on_kept and progress is not None:
                 progress(**{stage.progress_on_kept: 1})

@@ -31,7 +31,7 @@ from functools import lru_cache
 __all__ = [
     "Reason", "DetailKind", "Stage", "STAGES", "STAGE_NAMES", "PER_FILE_STAGES", "OUTCOMES",
     "FILE_ERRORS", "HISTOGRAMS", "stage", "reason_outcome", "is_declared", "until_choices",
-    "run_stages", "file_stages",
+    "run_stages", "file_stages", "is_enabled",
 ]
 
 OUTCOMES = ("kept", "dropped", "error")
@@ -67,6 +67,9 @@ class Stage:
     reasons: tuple[Reason, ...]
     details: tuple[DetailKind, ...] = ()
     impl: str | None = None
+    #: a setting that turns the stage on (``section.field``, true when set): an optional stage
+    #: that is off is not part of the run at all (no rows, no cost)
+    enabled_by: str | None = None
     per_file: bool = True
     #: its kept characters are in another unit than what it received (bytes → HTML → text)
     changes_char_unit: bool = False
@@ -101,6 +104,7 @@ HISTOGRAMS: dict[str, str] = {
     "kanji": "kanji share",
     "ascii": "ASCII share",
     "lang_score": "language-ID score (probability of Japanese)",
+    "quality_score": "quality model score (probability of its label)",
 }
 
 #: Swallow's 21 quality rules in the reference's order (rule number, what rejects).
@@ -269,6 +273,30 @@ STAGES: tuple[Stage, ...] = (
         ),
     ),
     Stage(
+        "pii", "personal data in Japanese text: e-mail, telephone numbers, My Number, cards, IP addresses",
+        chars="text characters (after masking when kept)", bytes="HTTP payload bytes",
+        impl="jawebcorpus.filters.pii:PiiStage", enabled_by="pii.enabled",
+        reasons=(
+            *_r("kept", "no personal data of a kind that is looked for", "unchanged"),
+            *_r("kept", "spans of a kind in mask mode replaced by their placeholders", "masked"),
+            *_r("dropped", "a kind in drop mode matched", "pii"),
+        ),
+        details=(
+            DetailKind("pii_docs", "kind", "documents with a match of the kind, characters matched"),
+            DetailKind("pii_matches", "kind", "matches of the kind (docs = number of matches)"),
+        ),
+    ),
+    Stage(
+        "quality_model", "a fastText quality classifier's score (the probability of its label)",
+        chars="text characters", bytes="HTTP payload bytes",
+        impl="jawebcorpus.filters.quality_model:QualityModelStage", enabled_by="quality_model.path",
+        reasons=(
+            *_r("kept", "scored (at or above quality_model.threshold when one is set)", "scored"),
+            *_r("dropped", "score below quality_model.threshold", "quality_model_below"),
+        ),
+        details=(DetailKind("hist:quality_score", "bin lower edge", "the score of every document scored"),),
+    ),
+    Stage(
         "dedup", "MinHash-LSH near-duplicate removal across every snapshot of the run",
         chars="text characters", bytes="HTTP payload bytes", per_file=False,
         reasons=(
@@ -294,7 +322,8 @@ STAGES: tuple[Stage, ...] = (
             *_r("error", "the final part of its WARC file could not be written (the error class is in "
                 "the file records as write_error); a rerun of the same command tries again", "write_failed"),
         ),
-        details=tuple(DetailKind(f"hist:{h}", "bin lower edge", title) for h, title in HISTOGRAMS.items()),
+        details=tuple(DetailKind(f"hist:{h}", "bin lower edge", title) for h, title in HISTOGRAMS.items()
+                      if h != "quality_score"),
     ),
 )
 
@@ -336,14 +365,28 @@ def until_choices() -> tuple[str, ...]:
     return tuple(n for n in STAGE_NAMES if n != "write")
 
 
-def run_stages(until: str) -> tuple[str, ...]:
-    """Every stage of a run that stops after ``until``, in order (``write`` always ends it)."""
+def is_enabled(st: Stage, config=None) -> bool:
+    """An optional stage runs when its setting (``enabled_by``) is true in ``config``; without a
+    configuration every stage counts as enabled."""
+    if st.enabled_by is None or config is None:
+        return True
+    value = config
+    for part in st.enabled_by.split("."):
+        value = getattr(value, part, None)
+    return bool(value)
+
+
+def run_stages(until: str, config=None) -> tuple[str, ...]:
+    """Every stage of a run that stops after ``until``, in order (``write`` always ends it);
+    optional stages that ``config`` turns off are left out."""
     if until not in until_choices():
         raise ValueError(f"--until must be one of {', '.join(until_choices())}, not {until!r}")
-    names = STAGE_NAMES[: STAGE_NAMES.index(until) + 1]
+    if not is_enabled(stage(until), config):
+        raise ValueError(f"--until {until}: the stage is turned off by the configuration ({stage(until).enabled_by})")
+    names = tuple(n for n in STAGE_NAMES[: STAGE_NAMES.index(until) + 1] if is_enabled(stage(n), config))
     return names if names[-1] == "write" else (*names, "write")
 
 
-def file_stages(until: str) -> tuple[str, ...]:
+def file_stages(until: str, config=None) -> tuple[str, ...]:
     """The stages each file goes through before its commit (the per-file part of a run)."""
-    return tuple(n for n in run_stages(until) if stage(n).per_file)
+    return tuple(n for n in run_stages(until, config) if stage(n).per_file)

@@ -199,10 +199,11 @@ def script_ratios(text: str) -> dict[str, float]:
     return {"hiragana": int(hira) / n, "katakana": int(kata) / n, "kanji": int(kanji) / n, "ascii": int(ascii_) / n}
 
 
-def histogram_bins(text: str, lang_score: float | None) -> list[tuple[str, str]]:
-    """(kind, bin) pairs of one written document: kind ``hist:<measure>``, bin = lower edge."""
+def histogram_bins(text: str, lang_score: float | None, ratios: dict | None = None) -> list[tuple[str, str]]:
+    """(kind, bin) pairs of one written document: kind ``hist:<measure>``, bin = lower edge
+    (``ratios``: its :func:`script_ratios`, when already computed)."""
     out = [("hist:num_chars", length_bin(len(text)))]
-    for name, value in script_ratios(text).items():
+    for name, value in (ratios if ratios is not None else script_ratios(text)).items():
         out.append((f"hist:{name}", ratio_bin(value)))
     if lang_score is not None:
         out.append(("hist:lang_score", ratio_bin(lang_score)))

@@ -17,6 +17,7 @@ colliding in 64 bits is a ~1e-6 chance over the whole list.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ class HostsConfig:
             raise ValueError("hosts.suffix_match must be domain or string")
         if self.match not in ("parent", "exact"):
             raise ValueError("hosts.match must be parent or exact")
-        if self.ut1_dir is not None and not os.path.isdir(self.ut1_dir):
+        remote = self.ut1_dir is not None and "://" in self.ut1_dir and not self.ut1_dir.startswith("file://")
+        if self.ut1_dir is not None and not remote and not os.path.isdir(self.ut1_dir):
             raise ValueError(f"hosts.ut1_dir is not a directory: {self.ut1_dir}")
 
 
@@ -146,6 +148,9 @@ class HostsStage(Stage):
 
     def setup(self, config, resources: Resources) -> None:
         cfg = config.hosts
+        if cfg.ut1_dir:  # on object storage: the listed categories' files, copied once per machine
+            local = resources.local_dir(cfg.ut1_dir, [f"{c}/domains" for c in cfg.ut1_categories])
+            cfg = dataclasses.replace(cfg, ut1_dir=local)
         self.hosts: HostFilter = resources.get(("hosts", cfg), lambda: HostFilter(cfg))
 
     def apply(self, doc: Doc, count: Count) -> Doc | None:

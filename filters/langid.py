@@ -98,8 +98,9 @@ class LanguageIdentifier:
 
 
 def shared_language_identifier(cfg: LangIdConfig, resources: Resources) -> LanguageIdentifier:
-    """The worker's one copy of the language-ID model (shared by detect and langid)."""
-    path = cfg.model_path or default_model_path()
+    """The worker's one copy of the language-ID model (shared by detect and langid); a model on
+    object storage is copied to the machine once."""
+    path = resources.local_path(cfg.model_path) if cfg.model_path else default_model_path()
     return resources.get(("langid_model", path), lambda: LanguageIdentifier(path))
 
 

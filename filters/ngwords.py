@@ -46,6 +46,7 @@ is always rejected; after language ID such texts do not reach this filter in pra
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import os
 import re
 import unicodedata
@@ -560,6 +561,9 @@ class NgWordsStage(Stage):
 
     def setup(self, config, resources: Resources) -> None:
         cfg = config.ngwords
+        if cfg.lists_dir:  # on object storage: the configured lists, copied once per machine
+            local = resources.local_dir(cfg.lists_dir, [f"{c}.txt" for c in cfg.categories])
+            cfg = dataclasses.replace(cfg, lists_dir=local)
         self.matcher: NgMatcher = resources.get(("ngwords", cfg), lambda: NgMatcher(cfg))
 
     def apply(self, doc: Doc, count: Count) -> Doc | None:

@@ -83,6 +83,8 @@ import re
 from dataclasses import dataclass, field
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
 
 __all__ = [
     "KINDS", "MODES", "PLACEHOLDERS", "PiiConfig", "PiiMatch", "PiiResult", "PiiScanner",
@@ -566,3 +568,55 @@ class PiiScanner:
 def scan(text: str, config: PiiConfig = PII_DEFAULT) -> PiiResult:
     """One-off convenience: ``PiiScanner(config).scan(text)`` (build a scanner once for many texts)."""
     return PiiScanner(config).scan(text)
+
+
+#: Characters of context on each side of a span kept in an audit sample.
+SAMPLE_CONTEXT = 40
+
+
+class PiiStage(Stage):
+    """pii: find personal data in the cleaned text; mask it, or drop the document, by kind.
+
+    Detail rows per kind: ``pii_docs`` (documents with a match, characters matched) and
+    ``pii_matches`` (number of matches).  With ``--samples-per-reason N`` the first N matches of
+    each kind per file are kept for auditing under ``OUT/samples/pii/found_<kind>.jsonl``: the
+    span as it was, with ``SAMPLE_CONTEXT`` characters around it (these files hold the personal
+    data the corpus does not: delete them after the audit)."""
+
+    name = "pii"
+
+    def setup(self, config, resources: Resources) -> None:
+        cfg = config.pii
+        self.scanner: PiiScanner = resources.get(("pii", cfg), lambda: PiiScanner(cfg))
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        text = doc.text or ""
+        res = self.scanner.scan(text)
+        doc.pii_counts = dict(res.counts)
+        for kind in KINDS:
+            if res.counts[kind]:
+                count.detail("pii_docs", kind, chars=res.chars[kind], nbytes=doc.payload_bytes)
+                count.detail("pii_matches", kind, docs=res.counts[kind])
+        for m in res.matches:
+            count.sample(f"found_{m.kind}", lambda m=m: _audit_record(doc, text, m, self.scanner.config.mode(m.kind)))
+        if res.drop:
+            count.dropped("pii", chars=len(text))
+            return None
+        if res.masked:
+            doc.text = res.text
+            count.kept("masked", chars=len(res.text))
+        else:
+            count.kept("unchanged", chars=len(text))
+        return doc
+
+
+def _audit_record(doc: Doc, text: str, m: PiiMatch, mode: str) -> dict:
+    lo, hi = max(0, m.start - SAMPLE_CONTEXT), min(len(text), m.end + SAMPLE_CONTEXT)
+    return {
+        "url": doc.url, "snapshot": doc.snapshot, "warc_file": doc.warc_file, "warc_offset": doc.warc_offset,
+        "warc_length": doc.warc_length, "warc_record_id": doc.warc_record_id, "warc_date": doc.warc_date,
+        "kind": m.kind, "mode": mode, "span": text[m.start:m.end], "start": m.start,
+        "before": text[lo:m.start], "after": text[m.end:hi],
+        "placeholder": PLACEHOLDERS[m.kind] if mode == "mask" else None,
+    }
+

@@ -411,7 +411,7 @@ class QualityStage(Stage):
 
     def setup(self, config, resources: Resources) -> None:
         self.cfg: QualityConfig = config.quality
-        self.keep_measures: bool = config.output.quality_measures
+        self.keep_measures: bool = config.output.signals or config.output.rejected
 
     def apply(self, doc: Doc, count: Count) -> Doc | None:
         text = doc.text or ""

@@ -67,9 +67,13 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dataclass_replace
 from typing import Callable, Iterable
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stats import ratio_bin
 
 __all__ = [
     "QualityModelConfig", "QualityModel", "TOKENIZATIONS", "tokenize_text", "train_quality_model",
@@ -534,3 +538,32 @@ def train_quality_model(
 
 def config_dict(cfg: QualityModelConfig) -> dict:
     return asdict(cfg)
+
+
+class QualityModelStage(Stage):
+    """quality_model: the probability of the classifier's label for the text (``quality_score``
+    column), with an optional threshold (``quality_model_below``).  The score of every document
+    scored goes to the details (``hist:quality_score``), so the report shows where the threshold
+    cuts."""
+
+    name = "quality_model"
+
+    def setup(self, config, resources: Resources) -> None:
+        cfg: QualityModelConfig = config.quality_model
+        local = resources.local_dir(os.path.dirname(cfg.path) or ".",
+                                    [os.path.basename(cfg.path), os.path.basename(record_path(cfg.path))])
+        path = os.path.join(local, os.path.basename(cfg.path))
+        self.model: QualityModel = resources.get(("quality_model", path, cfg),
+                                                 lambda: QualityModel(dataclass_replace(cfg, path=path)))
+
+    def apply(self, doc: Doc, count: Count) -> Doc | None:
+        text = doc.text or ""
+        score = self.model.score(text)
+        doc.quality_score = score
+        count.detail("hist:quality_score", ratio_bin(score), chars=len(text), nbytes=doc.payload_bytes)
+        if not self.model.keep(score):
+            count.dropped("quality_model_below", chars=len(text))
+            return None
+        count.kept("scored", chars=len(text))
+        return doc
+

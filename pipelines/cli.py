@@ -110,12 +110,30 @@ def build_parser() -> argparse.ArgumentParser:
                      help="UT1 blocklist directory in its published layout (<DIR>/<category>/domains); "
                           "categories from --set hosts.ut1_categories=adult,gambling (default: Swallow's list)")
     run.add_argument("--quality-measures", action="store_true",
-                     help="write the 21 quality measures as extra Parquet columns q_<measure>, to re-filter later")
+                     help="write every document's quality signals as columns (q_<measure>, ng_fraction, script "
+                          "shares, pii_<kind>, quality_score; docs/schema.md): on in the default preset, off in "
+                          "swallow-v1 (same as --set output.signals=true)")
+    run.add_argument("--pii", choices=("mask", "drop", "off"),
+                     help="what the pii stage does with every kind of personal data (default preset: mask; "
+                          "swallow-v1: off); per kind: --set pii.phone=drop")
+    run.add_argument("--quality-model", metavar="PATH",
+                     help="a fastText quality classifier (local, gs://, s3://; e.g. from jawebcorpus train-quality): "
+                          "its probability for --quality-model-label is the quality_score column")
+    run.add_argument("--quality-model-label", metavar="LABEL",
+                     help="the label whose probability is the score (default __label__hq)")
+    run.add_argument("--quality-model-threshold", type=float, metavar="P",
+                     help="drop documents whose score is below P (reason quality_model_below)")
+    run.add_argument("--write-rejected", action="store_true",
+                     help="also write the Japanese documents dropped after language ID (quality, ngwords, hosts, "
+                          "pii, quality_model) to OUT/rejected/, with their stage and reason, to tune thresholds later")
     run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
                      help="write up to N example documents per drop reason (every stage after read) to OUT/samples/<stage>/<reason>.jsonl "
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    from . import train_quality
+
+    train_quality.add_parser(sub)
     rep = sub.add_parser(
         "report",
         help="report where every page and character went (terminal, --json, --html)",
@@ -154,11 +172,39 @@ def _config(args):
     if args.ut1_dir:
         overrides.append(f"hosts.ut1_dir={args.ut1_dir}")
     if args.quality_measures:
-        overrides.append("output.quality_measures=true")
+        overrides.append("output.signals=true")
+    if args.pii:
+        from jawebcorpus.filters.pii import KINDS
+
+        overrides[:0] = [f"pii.{k}={args.pii}" for k in KINDS]  # --set pii.<kind>=… still wins
+    if args.quality_model:
+        overrides.append(f"quality_model.path={args.quality_model}")
+    if args.quality_model_label:
+        overrides.append(f"quality_model.label={args.quality_model_label}")
+    if args.quality_model_threshold is not None:
+        overrides.append(f"quality_model.threshold={args.quality_model_threshold}")
+    if args.write_rejected:
+        overrides.append("output.rejected=true")
     cfg = apply_overrides(cfg, overrides).validate()
-    if cfg.langid.model_path and not os.path.exists(cfg.langid.model_path):
-        raise ConfigError(f"language-ID model not found: {cfg.langid.model_path}")
     return cfg
+
+
+def _check_assets(cfg) -> None:
+    """Every file or folder the configuration names exists (local or on object storage: after
+    the file systems have their options)."""
+    from . import storage
+
+    named = [("language-ID model", cfg.langid.model_path, False), ("quality model", cfg.quality_model.path, False),
+             ("UT1 blocklist directory", cfg.hosts.ut1_dir, True), ("NG-word lists directory", cfg.ngwords.lists_dir, True)]
+    for what, path, is_dir in named:
+        if not path:
+            continue
+        if storage.is_local(path):
+            ok = os.path.isdir(path) if is_dir else os.path.isfile(path)
+        else:
+            ok = bool(storage.match(storage.join(path, "*"), limit=1)) if is_dir else storage.exists(path)
+        if not ok:
+            raise ConfigError(f"{what} not found: {path}")
 
 
 def _remote_config(args):
@@ -287,6 +333,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         options = PipelineOptions(_with_defaults(beam_args))
         _check_runner(options)
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// --output
+        _check_assets(spec.config)
         _check_output_path(spec.output)
     except (ConfigError, InputError) as exc:
         return _error(str(exc))
@@ -352,5 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         if extra:
             parser.error(f"unexpected arguments: {' '.join(extra)}")
         return cmd_report(args)
+    if args.command == "train-quality":
+        if extra:
+            parser.error(f"unexpected arguments: {' '.join(extra)}")
+        from . import train_quality
+
+        return train_quality.run(args)
     parser.error(f"unknown command {args.command}")
     return 2

@@ -24,11 +24,13 @@ from jawebcorpus.filters.hosts import HostsConfig
 from jawebcorpus.filters.jadetect import DetectConfig
 from jawebcorpus.filters.langid import LangIdConfig
 from jawebcorpus.filters.ngwords import NgWordsConfig
+from jawebcorpus.filters.pii import PII_DEFAULT, PII_OFF, PiiConfig
 from jawebcorpus.filters.quality import SWALLOW_LIGHT, SWALLOW_V1, QualityConfig
+from jawebcorpus.filters.quality_model import QualityModelConfig
 
 __all__ = [
     "ReadConfig", "DetectConfig", "ExtractConfig", "LangIdConfig", "OutputConfig",
-    "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig", "DedupConfig",
+    "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig", "PiiConfig", "QualityModelConfig", "DedupConfig",
     "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides",
 ]
 
@@ -44,10 +46,15 @@ class PipelineConfig:
     ngwords: NgWordsConfig = field(default_factory=NgWordsConfig)
     hosts: HostsConfig = field(default_factory=HostsConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
+    pii: PiiConfig = PII_DEFAULT
+    quality_model: QualityModelConfig = field(default_factory=QualityModelConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def validate(self) -> "PipelineConfig":
+        if self.dedup.tie_break == "quality" and not self.quality_model.path:
+            raise ConfigError("dedup.tie_break=quality ranks copies by the quality model's score: set "
+                              "--quality-model PATH (quality_model.path)")
         for f in dataclasses.fields(self):
             sub = getattr(self, f.name)
             if dataclasses.is_dataclass(sub):
@@ -72,7 +79,7 @@ class PipelineConfig:
 
 PRESETS: dict[str, PipelineConfig] = {
     # Kana-based detection, Swallow v1's quality rules, morpheme-aware NG words, parent-domain
-    # host matching.
+    # host matching, Japanese PII masked, every document's quality signals as columns.
     "default": PipelineConfig(),
     # Swallow corpus v1 as built (../shared/docs/swallow-reference.md): its rapid detection
     # rule, trafilatura call, 21 quality rules, naive greedy NG matching, exact host matching
@@ -84,6 +91,9 @@ PRESETS: dict[str, PipelineConfig] = {
         quality=SWALLOW_V1,
         ngwords=NgWordsConfig(mode="naive"),
         hosts=HostsConfig(suffix_match="string", match="exact"),
+        # no PII stage and no signal columns: the output of v1 as built
+        pii=PII_OFF,
+        output=OutputConfig(signals=False),
     ),
     # The lighter rule set Swallow moved to later: no duplicate-n-gram rules, no longest-sentence rule.
     "swallow-light": PipelineConfig(preset="swallow-light", quality=SWALLOW_LIGHT),

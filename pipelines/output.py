@@ -24,9 +24,9 @@ import json
 import posixpath
 import re
 
-from jawebcorpus.corpus.record import Doc, docs_to_table, table_to_docs
+from jawebcorpus.corpus.record import Column, Doc, docs_to_table, table_to_docs
 from jawebcorpus.corpus.stage import FileResult
-from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins
+from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins, script_ratios
 
 from . import storage
 from .config import PipelineConfig
@@ -34,7 +34,7 @@ from .config import PipelineConfig
 __all__ = [
     "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "checkpoint_name", "checkpoint_part_path",
     "parts_dir", "shard_of", "shard_patterns", "runs_dir", "file_records_dir", "file_record_shard",
-    "write_part", "commit_file",
+    "write_part", "commit_file", "signal_columns", "write_rejected", "rejected_dir",
     "checkpointed_docs", "match_stubs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
 ]
 
@@ -117,13 +117,67 @@ def file_record_shard(record: dict) -> tuple[str, int]:
     return record["snapshot"], int(_digest(record["warc_file"])[:8], 16) % FILE_RECORD_SHARDS
 
 
-def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAccumulator | None) -> StatsAccumulator:
+def _measure_getter(name: str):
+    return lambda d: (d.quality_measures or {}).get(name)
+
+
+def _measure_putter(name: str):
+    def put(d: Doc, value) -> None:
+        if d.quality_measures is None:
+            d.quality_measures = {}
+        d.quality_measures[name] = value
+    return put
+
+
+def _pii_getter(kind: str):
+    return lambda d: None if d.pii_counts is None else d.pii_counts.get(kind, 0)
+
+
+def _pii_putter(kind: str):
+    def put(d: Doc, value) -> None:
+        if value is not None:
+            if d.pii_counts is None:
+                d.pii_counts = {}
+            d.pii_counts[kind] = value
+    return put
+
+
+def _script_getter(kind: str):
+    return lambda d: None if d.script_ratios is None else d.script_ratios[kind]
+
+
+def signal_columns(cfg: PipelineConfig) -> tuple[Column, ...]:
+    """The quality signals written as columns (``output.signals``; docs/schema.md): the 21
+    Swallow measures, the NG-word fraction, script shares, PII matches per kind, the quality
+    model's score.  Null where the stage that measures it did not run."""
+    if not cfg.output.signals:
+        return ()
+    from jawebcorpus.filters.pii import KINDS
+    from jawebcorpus.filters.quality import measure_columns
+
+    cols = [Column(f"q_{m}", typ, f"Swallow quality measure {m} (filters/quality.py)",
+                   _measure_getter(m), _measure_putter(m)) for m, typ in measure_columns()]
+    cols.append(Column("ng_fraction", "float64", "NG-word characters / Japanese letters (ngwords)",
+                       lambda d: d.ng_fraction, lambda d, v: setattr(d, "ng_fraction", v)))
+    cols += [Column(f"script_{k}", "float32", f"share of {k} among the text's characters", _script_getter(k))
+             for k in ("hiragana", "katakana", "kanji", "ascii")]
+    cols += [Column(f"pii_{k}", "int32", f"{k} matches found by the pii stage (masked in the text)",
+                    _pii_getter(k), _pii_putter(k)) for k in KINDS]
+    cols.append(Column("quality_score", "float32", "the quality model's probability of its label",
+                       lambda d: d.quality_score, lambda d, v: setattr(d, "quality_score", v)))
+    return tuple(cols)
+
+
+def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAccumulator | None,
+               extra: tuple[Column, ...] = ()) -> StatsAccumulator:
     """One Parquet part (atomically); with ``details``, count the documents as written."""
     import pyarrow.parquet as pq
 
-    from jawebcorpus.filters.quality import measure_columns
-
-    table = docs_to_table(docs, measure_columns() if cfg.output.quality_measures else ())
+    columns = signal_columns(cfg)
+    if columns:
+        for d in docs:
+            d.script_ratios = script_ratios(d.text if d.text is not None else (d.html or ""))
+    table = docs_to_table(docs, columns + extra)
     buf = io.BytesIO()
     comp = cfg.output.compression
     pq.write_table(table, buf, compression=None if comp == "none" else comp, row_group_size=cfg.output.row_group_rows)
@@ -132,9 +186,31 @@ def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAc
     if details is not None:
         for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
             written.add(d.snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
-            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None):
+            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None, d.script_ratios):
                 details.add(d.snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
     return written
+
+
+def rejected_dir(output_dir: str, snapshot: str) -> str:
+    return storage.join(output_dir, "rejected", f"snapshot={safe_name(snapshot)}")
+
+
+_REJECTED_COLUMNS = (
+    Column("rejected_stage", "string", "the stage that dropped the document", lambda d: d.rejected[0]),
+    Column("rejected_reason", "string", "its reason code", lambda d: d.rejected[1]),
+)
+
+
+def write_rejected(cfg: PipelineConfig, output_dir: str, rel: str, rejected) -> None:
+    """``OUT/rejected/snapshot=<ID>/<part>``: the Japanese documents dropped after language ID,
+    with the output's columns plus ``rejected_stage`` and ``rejected_reason``."""
+    by_snapshot: dict[str, list[Doc]] = {}
+    for doc, stage_name, reason in rejected:
+        doc.rejected = (stage_name, reason)
+        by_snapshot.setdefault(doc.snapshot, []).append(doc)
+    for snapshot, docs in sorted(by_snapshot.items()):
+        docs.sort(key=lambda d: d.sort_key)
+        write_part(cfg, storage.join(rejected_dir(output_dir, snapshot), part_name(rel)), docs, None, _REJECTED_COLUMNS)
 
 
 def sample_order(rec: dict) -> tuple:
@@ -162,6 +238,8 @@ def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, 
         else:
             part = checkpoint_part_path(output_dir, fingerprint, rel)
             write_part(cfg, part, docs, None)
+    if result.rejected:
+        write_rejected(cfg, output_dir, rel, result.rejected)
     if final:
         report["written_docs"] = len(docs)
         report["written_chars"] = sum(len(d.text or d.html or "") for d in docs)
@@ -187,18 +265,17 @@ def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, 
     return stats
 
 
-def read_part(path_or_file) -> list[Doc]:
+def read_part(path_or_file, cfg: PipelineConfig | None = None) -> list[Doc]:
+    """The documents of a Parquet part, with their signals when ``cfg`` writes them."""
     import pyarrow.parquet as pq
 
-    return table_to_docs(pq.read_table(path_or_file))
+    return table_to_docs(pq.read_table(path_or_file), signal_columns(cfg) if cfg is not None else ())
 
 
-def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> list[Doc]:
+def checkpointed_docs(output_dir: str, fingerprint: str, rel: str, cfg: PipelineConfig | None = None) -> list[Doc]:
     """The documents of one WARC file as committed before dedup, in record order."""
-    from apache_beam.io.filesystems import FileSystems
-
-    with FileSystems.open(checkpoint_part_path(output_dir, fingerprint, rel)) as fh:
-        return read_part(fh)
+    with storage.open_read(checkpoint_part_path(output_dir, fingerprint, rel)) as fh:
+        return read_part(fh, cfg)
 
 
 def _identity(doc: Doc, text_chars: int) -> tuple:

@@ -31,7 +31,7 @@ __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prep
 
 LOCAL_RUNNER_NAMES = (None, "DirectRunner", "direct", "FnApiRunner")
 #: What ``--overwrite`` deletes in an output folder (nothing else is ever removed).
-OUTPUT_SUBDIRS = ("data", "stats", "samples", "_checkpoints", "_runs")
+OUTPUT_SUBDIRS = ("data", "rejected", "stats", "samples", "_checkpoints", "_runs")
 
 
 class OutputError(Exception):

@@ -84,6 +84,10 @@ class RunSpec:
     def validate(self) -> None:
         if self.until not in until_choices():
             raise ConfigError(f"--until must be one of {', '.join(until_choices())}, not {self.until!r}")
+        try:
+            run_stages(self.until, self.config)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if self.until == "dedup" and not self.config.dedup.enabled:
             raise ConfigError("dedup is disabled (dedup.enabled=false): use --until clean")
         if (self.against_index or self.write_index) and self.until != "dedup":
@@ -110,13 +114,13 @@ class RunSpec:
 
     @cached_property
     def stages(self) -> tuple[str, ...]:
-        """Every stage of the run, in order (``write`` last)."""
-        return run_stages(self.until)
+        """Every stage of the run, in order (``write`` last; optional stages only when on)."""
+        return run_stages(self.until, self.config)
 
     @cached_property
     def file_stages(self) -> tuple[str, ...]:
         """The stages each file goes through before its commit (``read`` first)."""
-        return file_stages(self.until)
+        return file_stages(self.until, self.config)
 
     @property
     def commit_stages(self) -> tuple[str, ...]:

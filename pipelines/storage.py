@@ -15,11 +15,14 @@ import shutil
 import tempfile
 import uuid
 
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+
+_RAW = CompressionTypes.UNCOMPRESSED  # bytes as stored: never (de)compressed by file name
 
 __all__ = [
     "is_local", "join", "split", "exists", "listdir", "match", "remove_tree", "atomic_write", "read_bytes",
-    "read_json", "write_json", "json_bytes", "makedirs", "local_copy", "same_or_inside",
+    "open_read", "read_json", "write_json", "json_bytes", "makedirs", "local_copy", "local_dir_copy", "same_or_inside",
 ]
 
 
@@ -41,9 +44,9 @@ def exists(path: str) -> bool:
     return FileSystems.exists(path)
 
 
-def match(pattern: str) -> list[str]:
-    """Paths matching a glob pattern (none is not an error)."""
-    found = FileSystems.match([pattern])[0].metadata_list
+def match(pattern: str, limit: int | None = None) -> list[str]:
+    """Paths matching a glob pattern (none is not an error), at most ``limit`` of them."""
+    found = FileSystems.match([pattern], limits=[limit] if limit else None)[0].metadata_list
     return sorted(m.path for m in found)
 
 
@@ -76,14 +79,19 @@ def atomic_write(path: str, data: bytes) -> None:
     """Write under a hidden temporary name, then rename: readers never see a partial file."""
     directory, name = split(path)
     tmp = join(directory, f".{name}.tmp-{uuid.uuid4().hex}")
-    with FileSystems.create(tmp) as fh:
+    with FileSystems.create(tmp, compression_type=_RAW) as fh:
         fh.write(data)
     FileSystems.rename([tmp], [path])
 
 
 def read_bytes(path: str) -> bytes:
-    with FileSystems.open(path) as fh:
+    with open_read(path) as fh:
         return fh.read()
+
+
+def open_read(path: str):
+    """A binary stream of the file's bytes as stored."""
+    return FileSystems.open(path, compression_type=_RAW)
 
 
 def read_json(path: str):
@@ -112,9 +120,33 @@ def local_copy(path: str, cache_dir: str | None = None) -> str:
     local = os.path.join(cache_dir, name)
     if not os.path.exists(local):
         tmp = f"{local}.tmp-{uuid.uuid4().hex}"
-        with FileSystems.open(path) as src, open(tmp, "wb") as dst:
+        with open_read(path) as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(tmp, local)
+    return local
+
+
+def local_dir_copy(path: str, names: list[str], cache_dir: str | None = None) -> str:
+    """A local folder with the files ``names`` (relative paths) of the folder ``path``: the
+    folder itself when local, else a per-machine cached copy of the names that exist."""
+    if is_local(path):
+        return path
+    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "jawebcorpus-assets")
+    local = os.path.join(cache_dir, hashlib.sha256(path.encode()).hexdigest()[:24])
+    for name in names:
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+        dst = os.path.join(local, *parts)
+        if os.path.exists(dst):
+            continue
+        src = join(path, *parts)
+        if not exists(src):
+            continue
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        tmp = f"{dst}.tmp-{uuid.uuid4().hex}"
+        with open_read(src) as fh, open(tmp, "wb") as out:
+            shutil.copyfileobj(fh, out, 1 << 20)
+        os.replace(tmp, dst)
+    os.makedirs(local, exist_ok=True)
     return local
 
 

@@ -28,7 +28,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
 from jawebcorpus.corpus.inputs import InputFile, list_snapshot
-from jawebcorpus.corpus.record import Doc, table_to_docs
+from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.stage import FileResult, LocalResources, Stage, process_file, sample_record
 from jawebcorpus.corpus.stages import stage as registry_stage
@@ -39,8 +39,8 @@ from . import storage
 from .config import PipelineConfig
 from .output import (
     RETRY_ERRORS, checkpoint_dir, checkpoint_name, checkpointed_docs, commit_file, file_record_shard,
-    file_records_dir, match_stubs, part_name, parts_dir, safe_name, sample_order, shard_patterns, snapshot_dir,
-    write_part,
+    file_records_dir, match_stubs, part_name, parts_dir, read_part, safe_name, sample_order, shard_patterns,
+    snapshot_dir, write_part,
 )
 from .progress import ProgressSink
 from .spec import RunSpec
@@ -71,11 +71,22 @@ def stage_class(name: str) -> type[Stage]:
     return found
 
 
+class PipelineResources(LocalResources):
+    """The stages' resources in a Beam worker: assets on any file system Beam knows (``gs://``,
+    ``s3://`` …) are copied once per machine into a local cache (:func:`storage.local_copy`)."""
+
+    def local_path(self, path: str) -> str:
+        return storage.local_copy(path)
+
+    def local_dir(self, path: str, names: list[str]) -> str:
+        return storage.local_dir_copy(path, names)
+
+
 class _ResourceBox:
     """What Beam's :class:`Shared` keeps once per worker process: the stages' heavy objects."""
 
     def __init__(self):
-        self.resources = LocalResources()
+        self.resources = PipelineResources()
 
 
 class ProcessFileFn(beam.DoFn):
@@ -111,9 +122,9 @@ class ProcessFileFn(beam.DoFn):
     def process(self, inp: InputFile):
         spec = self.spec
         report = FileReport(inp.path, inp.rel, inp.snapshot)
-        result = FileResult(report)
+        result = FileResult(report, rejected=[] if spec.config.output.rejected else None)
         process_file(lambda count: self.reader.read(inp, count, report, spec.remote), self.stages, result,
-                     samples_per_reason=spec.samples_per_reason, progress=self.progress.add)
+                     samples_per_reason=spec.samples_per_reason, progress=self.progress.add, reject_after="langid")
         if report.retries:
             Metrics.counter("read", "remote.retries").inc(report.retries)
         self.progress.add(flush=True, files=1, captures=report.responses, failed_files=int(report.status != "ok"))
@@ -202,11 +213,9 @@ class SkipCommitted(beam.PTransform):
 
 
 # -- dedup across every file of the run, then the final write -------------------------------------
-def _read_part(readable_file) -> list[Doc]:
-    import pyarrow.parquet as pq
-
+def _read_part(readable_file, cfg: PipelineConfig) -> list[Doc]:
     with readable_file.open() as fh:
-        return table_to_docs(pq.read_table(fh))
+        return read_part(fh, cfg)
 
 
 class FilesAfter(beam.PTransform):
@@ -250,7 +259,8 @@ class WriteFinalFn(beam.DoFn):
         survivors = list(survivors)
         details = StatsAccumulator()
         try:
-            pairs, unmatched = match_stubs(checkpointed_docs(self.output_dir, self.fingerprint, rel), survivors)
+            stored = checkpointed_docs(self.output_dir, self.fingerprint, rel, self.cfg)
+            pairs, unmatched = match_stubs(stored, survivors)
             if unmatched:
                 raise LookupError(f"{unmatched} surviving documents are not in the file's checkpoint")
             docs = []
@@ -322,7 +332,7 @@ class DedupAndWrite(beam.PTransform):
         docs = (
             pbegin
             | "checkpointed_parts" >> FilesAfter(patterns, self.after)
-            | "read_parts" >> beam.FlatMap(_read_part)
+            | "read_parts" >> beam.FlatMap(_read_part, self.cfg)
         )
         res = docs | "dedup" >> Dedup(
             c.spec(), KeepPolicy(c.tie_break), max_rounds=c.max_rounds,
