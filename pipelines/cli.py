@@ -324,7 +324,10 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from .lock import OutputLock, OutputLocked
-    from .run import OutputError, environment_error, prepare_output, print_failures, run_pipeline, summary_lines
+    from .run import (
+        OutputError, code_shipping, dry_run, environment_error, is_dry_run, prepare_output, print_failures,
+        run_pipeline, summary_lines,
+    )
 
     try:
         spec = build_spec(args, argv)
@@ -332,6 +335,17 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
             beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
         options = PipelineOptions(_with_defaults(beam_args))
         _check_runner(options)
+        shipping = code_shipping(options)
+        missing = ("nothing ships jawebcorpus to this runner's workers: pass --sdk_container_image=IMAGE (the "
+                   "image of docs/runners.md), or --setup_file / --extra_package with the package")
+        if is_dry_run(options):  # nothing is read or written: the graph is built and handed over
+            how = f"workers get the code from {shipping}" if shipping else f"but {missing}"
+            print(f"[jawebcorpus] {dry_run(spec, options)}; {how}", file=sys.stderr)
+            return 0
+        if shipping is None:
+            raise ConfigError(missing)
+        if not spec.quiet and shipping and "local runner" not in shipping:
+            print(f"[jawebcorpus] workers get the code from {shipping}", file=sys.stderr)
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// --output
         _check_assets(spec.config)
         _check_output_path(spec.output)

@@ -27,7 +27,7 @@ from .spec import RunSpec, redact_args
 from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SkipCommitted
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prepare_output", "OutputError",
-           "environment_error"]
+           "environment_error", "build_pipeline", "dry_run", "is_dry_run", "code_shipping"]
 
 LOCAL_RUNNER_NAMES = (None, "DirectRunner", "direct", "FnApiRunner")
 #: What ``--overwrite`` deletes in an output folder (nothing else is ever removed).
@@ -105,6 +105,34 @@ def _input_roots(spec: RunSpec) -> list[str]:
     if spec.against_index:
         roots.append(spec.against_index)
     return roots
+
+
+#: Environments whose SDK workers run where the launcher's Python environment is (or one set up
+#: by the user, like a worker pool started in it): the code is there.
+_LOCAL_ENVIRONMENTS = ("LOOPBACK", "EXTERNAL", "PROCESS")
+
+
+def code_shipping(options: PipelineOptions) -> str | None:
+    """How the workers of a runner get this package: a description, or None when nothing ships
+    it (the job would fail on its workers).  See docs/runners.md."""
+    from apache_beam.options.pipeline_options import PortableOptions, SetupOptions, WorkerOptions
+
+    if is_local_runner(options):
+        return "the local runner runs in this Python environment"
+    setup, portable = options.view_as(SetupOptions), options.view_as(PortableOptions)
+    image = options.view_as(WorkerOptions).sdk_container_image
+    env_type = (portable.environment_type or "").upper()
+    if image:
+        return f"the SDK container image {image} (--sdk_container_image)"
+    if env_type == "DOCKER" and portable.environment_config:
+        return f"the SDK container image {portable.environment_config} (--environment_config)"
+    if env_type in _LOCAL_ENVIRONMENTS:
+        return f"the {env_type} environment (workers run in an environment set up by you)"
+    shipped = [f"--setup_file={setup.setup_file}"] if setup.setup_file else []
+    shipped += [f"--extra_package={pkg}" for pkg in (setup.extra_packages or [])]
+    if shipped:
+        return "packages staged with the job (" + ", ".join(shipped) + "); workers install them and their dependencies"
+    return None
 
 
 def check_output_is_not_input(spec: RunSpec) -> None:
@@ -224,29 +252,55 @@ def run_pipeline(spec: RunSpec, options: PipelineOptions, *, locked: bool = Fals
         return _run_locked(spec, options, after_commit)
 
 
+def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSink | None = None,
+                   after_commit: Callable[[str], None] | None = None) -> beam.Pipeline:
+    """The run's Beam pipeline (nothing is read or written until it runs)."""
+    local = is_local_runner(options)
+    p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
+    if spec.listings:
+        files = (p | "snapshots" >> beam.Create(list(spec.listings))
+                 | "list_files" >> ListSnapshotFiles(spec.remote))
+    else:
+        files = p | "input_files" >> beam.Create(list(spec.inputs))
+    pending = files | "skip_committed" >> SkipCommitted(spec.output, spec.fingerprint)
+    committed = pending | "process_files" >> ProcessFiles(spec, progress, after_commit)
+    extra_stats = extra_details = written = samples = None
+    if spec.dedup:
+        extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(spec, after=committed)
+    _ = p | "finalize" >> Finalize(spec, after=committed, extra_stats=extra_stats, extra_details=extra_details,
+                                   written_per_file=written, extra_samples=samples)
+    return p
+
+
+def is_dry_run(options: PipelineOptions) -> bool:
+    """``--dry_run=true``: build (and, for Dataflow, translate) the job graph, submit nothing."""
+    from apache_beam.options.pipeline_options import TestOptions
+
+    value = options.view_as(TestOptions).dry_run
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def dry_run(spec: RunSpec, options: PipelineOptions) -> str:
+    """Build the job graph and hand it to the runner in dry-run mode; read and write nothing.
+    Returns a one-line description of what was built."""
+    p = build_pipeline(spec, options)
+    transforms = len(p.to_runner_api().components.transforms)
+    runner = options.view_as(StandardOptions).runner or "the local runner"
+    if runner not in ("DataflowRunner", "dataflow"):
+        return f"dry run: the job graph has {transforms} transforms; nothing was run ({runner})"
+    p.run()  # the DataflowRunner builds the job request and returns before submitting it
+    return f"dry run: the Dataflow job for {transforms} transforms was built offline; nothing was submitted"
+
+
 def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit) -> RunResult:
     output = spec.output
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not spec.quiet else None
-    process = ProcessFiles(spec, ProgressSink(progress_dir), after_commit)
     started = time.time()
     counters: dict[str, int] = {}
     monitor = ProgressMonitor(progress_dir, len(spec.inputs) or None).start() if progress_dir else None
     try:
-        p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
-        if spec.listings:
-            files = (p | "snapshots" >> beam.Create(list(spec.listings))
-                     | "list_files" >> ListSnapshotFiles(spec.remote))
-        else:
-            files = p | "input_files" >> beam.Create(list(spec.inputs))
-        pending = files | "skip_committed" >> SkipCommitted(output, spec.fingerprint)
-        committed = pending | "process_files" >> process
-        extra_stats = extra_details = written = samples = None
-        if spec.dedup:
-            extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(spec, after=committed)
-        _ = p | "finalize" >> Finalize(spec, after=committed, extra_stats=extra_stats, extra_details=extra_details,
-                                       written_per_file=written, extra_samples=samples)
-        counters = _run(p)
+        counters = _run(build_pipeline(spec, options, ProgressSink(progress_dir), after_commit))
     finally:
         if monitor:
             monitor.stop()
