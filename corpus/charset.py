@@ -20,13 +20,95 @@ import codecs
 import re
 from dataclasses import dataclass
 
-__all__ = ["Decoded", "decode_html", "normalize_charset", "meta_charset"]
+__all__ = ["Decoded", "decode_html", "normalize_charset", "meta_charset", "WHATWG_LABELS"]
 
-_META_RE = re.compile(
-    rb"<meta[^>]+?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.I
-)
+#: ``charset=`` inside a ``<meta`` tag.  ``\s*(?:["']\s*)?`` rather than
+#: ``\s*["']?\s*``: two adjacent ``\s*`` backtrack quadratically over a run of spaces.
+_META_OPEN_RE = re.compile(rb"<meta", re.I)
+_META_CHARSET_RE = re.compile(rb"charset\s*=\s*(?:[\"']\s*)?([A-Za-z0-9_.:\-]+)", re.I)
 _META_SCAN = 16 * 1024
 
+#: The Encoding Standard's (encoding.spec.whatwg.org) label table: every label a browser
+#: accepts, by encoding, with the Python codec that decodes it here.  Nothing else is honoured:
+#: an arbitrary Python codec name (``utf-7``, ``raw-unicode-escape``, ``rot13``, ``hex`` …)
+#: would let a page choose a transformation that is not a character encoding at all, and some
+#: of them produce lone surrogates.  ``None``: the standard's ``replacement`` encoding (labels
+#: of ISO-2022-KR/CN and HZ, which it refuses to decode) and ``x-user-defined``: no usable
+#: declaration, the cascade looks further.
+_WHATWG_ENCODINGS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("UTF-8", "utf-8", ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8",
+                        "x-unicode20utf8")),
+    ("IBM866", "cp866", ("866", "cp866", "csibm866", "ibm866")),
+    ("ISO-8859-2", "iso8859_2", ("csisolatin2", "iso-8859-2", "iso-ir-101", "iso8859-2", "iso88592",
+                                 "iso_8859-2", "iso_8859-2:1987", "l2", "latin2")),
+    ("ISO-8859-3", "iso8859_3", ("csisolatin3", "iso-8859-3", "iso-ir-109", "iso8859-3", "iso88593",
+                                 "iso_8859-3", "iso_8859-3:1988", "l3", "latin3")),
+    ("ISO-8859-4", "iso8859_4", ("csisolatin4", "iso-8859-4", "iso-ir-110", "iso8859-4", "iso88594",
+                                 "iso_8859-4", "iso_8859-4:1988", "l4", "latin4")),
+    ("ISO-8859-5", "iso8859_5", ("csisolatincyrillic", "cyrillic", "iso-8859-5", "iso-ir-144",
+                                 "iso8859-5", "iso88595", "iso_8859-5", "iso_8859-5:1988")),
+    ("ISO-8859-6", "iso8859_6", ("arabic", "asmo-708", "csiso88596e", "csiso88596i", "csisolatinarabic",
+                                 "ecma-114", "iso-8859-6", "iso-8859-6-e", "iso-8859-6-i", "iso-ir-127",
+                                 "iso8859-6", "iso88596", "iso_8859-6", "iso_8859-6:1987")),
+    ("ISO-8859-7", "iso8859_7", ("csisolatingreek", "ecma-118", "elot_928", "greek", "greek8",
+                                 "iso-8859-7", "iso-ir-126", "iso8859-7", "iso88597", "iso_8859-7",
+                                 "iso_8859-7:1987", "sun_eu_greek")),
+    ("ISO-8859-8", "iso8859_8", ("csiso88598e", "csisolatinhebrew", "hebrew", "iso-8859-8",
+                                 "iso-8859-8-e", "iso-ir-138", "iso8859-8", "iso88598", "iso_8859-8",
+                                 "iso_8859-8:1988", "visual")),
+    ("ISO-8859-8-I", "iso8859_8", ("csiso88598i", "iso-8859-8-i", "logical")),
+    ("ISO-8859-10", "iso8859_10", ("csisolatin6", "iso-8859-10", "iso-ir-157", "iso8859-10",
+                                   "iso885910", "l6", "latin6")),
+    ("ISO-8859-13", "iso8859_13", ("iso-8859-13", "iso8859-13", "iso885913")),
+    ("ISO-8859-14", "iso8859_14", ("iso-8859-14", "iso8859-14", "iso885914")),
+    ("ISO-8859-15", "iso8859_15", ("csisolatin9", "iso-8859-15", "iso8859-15", "iso885915",
+                                   "iso_8859-15", "l9")),
+    ("ISO-8859-16", "iso8859_16", ("iso-8859-16",)),
+    ("KOI8-R", "koi8_r", ("cskoi8r", "koi", "koi8", "koi8-r", "koi8_r")),
+    ("KOI8-U", "koi8_u", ("koi8-ru", "koi8-u")),
+    ("macintosh", "mac_roman", ("csmacintosh", "mac", "macintosh", "x-mac-roman")),
+    ("windows-874", "cp874", ("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620",
+                              "windows-874")),
+    ("windows-1250", "cp1250", ("cp1250", "windows-1250", "x-cp1250")),
+    ("windows-1251", "cp1251", ("cp1251", "windows-1251", "x-cp1251")),
+    ("windows-1252", "cp1252", ("ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819",
+                                "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1",
+                                "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252",
+                                "x-cp1252")),
+    ("windows-1253", "cp1253", ("cp1253", "windows-1253", "x-cp1253")),
+    ("windows-1254", "cp1254", ("cp1254", "csisolatin5", "iso-8859-9", "iso-ir-148", "iso8859-9",
+                                "iso88599", "iso_8859-9", "iso_8859-9:1989", "l5", "latin5",
+                                "windows-1254", "x-cp1254")),
+    ("windows-1255", "cp1255", ("cp1255", "windows-1255", "x-cp1255")),
+    ("windows-1256", "cp1256", ("cp1256", "windows-1256", "x-cp1256")),
+    ("windows-1257", "cp1257", ("cp1257", "windows-1257", "x-cp1257")),
+    ("windows-1258", "cp1258", ("cp1258", "windows-1258", "x-cp1258")),
+    ("x-mac-cyrillic", "mac_cyrillic", ("x-mac-cyrillic", "x-mac-ukrainian")),
+    ("GBK", "gb18030", ("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312", "gb_2312-80",
+                        "gbk", "iso-ir-58", "x-gbk")),
+    ("gb18030", "gb18030", ("gb18030",)),
+    ("Big5", "big5hkscs", ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5")),
+    ("EUC-JP", "euc_jp", ("cseucpkdfmtjapanese", "euc-jp", "x-euc-jp")),
+    ("ISO-2022-JP", "iso2022_jp_2", ("csiso2022jp", "iso-2022-jp")),
+    ("Shift_JIS", "cp932", ("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis",
+                            "windows-31j", "x-sjis")),
+    ("EUC-KR", "cp949", ("cseuckr", "csksc56011987", "euc-kr", "iso-ir-149", "korean", "ks_c_5601-1987",
+                         "ks_c_5601-1989", "ksc5601", "ksc_5601", "windows-949")),
+    ("replacement", None, ("csiso2022kr", "hz-gb-2312", "iso-2022-cn", "iso-2022-cn-ext", "iso-2022-kr",
+                           "replacement")),
+    ("UTF-16BE", "utf-16-be", ("unicodefffe", "utf-16be")),
+    ("UTF-16LE", "utf-16-le", ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff",
+                               "utf-16", "utf-16le")),
+    ("x-user-defined", None, ("x-user-defined",)),
+)
+
+#: label → Python codec (None: a known label that names no usable encoding), from the table.
+WHATWG_LABELS: dict[str, str | None] = {
+    label: codec for _name, codec, labels in _WHATWG_ENCODINGS for label in labels
+}
+
+#: Japanese labels seen on real pages, on top of the standard's: these win over the table
+#: (Shift_JIS family as cp932, ISO-2022-JP as its -2 superset, ``utf-16`` sniffing its BOM).
 _ALIASES = {
     "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
     "s-jis": "cp932", "ms_kanji": "cp932", "csshiftjis": "cp932", "windows-31j": "cp932",
@@ -42,6 +124,11 @@ _ALIASES = {
 JAPANESE_CODECS = ("utf-8", "cp932", "euc_jp")
 _EUC_FALLBACK = {"euc_jp": "euc_jis_2004"}
 _JA_FAMILY = frozenset({"utf-8", "cp932", "euc_jp", "euc_jis_2004", "iso2022_jp_2"})
+#: Every codec this module may decode with (the table, the aliases, the detection cascade).
+CODECS = frozenset(c for c in (*WHATWG_LABELS.values(), *_ALIASES.values(), *_JA_FAMILY, "utf-16") if c)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+#: ASCII whitespace as the Encoding Standard strips it from a label.
+_LABEL_STRIP = "\t\n\f\r \"'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +140,50 @@ class Decoded:
 
 
 def normalize_charset(label: str | None) -> str | None:
-    """A web charset label → Python codec name, or None when unknown/unusable."""
+    """A web charset label → Python codec name, or None when unknown/unusable.
+
+    Only the Encoding Standard's labels (:data:`WHATWG_LABELS`) and the Japanese aliases are
+    known; matching is ASCII-case-insensitive after stripping ASCII whitespace and quotes.
+    """
     if not label:
         return None
-    key = label.strip().strip("\"'").lower()
+    key = label.strip(_LABEL_STRIP)
+    if not key.isascii():
+        return None
+    key = key.lower()
     if key in _ALIASES:
         return _ALIASES[key]
-    try:
-        return codecs.lookup(key).name
-    except (LookupError, ValueError):
-        return None
+    return WHATWG_LABELS.get(key)
 
 
 def meta_charset(body: bytes) -> str | None:
-    m = _META_RE.search(body, 0, _META_SCAN)
-    return m.group(1).decode("ascii", "replace") if m else None
+    r"""The ``charset=`` of the first ``<meta …>`` tag that has one, in the first 16 KiB.
+
+    The same answer as ``<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)`` (case-
+    insensitive), found in linear time: as a regular expression every ``<meta`` scans on to
+    the next ``>``, so a page of ``<meta`` without one costs quadratic time.  Here each tag
+    is searched once, from its ``<meta`` to its ``>``; a later ``<meta`` inside the same
+    unclosed tag could only find what the first one found.
+    """
+    end = min(len(body), _META_SCAN)
+    pos = 0
+    while True:
+        m = _META_OPEN_RE.search(body, pos, end)
+        if m is None:
+            return None
+        gt = body.find(b">", m.end(), end)
+        stop = end if gt < 0 else gt
+        found = _META_CHARSET_RE.search(body, m.end() + 1, stop) if stop > m.end() else None
+        if found is not None:
+            return found.group(1).decode("ascii", "replace")
+        if gt < 0:
+            return None
+        pos = gt + 1
 
 
 def _decode(body: bytes, codec: str) -> tuple[str, int]:
+    if codec not in CODECS:
+        return "", -1
     try:
         text = body.decode(codec, "replace")
     except (LookupError, ValueError, TypeError):
@@ -83,6 +196,24 @@ def _decode(body: bytes, codec: str) -> tuple[str, int]:
         if alt_bad < bad:
             return alt, alt_bad
     return text, bad
+
+
+def _without_surrogates(dec: Decoded) -> Decoded:
+    """Lone surrogates (U+D800–DFFF) cannot be written as UTF-8: replace them, count them.
+
+    None of the codecs of :data:`CODECS` produces one with ``errors="replace"`` (the fuzz
+    tests check it); this is the guarantee for whatever text leaves :func:`decode_html`.
+    """
+    text = dec.text
+    if text.isascii():
+        return dec
+    try:
+        text.encode("utf-8")  # C speed; raises only on a surrogate
+        return dec
+    except UnicodeEncodeError:
+        pass
+    text, n = _SURROGATE_RE.subn("\ufffd", text)
+    return Decoded(text, dec.codec, dec.source, dec.replacements + n)
 
 
 def _best_japanese(body: bytes, first: str | None) -> tuple[str, str, int]:
@@ -104,7 +235,14 @@ def _best_japanese(body: bytes, first: str | None) -> tuple[str, str, int]:
 
 
 def decode_html(body: bytes, http_charset: str | None = None, hint: str | None = None) -> Decoded:
-    """Decode a page's bytes with the cascade described in the module docstring."""
+    """Decode a page's bytes with the cascade described in the module docstring.
+
+    The text is free of lone surrogates, whatever the bytes and labels.
+    """
+    return _without_surrogates(_decode_html(body, http_charset, hint))
+
+
+def _decode_html(body: bytes, http_charset: str | None = None, hint: str | None = None) -> Decoded:
     if body.startswith(codecs.BOM_UTF8):
         text, bad = _decode(body[3:], "utf-8")
         return Decoded(text, "utf-8", "bom", bad)

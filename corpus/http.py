@@ -2,6 +2,12 @@
 
 Pure functions; nothing here raises on bad input.  A body that cannot be un-chunked or
 decompressed is returned as received and flagged, so the caller can count it.
+
+Everything here reads untrusted bytes, so every loop makes progress and is bounded by its
+input, decompression is capped at ``max_body_bytes`` (a body cut there is flagged
+``body_truncated``), and every regular expression runs in linear time (no nested or adjacent
+quantifiers over the same characters; the comment-skipping HTML sniff is a search, not a
+backtracking loop).
 """
 
 from __future__ import annotations
@@ -13,7 +19,11 @@ from dataclasses import dataclass
 __all__ = ["HttpResponse", "parse_response", "is_html_like", "media_type", "header_charset"]
 
 _MAX_HTTP_HEADER = 64 * 1024
-_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.I)
+#: ``charset=`` value of a Content-Type.  The optional quote and the whitespace around it are
+#: written ``\s*(?:["']\s*)?`` (not ``\s*["']?\s*``, whose two adjacent ``\s*`` backtrack
+#: quadratically over a long run of spaces).
+_CHARSET_RE = re.compile(r"charset\s*=\s*(?:[\"']\s*)?([A-Za-z0-9_.:\-]+)", re.I)
+_CHUNK_SIZE_RE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 HTML_MEDIA_TYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/xhtml", "text/xhtml", "application/html"}
@@ -26,6 +36,9 @@ class HttpResponse:
     headers: dict[str, str]  # lower-cased names, first occurrence wins
     body: bytes
     error: str | None = None  # malformed_http, bad_chunked_encoding, bad_content_encoding
+    #: the Content-Encoding inflated to more than ``max_body_bytes``: ``body`` is its first
+    #: ``max_body_bytes`` (a decompression bomb, or a page too large to keep)
+    body_truncated: bool = False
 
 
 def media_type(content_type: str | None) -> str:
@@ -50,6 +63,12 @@ def _split_head(block: bytes) -> tuple[bytes, bytes] | None:
 
 
 def _dechunk(body: bytes) -> bytes | None:
+    """The chunked transfer coding removed, or None when ``body`` is not a valid chunked body.
+
+    A chunk size is 1 to 16 hex digits (no sign, no ``0x``, no ``_``): anything else is not
+    chunked, so every step moves forward by at least one line and the output is never longer
+    than the input.
+    """
     out = []
     pos = 0
     n = len(body)
@@ -58,14 +77,13 @@ def _dechunk(body: bytes) -> bytes | None:
         if eol < 0:
             return None
         size_txt = body[pos:eol].split(b";", 1)[0].strip()
-        try:
-            size = int(size_txt, 16)
-        except ValueError:
+        if not _CHUNK_SIZE_RE.fullmatch(size_txt):
             return None
+        size = int(size_txt, 16)
         pos = eol + 1
         if size == 0:
             return b"".join(out)
-        if pos + size > n:
+        if size > n - pos:
             return None
         out.append(body[pos : pos + size])
         pos += size
@@ -76,7 +94,8 @@ def _dechunk(body: bytes) -> bytes | None:
     return b"".join(out)
 
 
-def _decompress(body: bytes, coding: str, limit: int) -> bytes | None:
+def _decompress(body: bytes, coding: str, limit: int) -> tuple[bytes, bool] | None:
+    """(at most ``limit`` inflated bytes, whether there was more), or None when it does not inflate."""
     wbits = {"gzip": 31, "x-gzip": 31, "deflate": 15}.get(coding)
     if wbits is None:
         return None
@@ -84,9 +103,16 @@ def _decompress(body: bytes, coding: str, limit: int) -> bytes | None:
         try:
             d = zlib.decompressobj(wb)
             out = d.decompress(body, limit)
-            return out
         except zlib.error:
             continue
+        more = False
+        if len(out) >= limit and not d.eof:
+            # output stopped at the limit: one more byte says whether the body goes on
+            try:
+                more = bool(d.unconsumed_tail) or bool(d.decompress(b"", 1))
+            except zlib.error:
+                more = False  # what follows the limit is corrupt: nothing more to keep
+        return out, more
     return None
 
 
@@ -111,6 +137,7 @@ def parse_response(block: bytes, max_body_bytes: int) -> HttpResponse:
         if sep and name.strip():
             headers.setdefault(name.strip().lower(), value.strip())
     error = None if status >= 0 else "malformed_http"
+    body_truncated = False
     if "chunked" in headers.get("transfer-encoding", "").lower():
         # Common Crawl keeps the original header but may store the body de-chunked already.
         dechunked = _dechunk(body)
@@ -123,15 +150,34 @@ def parse_response(block: bytes, max_body_bytes: int) -> HttpResponse:
             if decoded is None:
                 error = error or "bad_content_encoding"
             else:
-                body = decoded
+                body, body_truncated = decoded
         elif coding in ("gzip", "x-gzip"):
             pass  # header says gzip, body is already plain (Common Crawl stores it decoded)
         elif coding in ("br", "zstd", "compress"):
             error = error or "bad_content_encoding"
-    return HttpResponse(status, headers, body, error)
+    return HttpResponse(status, headers, body, error, body_truncated)
 
 
-_SNIFF_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
+_SNIFF_TAGS = rb"<(?:!doctype\s+html|html|head|body|meta|title)\b"
+_SNIFF_TAG_RE = re.compile(_SNIFF_TAGS, re.I)
+_SNIFF_AFTER_COMMENT_RE = re.compile(rb"-->\s*" + _SNIFF_TAGS, re.I)
+_LEADING_SPACE_RE = re.compile(rb"\s*")
+_SNIFF_BYTES = 1024
+
+
+def _starts_like_html(start: bytes) -> bool:
+    r"""``start`` matches ``\s*(?:<!--.*?-->\s*)*<tag\b`` (tag: doctype html, html, head, body,
+    meta, title), decided in linear time.
+
+    As a backtracking regular expression that pattern is exponential in the number of
+    comments (``<!---->`` × 140 never finishes).  Because ``.*?`` may run over a ``-->``, one
+    or more leading comments match exactly when the text starts with ``<!--`` and some later
+    ``-->``, after optional whitespace, is followed by a tag: one search.
+    """
+    i = _LEADING_SPACE_RE.match(start).end()
+    if _SNIFF_TAG_RE.match(start, i):
+        return True
+    return start.startswith(b"<!--", i) and _SNIFF_AFTER_COMMENT_RE.search(start, i + 4) is not None
 
 
 def is_html_like(content_type: str | None, body: bytes) -> bool:
@@ -140,6 +186,5 @@ def is_html_like(content_type: str | None, body: bytes) -> bool:
     if mt in HTML_MEDIA_TYPES:
         return True
     if mt in ("", "text/plain", "application/octet-stream", "unknown/unknown"):
-        start = body[:1024].lstrip(b"\xef\xbb\xbf")
-        return bool(_SNIFF_RE.match(start))
+        return _starts_like_html(body[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf"))
     return False

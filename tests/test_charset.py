@@ -147,7 +147,8 @@ def test_empty_and_ascii_bodies():
 @pytest.mark.parametrize("label, codec", [
     ("Shift_JIS", "cp932"), ("x-sjis", "cp932"), ("Windows-31J", "cp932"), ("EUC-JP", "euc_jp"),
     ("ISO-2022-JP", "iso2022_jp_2"), ("UTF-8", "utf-8"), (" 'utf8' ", "utf-8"),
-    ("iso-8859-1", "latin-1"), ("no-such", None), ("", None), (None, None),
+    # the Encoding Standard reads ISO-8859-1 and US-ASCII labels as windows-1252
+    ("iso-8859-1", "cp1252"), ("US-ASCII", "cp1252"), ("no-such", None), ("", None), (None, None),
 ])
 def test_normalize_charset(label, codec):
     got = normalize_charset(label)
