@@ -30,7 +30,7 @@ from functools import lru_cache
 
 __all__ = [
     "Reason", "DetailKind", "Stage", "STAGES", "STAGE_NAMES", "PER_FILE_STAGES", "OUTCOMES",
-    "FILE_ERRORS", "HISTOGRAMS", "stage", "reason_outcome", "is_declared", "until_choices",
+    "FILE_ERRORS", "FILE_STATUSES", "HISTOGRAMS", "stage", "reason_outcome", "is_declared", "until_choices",
     "run_stages", "file_stages", "is_enabled",
 ]
 
@@ -146,8 +146,14 @@ FILE_ERRORS: dict[str, str] = {
     "gzip_error": "bytes that do not inflate, or non-gzip data between members",
     "truncated_record": "the file ends inside a record",
     "malformed_record": "a record without a WARC/ version line or a valid Content-Length",
-    "header_too_long": "a header line over 64 KiB or more than 1,000 header lines",
+    "header_too_long": "a header line over 64 KiB, more than 1,000 header lines or over 1 MiB of them",
+    "bad_content_length": "a record's Content-Length runs past its gzip member into the next record",
 }
+
+#: ``files.json`` ``status``: ``ok``; ``resynced`` (a gzip file read to its end after skipping
+#: damaged stretches: ``resyncs``, ``skipped_bytes``; ``error`` is the first fault's class);
+#: ``failed`` (reading stopped at ``stopped_at`` with ``error``).
+FILE_STATUSES = ("ok", "resynced", "failed")
 
 STAGES: tuple[Stage, ...] = (
     Stage(
@@ -160,7 +166,8 @@ STAGES: tuple[Stage, ...] = (
             *(Reason(f"{t}_record", "dropped", "not a response record") for t in _RECORD_TYPES),
             *_r("dropped", "not a response record", "other_record_type"),
             *_r("dropped", "a response record that is not application/http", "not_http"),
-            *_r("dropped", "block larger than read.max_record_bytes; never held in memory", "page_too_large"),
+            *_r("dropped", "block, or its Content-Encoding inflated, larger than read.max_record_bytes; "
+                "never held in memory", "page_too_large"),
             *_r("dropped", "HTTP status outside 2xx (read.only_2xx)", "http_status"),
             *_r("dropped", "no payload", "empty_body"),
             *_r("dropped", "content type not HTML, sniffed when absent", "not_html"),
@@ -172,7 +179,11 @@ STAGES: tuple[Stage, ...] = (
             *_r("error", "the HTTP status line or header block cannot be parsed", "malformed_http"),
             *_r("error", "Content-Encoding the body does not decode with", "bad_content_encoding"),
             *_r("error", "the file broke inside this record; reading the file stops here",
-                "truncated_gzip", "gzip_error", "truncated_record", "malformed_record", "header_too_long"),
+                "truncated_gzip", "gzip_error", "truncated_record", "malformed_record", "header_too_long",
+                "bad_content_length"),
+            *_r("error", "a gzip file's damaged stretch skipped up to the next gzip member that starts a "
+                "record: docs = the broken record (0 when none had started), bytes = compressed bytes "
+                "skipped", "resync_skipped"),
         ),
     ),
     Stage(

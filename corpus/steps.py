@@ -21,7 +21,7 @@ from .inputs import UNKNOWN_SNAPSHOT, InputFile, open_input
 from .record import Doc
 from .remote import RemoteConfig, RemoteError
 from .stage import Count, Resources, Stage
-from .warc import WarcReadError, iter_records
+from .warc import Resync, WarcReadError, iter_records
 
 __all__ = ["ReadConfig", "FileReport", "ReadStage", "DecodeStage", "ExtractStage", "read_pages",
            "RECORD_TYPE_REASONS"]
@@ -51,7 +51,7 @@ class FileReport:
     path: str
     warc_file: str
     snapshot: str
-    status: str = "ok"  # ok, failed
+    status: str = "ok"  # ok, failed; resynced: read to its end, after skipping damaged stretches
     error: str | None = None  # error class when failed
     message: str | None = None
     records: int = 0
@@ -59,9 +59,14 @@ class FileReport:
     pages: int = 0  # HTML responses passed on by read
     stopped_at: int | None = None  # compressed offset where reading stopped (failed files)
     retries: int = 0  # transient remote failures retried (and resumed by byte range)
+    resyncs: int = 0  # faults a gzip file resynchronised after (only in files.json when > 0)
+    skipped_bytes: int = 0  # compressed bytes those resynchronisations skipped (likewise)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        if not self.resyncs:
+            del d["resyncs"], d["skipped_bytes"]
+        return d
 
 
 def _is_binary(body: bytes) -> bool:
@@ -88,7 +93,19 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
     responses as documents."""
     snapshot = inp.snapshot
     try:
-        for rec in iter_records(f, cfg.max_record_bytes):
+        for rec in iter_records(f, cfg.max_record_bytes, resync=True):
+            if type(rec) is Resync:  # a damaged stretch of a gzip file skipped: one error row
+                report.records += rec.broken_record
+                report.resyncs += 1
+                report.skipped_bytes += rec.skipped_bytes
+                if report.error is None:
+                    report.error, report.message = rec.code, rec.message
+                count.bind(snapshot, rec.skipped_bytes)
+                if rec.broken_record:
+                    count.error("resync_skipped")
+                else:  # bytes skipped between records: the same row, no document
+                    count.stats.add(snapshot, count.stage, "error", "resync_skipped", 0, 0, rec.skipped_bytes)
+                continue
             report.records += 1
             rtype = rec.rec_type
             count.bind(snapshot, rec.block_length)
@@ -117,6 +134,9 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
             resp = parse_response(rec.block, cfg.max_record_bytes)
             if resp.error == "malformed_http":
                 count.error("malformed_http")
+                continue
+            if resp.body_truncated:  # Content-Encoding inflating past max_record_bytes
+                count.dropped("page_too_large")
                 continue
             if cfg.only_2xx and not 200 <= resp.status < 300:
                 count.dropped("http_status")
@@ -164,6 +184,11 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
     except OSError as exc:
         report.status, report.error = "failed", "io_error"
         report.message = f"{type(exc).__name__}: {exc}"
+    if report.resyncs and report.status == "ok":
+        report.status = "resynced"
+        faults = f"{report.resyncs} fault" + ("s" if report.resyncs > 1 else "")
+        report.message = (f"read to the end after resynchronising past {faults} ({report.skipped_bytes} "
+                          f"compressed bytes skipped); first: {report.message}")
 
 
 

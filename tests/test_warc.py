@@ -18,6 +18,7 @@ from jawebcorpus.corpus.warc import RawRecord, WarcReadError, iter_records
 DOCUMENTED_CODES = {
     "truncated_gzip", "gzip_error", "not_a_warc", "arc_not_supported",
     "unsupported_compression", "truncated_record", "malformed_record", "header_too_long",
+    "bad_content_length",
 }
 
 
