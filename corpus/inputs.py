@@ -4,13 +4,27 @@ Everything here is deterministic: the same arguments list the same files in the 
 A Common Crawl root (``cc_base``) is a local directory, ``https://data.commoncrawl.org/``
 (the default), ``s3://commoncrawl/`` or any other ``http(s)://`` / ``s3://`` prefix laid out
 the same way; listings and WARC files are fetched through :mod:`.remote`.
+
+A snapshot listing (``crawl-data/<ID>/warc.paths.gz``) is data from outside, read as such:
+
+* it is streamed and bounded (:data:`LISTING_LIMITS`: compressed and inflated size, number
+  and length of entries), so a small compressed listing cannot inflate to gigabytes;
+* every entry must be exactly ``crawl-data/<ID>/segments/<segment>/warc/<file>.warc.gz`` (or
+  ``.warc``), ``<ID>`` the listing's own snapshot, ``<segment>`` and ``<file>`` made of
+  letters, digits, ``.``, ``_`` and ``-`` and starting with a letter or digit.  So no entry
+  can name a path outside the base (``..``, an absolute path, a URL, ``file://``, a
+  backslash, a NUL or any other control character are all refused), on a local disk, over
+  HTTP or on S3.  One bad entry refuses the whole listing (:class:`InputError` giving its line
+  number and what is wrong with it, never its text): a listing that is not Common Crawl's
+  shape is not trusted for any of its entries;
+* an entry listed twice is read once.
 """
 
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
+import logging
 import os
 import re
 import zlib
@@ -39,7 +53,15 @@ SNAPSHOT_SETS: dict[str, tuple[str, ...]] = {
     )),
 }
 
+_log = logging.getLogger(__name__)
+
 SNAPSHOT_RE = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
+#: Bounds of one ``warc.paths.gz``: Common Crawl's hold about 100,000 entries of ~130 bytes
+#: (~13 MB inflated, ~1 MB compressed).
+LISTING_LIMITS = {"compressed_bytes": 64 << 20, "inflated_bytes": 64 << 20, "entries": 1_000_000,
+                  "entry_length": 1024}
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+_LISTING_ENTRY_RE = re.compile(rf"crawl-data/(CC-MAIN-\d{{4}}-\d{{2}})/segments/{_NAME}/warc/{_NAME}\.warc(?:\.gz)?")
 _SNAPSHOT_IN_PATH = re.compile(r"(?:^|/)crawl-data/(CC-MAIN-\d{4}-\d{2})/")
 _WARC_SUFFIXES = (".warc.gz", ".warc")
 UNKNOWN_SNAPSHOT = "unknown"
@@ -152,38 +174,130 @@ def expand_snapshots(names: list[str]) -> list[str]:
     return out
 
 
+def _entry_problem(entry: bytes, snapshot: str) -> str | None:
+    """Why a listing entry is not a Common Crawl WARC path of ``snapshot`` (None: it is)."""
+    if not entry.isascii() or any(c < 0x20 or c == 0x7F for c in entry):
+        return "it holds control or non-ASCII characters"
+    text = entry.decode("ascii")
+    m = _LISTING_ENTRY_RE.fullmatch(text)
+    if m is not None:
+        return None if m.group(1) == snapshot else "it names another snapshot's file"
+    if "\\" in text:
+        return "it holds a backslash"
+    if "://" in text or text.lower().startswith(("file:", "http:", "https:", "s3:")):
+        return "it is a URL"
+    if text.startswith("/") or re.match(r"[A-Za-z]:", text):
+        return "it is an absolute path"
+    if any(part in (".", "..", "") for part in text.split("/")):
+        return "it has an empty, '.' or '..' component"
+    return f"it is not crawl-data/{snapshot}/segments/<segment>/warc/<file>.warc.gz"
+
+
+def _read_listing(listing: str, snapshot: str, config: RemoteConfig | None) -> list[str]:
+    """The entries of a ``warc.paths.gz``, streamed, bounded and checked (module docstring)."""
+    lim = LISTING_LIMITS
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"snapshot listing {listing} refused: {why}")
+
+    entries: dict[bytes, None] = {}  # in listing order, each once
+    partial = b""
+    line_no = 0
+    repeated = 0
+
+    def take(lines: list[bytes]) -> None:
+        nonlocal line_no, repeated
+        for raw in lines:
+            line_no += 1
+            if len(raw) > lim["entry_length"]:
+                raise refuse(f"line {line_no} is over {lim['entry_length']} bytes")
+            entry = raw.strip(b" \t\r")
+            if not entry:
+                continue
+            if entry in entries:
+                repeated += 1
+                continue
+            why = _entry_problem(entry, snapshot)
+            if why is not None:
+                raise refuse(f"line {line_no} ({len(raw)} bytes) is not a Common Crawl WARC path: {why}")
+            entries[entry] = None
+            if len(entries) > lim["entries"]:
+                raise refuse(f"more than {lim['entries']:,} entries")
+
+    compressed = inflated = 0
+    dec = None  # the current gzip member's decompressor
+    try:
+        with remote.open_input(listing, config) as f:
+            while True:
+                data = f.read(1 << 16)
+                if not data:
+                    break
+                compressed += len(data)
+                if compressed > lim["compressed_bytes"]:
+                    raise refuse(f"over {lim['compressed_bytes']:,} compressed bytes")
+                while data:
+                    if dec is None:
+                        if data[:1] != b"\x1f" or (len(data) > 1 and data[1:2] != b"\x8b"):
+                            raise refuse("data after the last gzip member is not gzip" if inflated
+                                         else "it is not gzip data")
+                        dec = zlib.decompressobj(31)
+                    out = dec.decompress(data, 1 << 20)
+                    inflated += len(out)
+                    if inflated > lim["inflated_bytes"]:
+                        raise refuse(f"inflates to over {lim['inflated_bytes']:,} bytes")
+                    if out:
+                        lines = (partial + out).split(b"\n")
+                        partial = lines.pop()
+                        if len(partial) > lim["entry_length"]:
+                            raise refuse(f"line {line_no + len(lines) + 1} is over {lim['entry_length']} bytes")
+                        take(lines)
+                    if dec.eof:
+                        data, dec = dec.unused_data, None
+                    else:
+                        data = dec.unconsumed_tail
+    except zlib.error as exc:
+        raise refuse(f"corrupt gzip data ({exc})") from None
+    except RemoteError as exc:
+        if exc.code == "not_found":
+            raise InputError(f"snapshot listing not found: {listing}") from None
+        raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
+    except FileNotFoundError:
+        raise InputError(f"snapshot listing not found: {listing}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read snapshot listing {listing}: {type(exc).__name__}: {exc}") from None
+    if dec is not None or compressed == 0:
+        raise refuse("it ends inside a gzip member" if compressed else "it is empty")
+    if len(partial) > lim["entry_length"]:
+        raise refuse(f"line {line_no + 1} is over {lim['entry_length']} bytes")
+    take([partial] if partial else [])
+    if repeated:
+        _log.warning("snapshot listing %s repeats %d entries; each file is read once", listing, repeated)
+    return [e.decode("ascii") for e in entries]
+
+
 def list_snapshot(snapshot: str, cc_base: str = DEFAULT_CC_BASE, max_files: int | None = None,
                   config: RemoteConfig | None = None) -> list[InputFile]:
     """One snapshot's files from ``crawl-data/<ID>/warc.paths.gz`` under ``cc_base``.
 
     Usable inside a pipeline (one call per snapshot), so that large listings never travel in
-    the job graph.  ``max_files`` keeps a deterministic subset spread over the listing.
+    the job graph.  ``max_files`` keeps a deterministic subset spread over the listing.  The
+    listing is checked and bounded (module docstring); each path is listed once.
     """
     if not SNAPSHOT_RE.match(snapshot):
         raise InputError(f"not a Common Crawl snapshot id (CC-MAIN-YYYY-WW): {snapshot}")
     listing = remote.join_path(cc_base, f"crawl-data/{snapshot}/warc.paths.gz")
-    if remote.is_remote(listing):
-        try:
-            raw = remote.read_bytes(listing, config)
-        except RemoteError as exc:
-            if exc.code == "not_found":
-                raise InputError(f"snapshot listing not found: {listing}") from None
-            raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
-    else:
-        local = remote.local_path(listing)
-        if not os.path.exists(local):
-            raise InputError(f"snapshot listing not found: {listing}")
-        try:
-            with open(local, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
-    try:
-        text = gzip.decompress(raw).decode("utf-8")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read snapshot listing {listing}: {exc}") from None
-    rels = [line.strip() for line in text.splitlines() if line.strip()]
-    return sorted(InputFile(snapshot, rel, remote.join_path(cc_base, rel)) for rel in _sample(rels, max_files))
+    if not remote.is_remote(listing) and not os.path.exists(remote.local_path(listing)):
+        raise InputError(f"snapshot listing not found: {listing}")
+    rels = _read_listing(listing, snapshot, config)
+    out = []
+    for rel in _sample(rels, max_files):
+        path = remote.join_path(cc_base, rel)
+        if not remote.is_remote(path):  # defence in depth: the entry check already ensures it
+            base = os.path.abspath(remote.local_path(cc_base))
+            if os.path.commonpath([base, os.path.abspath(remote.local_path(path))]) != base:
+                raise InputError(f"snapshot listing {listing} refused: an entry resolves outside {cc_base}")
+        out.append(InputFile(snapshot, rel, path))
+    return sorted(out)
 
 
 def resolve_snapshots(snapshots: list[str], cc_base: str = DEFAULT_CC_BASE, max_files: int | None = None,

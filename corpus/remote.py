@@ -19,8 +19,12 @@ the caller).  Remote streams survive transient failures without losing or repeat
   401/403 end it at once (``not_found``, ``forbidden``).  :class:`RemoteError` is an
   :class:`OSError`, so code that treats any ``OSError`` as a failed file keeps working.
 
-HTTP uses the standard library (``urllib.request``: redirects and ``*_proxy`` environment
-variables are honoured).  S3 uses boto3 (imported only when an ``s3://`` path is opened) with
+HTTP uses the standard library (``urllib.request``: ``*_proxy`` environment variables are
+honoured).  Redirects are followed only to the same host and port with the same scheme (or
+from ``http`` to ``https`` on the same host), at most five in a row: a base URL cannot send
+the reader to another server, or from HTTPS down to plain HTTP; a refused redirect is a
+``remote_error``.  Error messages never quote what a server sent beyond status codes and
+S3 error codes (printable ASCII, truncated).  S3 uses boto3 (imported only when an ``s3://`` path is opened) with
 its own retries turned off, so every retry is counted here.  ``s3_unsigned=None`` (auto) signs
 requests when the normal credential chain finds credentials and sends unsigned (anonymous)
 requests otherwise, as public buckets allow; ``True``/``False`` force either.  Without
@@ -73,6 +77,13 @@ _S3_TRANSIENT = frozenset({
     "OperationAborted", "503", "500", "502", "504",
 })
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
+_MAX_REDIRECTS = 5
+
+
+def _printable(text: object, limit: int = 200) -> str:
+    """Text a server sent, made safe for a message: printable ASCII, at most ``limit`` characters."""
+    out = "".join(c if " " <= c <= "~" else "?" for c in str(text)[:limit])
+    return out + ("…" if len(str(text)) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -339,7 +350,7 @@ class RemoteStream(io.RawIOBase):
                 if self._validator is None:
                     self._validator = validator
                 elif validator != self._validator:
-                    raise _Fatal("remote_error", f"object changed while reading it ({self._validator} → {validator})")
+                    raise _Fatal("remote_error", "object changed while reading it (its ETag/Last-Modified changed)")
             if total is not None:
                 if self.size is None:
                     self.size = total
@@ -396,12 +407,37 @@ def _parse_content_range(value: str | None) -> tuple[int, int | None] | None:
     return int(m.group(1)), (None if m.group(3) == "*" else int(m.group(3)))
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # unparsable: never equal to a real port
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the same host: same scheme and port, or http → https."""
+
+    max_redirections = _MAX_REDIRECTS
+    max_repeats = 2
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old, new = _origin(req.full_url), _origin(urllib.parse.urljoin(req.full_url, newurl))
+        same = new == old or (old[0] == "http" and new[:2] == ("https", old[1]) and new[2] in (443, old[2]))
+        if not same or not old[1]:
+            raise urllib.error.HTTPError(req.full_url, code, "redirect refused", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class HttpStream(RemoteStream):
     """``http://`` and ``https://`` with the standard library."""
 
     def __init__(self, path: str, config: RemoteConfig, sleep=None, rng=None):
         super().__init__(path, config, sleep, rng)
-        self._opener = urllib.request.build_opener()  # redirects, *_proxy environment variables
+        # *_proxy environment variables; redirects only to the same host (see the module docstring)
+        self._opener = urllib.request.build_opener(_SameHostRedirects())
 
     def _request(self, start: int):
         headers = {"User-Agent": self.config.user_agent, "Accept-Encoding": "identity"}
@@ -425,6 +461,9 @@ class HttpStream(RemoteStream):
                 raise _Fatal("forbidden", f"HTTP {status}") from None
             if status in _RETRYABLE_STATUS or status >= 500:
                 raise _Transient(f"HTTP {status}", retry_after) from None
+            if 300 <= status < 400:
+                raise _Fatal("remote_error", f"HTTP {status}: redirect not followed (only to the same host, "
+                             f"never from https to http, at most {_MAX_REDIRECTS})") from None
             raise _Fatal("remote_error", f"HTTP {status}") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
@@ -439,11 +478,11 @@ class HttpStream(RemoteStream):
             length = int(length_h) if length_h and length_h.isdigit() else None
             validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
             if resp.headers.get("Content-Encoding", "identity").lower() not in ("identity", ""):
-                raise _Fatal("remote_error", f"server applied Content-Encoding {resp.headers['Content-Encoding']}")
+                raise _Fatal("remote_error", "the server applied a Content-Encoding (identity was asked for)")
             if status == 206:
                 parsed = _parse_content_range(resp.headers.get("Content-Range"))
                 if parsed is None:
-                    raise _Transient(f"206 without a usable Content-Range: {resp.headers.get('Content-Range')!r}")
+                    raise _Transient("206 without a usable Content-Range")
                 first, total = parsed
             elif status == 200:
                 first, total = 0, length
@@ -527,12 +566,12 @@ class S3Stream(RemoteStream):
             code = str(err.get("Code", ""))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
             retry_after = _retry_after(exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after"))
-            msg = f"{code or 'HTTP ' + str(status)} (HTTP {status}): {err.get('Message', '')}".rstrip(": ")
+            msg = f"{_printable(code, 64) or 'HTTP ' + str(status)} (HTTP {status}): {_printable(err.get('Message', ''))}".rstrip(": ")
             if code in ("InvalidRange",) or status == 416:
                 if self.size is not None and start >= self.size:
                     raise _EndOfObject() from None
             if code in ("PreconditionFailed",) or status == 412:
-                raise _Fatal("remote_error", f"object changed while reading it (ETag {self._etag} no longer matches)") from None
+                raise _Fatal("remote_error", "object changed while reading it (its ETag no longer matches)") from None
             if code in _S3_NOT_FOUND or status == 404:
                 raise _Fatal("not_found", msg) from None
             if code in _S3_FORBIDDEN or status in (401, 403):
