@@ -1,6 +1,9 @@
 """Property tests: hostile input never crashes a stage, and every record gets one outcome.
 
 Deterministic (``derandomize=True``, no example database) so CI runs the same examples.
+The last section builds large crafted inputs (repeated tags, runs of whitespace, bad chunk
+sizes, decompression bombs, damaged gzip members …) and runs the reader, HTTP parsing,
+detection and decoding on each under a limit of 2 s and 500 MB (``_bounded``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import random
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jawebcorpus.corpus.charset import Decoded, decode_html
@@ -22,13 +25,14 @@ from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
 from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.steps import FileReport, read_pages
-from jawebcorpus.corpus.warc import RawRecord, WarcReadError, iter_records
+from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, iter_records
 from jawebcorpus.filters.jadetect import Detection, detect_japanese
 from jawebcorpus.sample import warc_paths
 
 WARC_CODES = {
     "truncated_gzip", "gzip_error", "not_a_warc", "arc_not_supported",
     "unsupported_compression", "truncated_record", "malformed_record", "header_too_long",
+    "bad_content_length",
 }
 HTTP_ERRORS = {None, "malformed_http", "bad_chunked_encoding", "bad_content_encoding"}
 DETECT_METHODS = {"kana_utf8", "html_lang", "kana_cp932", "kana_euc_jp", "kana_iso2022_jp", "kana_utf16", "none"}
@@ -145,9 +149,14 @@ def test_read_pages_accounts_for_every_record(data):
     assert all(r["stage"] == "read" for r in rows)
     assert sum(r["docs"] for r in rows if r["outcome"] == "kept") == report.pages == len(docs)
     assert check_accounting(rows) == []
-    assert report.status in ("ok", "failed")
+    assert report.status in ("ok", "resynced", "failed")
     if report.status == "failed":
         assert report.error in WARC_CODES and report.stopped_at is not None
+    if report.status == "resynced":  # a gzip file read to its end past damaged stretches
+        assert report.resyncs > 0 and report.error in RESYNC_CODES and report.stopped_at is None
+    skipped = [r for r in rows if r["reason"] == "resync_skipped"]
+    assert (report.resyncs > 0) == bool(skipped)
+    assert sum(r["bytes"] for r in skipped) == report.skipped_bytes
     for doc in docs:
         assert isinstance(doc.body, bytes) and doc.body.strip()
 
@@ -265,3 +274,144 @@ def test_extractor_outcomes_on_html_ish_text(extractor, html):
     assert res.outcome in EXTRACT_OUTCOMES
     assert isinstance(res.text, str)
     assert (res.outcome == "ok") == bool(res.text.strip())
+
+
+# -- crafted large inputs under a time and memory limit ------------------------------------
+from _bounded import MB, BoundedRunner  # noqa: E402  (the helper module next to this file)
+
+from jawebcorpus.corpus.charset import meta_charset  # noqa: E402
+from jawebcorpus.filters.jadetect import html_lang_ja  # noqa: E402
+from jawebcorpus.filters.steps import _first_title  # noqa: E402
+
+#: Pieces repeated to build pages that stress every scanner: open tags without ``>``, runs of
+#: whitespace where a value is expected, comments, kana in several encodings, escapes.
+HOSTILE_PIECES = [
+    b"<html", b"<html ", b"<HTML lang=", b" lang=", b"<title", b"<title>", b"</title", b"<meta ", b"<meta charset=",
+    b"charset=", b" ", b"\t", b"\r\n", b"\n", b"\r", b"<!--", b"-->", b"<!---->", b"<!---->\n", b"'", b'"', b">",
+    b"ja", b"\x1f\x8b\x08", b"\x1f\x8b", b"WARC/1.0\r\n", b"\xe3\x81\x82", b"\x82\xa0", b"\xa4\xa2", b"\x1b$B",
+    b"\x1b(B", b"\xff\xfe", b"\\ud800", b"+2AA-", b"\x00", b"\xed\xa0\x80", b"0\r\n", b"-5\r\n", b"ffffffff\r\n",
+]
+MAX_CRAFTED = 512 * 1024
+
+_big = st.sampled_from([1_000, 10_000, 30_000, 70_000])
+crafted_bytes = (
+    # one piece repeated many times (what quadratic scanners choke on), maybe after a prefix
+    st.tuples(st.sampled_from([b"", b"<html lang=ja>", b"\xef\xbb\xbf", b"<!---->"]), st.sampled_from(HOSTILE_PIECES), _big)
+    .map(lambda t: (t[0] + t[1] * t[2])[:MAX_CRAFTED])
+    # or a mix of pieces
+    | st.lists(st.tuples(st.sampled_from(HOSTILE_PIECES) | st.binary(min_size=1, max_size=8), st.integers(1, 64) | _big),
+               min_size=1, max_size=6).map(lambda parts: b"".join(piece * n for piece, n in parts)[:MAX_CRAFTED])
+)
+
+CRAFTED = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.fixture(scope="module")
+def limited():
+    with BoundedRunner(seconds=2.0, memory=500 * MB) as runner:
+        yield runner
+
+
+def _http_variants(body: bytes, label: str) -> list[bytes]:
+    heads = [
+        f"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset={label}\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Type: " + label + "\r\n\r\n",
+    ]
+    return [heads[0].encode("latin-1", "replace") + body, heads[1].encode() + body,
+            heads[2].encode() + gzip.compress(body, 1, mtime=0), heads[3].encode("latin-1", "replace") + zlib.compress(body, 1)]
+
+
+def http_and_decode(body: bytes, label: str) -> int:
+    n = 0
+    for block in _http_variants(body, label):
+        resp = parse_response(block, 1 << 20)
+        check_response(resp)
+        assert len(resp.body) <= max(len(block), 1 << 20)
+        is_html_like(None, resp.body)
+        for http_label in (label, resp.headers.get("content-type")):
+            dec = decode_html(resp.body, http_label, None)
+            dec.text.encode("utf-8")  # no lone surrogate
+            assert dec.replacements == dec.text.count("\ufffd")
+        n += 1
+    return n
+
+
+def detection(body: bytes) -> str:
+    det = detect_japanese(body)
+    html_lang_ja(body)
+    _first_title(body)
+    meta_charset(body)
+    if det.codec_hint:
+        decode_html(body, None, det.codec_hint).text.encode("utf-8")
+    return det.method
+
+
+def reader(data: bytes) -> tuple[int, str]:
+    """The read stage on a file (gzip per record, one member, and plain), every record accounted."""
+    block = b"HTTP/1.1 200 OK\r\n\r\n" + data
+    record = (b"WARC/1.0\r\nWARC-Type: response\r\nContent-Type: application/http; msgtype=response\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(block)) + block + b"\r\n\r\n"
+    ok = b"WARC/1.0\r\nWARC-Type: metadata\r\nContent-Length: 1\r\n\r\nx\r\n\r\n"
+    variants = b"".join(
+        b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (len(b), b)
+        for b in (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + data,
+                  b"HTTP/1.1 200 OK\r\n\r\n" + data,  # no Content-Type: sniffed
+                  b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + gzip.compress(data * 32, 1, mtime=0)))
+    files = [
+        gzip.compress(ok, 1, mtime=0) + gzip.compress(record, 1, mtime=0) + data[:4096] + gzip.compress(ok, 1, mtime=0),
+        gzip.compress(ok + data + ok, 1, mtime=0),
+        ok + data + ok,
+        gzip.compress(ok, 1, mtime=0) + gzip.compress(data, 1, mtime=0) + gzip.compress(ok, 1, mtime=0),
+        gzip.compress(ok + variants + ok, 1, mtime=0),
+        gzip.compress(ok + data * 16 + ok, 1, mtime=0),  # inflates 16 times larger (up to 8 MiB)
+    ]
+    status = ""
+    for f in files:
+        stats, report, docs = run_read(f)
+        rows = stats.rows()
+        assert sum(r["docs"] for r in rows) == report.records and check_accounting(rows) == []
+        status += report.status[0]
+    return len(files), status
+
+
+# Seeds: inputs known to hang or blow up a naive reader (each was a real fault).
+@CRAFTED
+@example(b"<!---->" * 200 + b"x", "utf-8")
+@example(b"-5\r\nab\r\n" * 100, "utf-8")
+@example(b"<p>\\ud800</p>", "raw-unicode-escape")
+@example(b"<meta charset=" + b" " * 30_000, "utf-8")
+@given(crafted_bytes, st.sampled_from(["utf-8", "shift_jis", "utf-7", "raw-unicode-escape", "x-user-defined",
+                                       "iso-2022-jp", "utf-16", " " * 2000 + "'", "euc-jp"]))
+def test_crafted_http_and_decoding_within_limits(limited, body, label):
+    limited.run(http_and_decode, body, label)
+
+
+@CRAFTED
+@example(b"<html" * 20_000)
+@example(b"<title>" * 40_000)
+@example(b"<meta " * 40_000)
+@given(crafted_bytes)
+def test_crafted_detection_within_limits(limited, body):
+    limited.run(detection, body)
+
+
+@CRAFTED
+@example(b"\r\n" * 200_000)
+@example(b"-5\r\nxx\r\n" * 10)
+@example(b"<!---->" * 200)
+@given(crafted_bytes)
+def test_crafted_warc_files_within_limits(limited, data):
+    limited.run(reader, data)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(crafted_bytes, st.sampled_from(["utf-8", "shift_jis", "utf-7", "raw-unicode-escape"]))
+def test_crafted_inputs_within_limits_many(limited, data, label):
+    limited.run(http_and_decode, data, label)
+    limited.run(detection, data)
+    limited.run(reader, data)
