@@ -31,7 +31,7 @@ from .langid import LanguageIdentifier, shared_language_identifier
 
 __all__ = [
     "DetectConfig", "DetectStage", "swallow_title_japanese", "Detection", "detect_japanese", "count_kana",
-    "html_lang_ja", "HTML_LANG_RE",
+    "japanese_html_lang", "HTML_LANG_RE",
 ]
 
 
@@ -84,7 +84,7 @@ def _html_lang_ja(body: bytes, pos: int = 0, endpos: int | None = None) -> "re.M
         pos = end + 1
 
 
-def html_lang_ja(body: bytes, limit: int = _LANG_SCAN_BYTES) -> bool:
+def japanese_html_lang(body: bytes, limit: int = _LANG_SCAN_BYTES) -> bool:
     """Swallow's first test: ``<html lang="ja…">`` in the first ``limit`` bytes."""
     return _html_lang_ja(body, 0, limit) is not None
 
@@ -98,7 +98,7 @@ class _HtmlLangRe:
         return _html_lang_ja(body, pos, endpos)
 
 
-#: Kept for callers of the former regular expression (``.search`` only); see :func:`html_lang_ja`.
+#: Kept for callers of the former regular expression (``.search`` only); see :func:`japanese_html_lang`.
 HTML_LANG_RE = _HtmlLangRe()
 
 
@@ -167,7 +167,7 @@ def detect_japanese(body: bytes, min_kana: int = 10, use_lang: bool = True) -> D
     kana = _utf8_kana(body, min_kana)
     if kana >= min_kana and _looks_utf8(body):  # chance E3 8x pairs in Shift_JIS/GBK fall through
         return Detection(True, "kana_utf8", None, kana)
-    if use_lang and html_lang_ja(body):
+    if use_lang and japanese_html_lang(body):
         return Detection(True, "html_lang", None, kana)
     if b"\x1b" in body and (b"\x1b$B" in body or b"\x1b$@" in body):
         k = _confirm(body, "iso2022_jp_2", min_kana)
@@ -245,7 +245,7 @@ class DetectStage(Stage):
         if cfg.mode == "off":
             method, hint, ok = "off", None, True
         elif cfg.mode == "swallow":
-            if html_lang_ja(body):
+            if japanese_html_lang(body):
                 method, hint, ok = "html_lang", None, True
             else:
                 ok = self.lid is not None and swallow_title_japanese(body, self.lid)

@@ -280,8 +280,8 @@ def test_extractor_outcomes_on_html_ish_text(extractor, html):
 from _bounded import MB, BoundedRunner  # noqa: E402  (the helper module next to this file)
 
 from jawebcorpus.corpus.charset import meta_charset  # noqa: E402
-from jawebcorpus.filters.jadetect import html_lang_ja  # noqa: E402
-from jawebcorpus.filters.steps import _first_title  # noqa: E402
+from jawebcorpus.filters.jadetect import japanese_html_lang  # noqa: E402
+from jawebcorpus.filters.jadetect import _first_title  # noqa: E402
 
 #: Pieces repeated to build pages that stress every scanner: open tags without ``>``, runs of
 #: whitespace where a value is expected, comments, kana in several encodings, escapes.
@@ -341,7 +341,7 @@ def http_and_decode(body: bytes, label: str) -> int:
 
 def detection(body: bytes) -> str:
     det = detect_japanese(body)
-    html_lang_ja(body)
+    japanese_html_lang(body)
     _first_title(body)
     meta_charset(body)
     if det.codec_hint:
