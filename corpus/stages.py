@@ -150,9 +150,9 @@ FILE_ERRORS: dict[str, str] = {
     "bad_content_length": "a record's Content-Length runs past its gzip member into the next record",
 }
 
-#: ``files.json`` ``status``: ``ok``; ``resynced`` (a gzip file read to its end after skipping
-#: damaged stretches: ``resyncs``, ``skipped_bytes``; ``error`` is the first fault's class);
-#: ``failed`` (reading stopped at ``stopped_at`` with ``error``).
+#: A file record's ``status`` (``OUT/stats/files/*.jsonl``): ``ok``; ``resynced`` (a gzip file
+#: read to its end after skipping damaged stretches: ``resyncs``, ``skipped_bytes``; ``error``
+#: is the first fault's class); ``failed`` (reading stopped at ``stopped_at`` with ``error``).
 FILE_STATUSES = ("ok", "resynced", "failed")
 
 STAGES: tuple[Stage, ...] = (

@@ -59,7 +59,7 @@ class FileReport:
     pages: int = 0  # HTML responses passed on by read
     stopped_at: int | None = None  # compressed offset where reading stopped (failed files)
     retries: int = 0  # transient remote failures retried (and resumed by byte range)
-    resyncs: int = 0  # faults a gzip file resynchronised after (only in files.json when > 0)
+    resyncs: int = 0  # faults a gzip file resynchronised after (only in the file record when > 0)
     skipped_bytes: int = 0  # compressed bytes those resynchronisations skipped (likewise)
 
     def to_dict(self) -> dict:

@@ -697,7 +697,7 @@ def test_read_stage_accounting_after_a_resync(kind):
     d = report.to_dict()
     assert d["status"] == "resynced" and d["resyncs"] == 1 and d["error"] in {
         "gzip_error", "malformed_record", "bad_content_length", "header_too_long"}
-    # an intact file's report has no resync keys (files.json unchanged for normal input)
+    # an intact file's report has no resync keys (file records unchanged for normal input)
     _, clean, _ = read_file(b"".join(intact(12)[0]))
     assert clean.status == "ok" and "resyncs" not in clean.to_dict()
 
@@ -799,12 +799,13 @@ def test_a_content_encoding_bomb_is_page_too_large():
 @pytest.mark.slow
 def test_a_damaged_file_through_the_whole_pipeline(tmp_path):
     """The sample's first WARC file with a corrupt member (a page the intact file keeps) and
-    stray bytes after the next one: the run succeeds, its files.json says resynced, the
+    stray bytes after the next one: the run succeeds, its file record says resynced, the
     accounting adds up, and the output is the intact file's output without the broken page."""
     import json
 
     import pyarrow.dataset as ds
 
+    from jawebcorpus.corpus.stats import read_file_records
     from jawebcorpus.pipelines.cli import main
     from jawebcorpus.sample import warc_paths
 
@@ -820,7 +821,7 @@ def test_a_damaged_file_through_the_whole_pipeline(tmp_path):
         assert main(["run", "--quiet", "--input", str(tmp_path / name), "--output", str(out),
                      "--set", "dedup.enabled=false"]) == 0
         rows = json.loads((out / "stats" / "stages.json").read_text())
-        files = json.loads((out / "stats" / "files.json").read_text())
+        files = read_file_records(str(out / "stats"))
         assert check_accounting(rows) == []
         ids = ds.dataset(out / "data", format="parquet", partitioning="hive").to_table(
             columns=["warc_record_id"]).column(0).to_pylist()
