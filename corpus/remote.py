@@ -31,6 +31,10 @@ requests otherwise, as public buckets allow; ``True``/``False`` force either.  W
 ``s3_endpoint_url`` boto3's own resolution applies (``AWS_ENDPOINT_URL_S3``, then AWS).
 
 Tests make backoff deterministic by passing ``sleep`` (called with each delay) and ``rng``.
+
+Why this module is long: one resumable stream (positions, validators, retries, backoff)
+with two backends, HTTP and S3, each with its own error classification and (HTTP) redirect
+policy; the shared machinery is the point of keeping them together.
 """
 
 from __future__ import annotations

@@ -28,6 +28,10 @@ bounded (64 KiB a line, 1,000 lines, 1 MiB in all); a block that runs past its g
 into a member that starts the next record is an error (``bad_content_length``) instead of
 swallowing that record; error messages describe the bytes they found (length, hash), they
 never quote them.
+
+Why this module is long: the reader, its compressed-offset bookkeeping and the
+resynchronisation scan share one stream state (``_Stream``: buffers, history, replay); split
+apart, each part would reach into the others' internals.
 """
 
 from __future__ import annotations
