@@ -60,7 +60,7 @@ from jawebcorpus.corpus.errors import ConfigError
 
 __all__ = [
     "RemoteConfig", "RemoteError", "RemoteStream", "LocalStream", "open_input", "read_bytes",
-    "is_remote", "join_path", "split_s3", "local_path", "get_default_config", "set_default_config",
+    "is_remote", "join_path", "split_s3", "local_path", "get_default_config", "set_default_config", "display_path",
     "REMOTE_ERROR_CODES",
 ]
 
@@ -180,6 +180,21 @@ class _EndOfObject(Exception):
 
 
 # -- paths ---------------------------------------------------------------------------------------
+_URL_SECRETS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?:[^/@?#]*@)?(?P<rest>[^?#]*)(?P<query>[?#].*)?$", re.S)
+
+
+def display_path(path: str) -> str:
+    """A path as it may be recorded or printed: a URL loses its user information and its query
+    string (a presigned URL's signature, a token), which become ``<redacted>``."""
+    m = _URL_SECRETS.match(path)
+    if not m:
+        return path
+    authority = path[len(m.group("scheme")):].split("/", 1)[0]
+    user = "<redacted>@" if "@" in authority else ""
+    query = "?<redacted>" if m.group("query") else ""
+    return f"{m.group('scheme')}{user}{m.group('rest')}{query}"
+
+
 def is_remote(path: str) -> bool:
     return path.lower().startswith(_REMOTE_SCHEMES)
 

@@ -407,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         parser.error(f"unexpected arguments: {' '.join(bad)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # A failing element is re-raised to us with its traceback (printed when it is not an error
+    # of the environment or the input, which get one line): Beam's own copy of it is noise.
+    for name in ("apache_beam.runners.common", "apache_beam.runners.worker.sdk_worker"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.command == "run":
         return cmd_run(args, extra, list(sys.argv if argv is None else ["jawebcorpus", *argv]))
     if args.command == "report":

@@ -206,7 +206,11 @@ def environment_error(exc: BaseException) -> str | None:
     its traceback in the message, so the message is searched too."""
     import errno
 
+    from jawebcorpus.corpus.inputs import InputError
+
     for e in _chain(exc):
+        if isinstance(e, InputError):  # a snapshot listing refused inside the pipeline
+            return str(e).split(" [while running")[0]
         code = getattr(e, "errno", None)
         text = str(e)
         if code == errno.ENOSPC or "No space left on device" in text or "[Errno 28]" in text:

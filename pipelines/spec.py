@@ -15,7 +15,7 @@ from functools import cached_property
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.inputs import InputFile, SnapshotListing
-from jawebcorpus.corpus.remote import RemoteConfig
+from jawebcorpus.corpus.remote import RemoteConfig, display_path
 from jawebcorpus.corpus.stages import file_stages, run_stages, until_choices
 
 from .config import PipelineConfig
@@ -32,12 +32,15 @@ REDACTED = "<redacted>"
 
 
 def redact_args(args) -> list[str]:
-    """A command line with the values of secret-looking options replaced: ``--name=value``,
-    ``--name value``."""
+    """A command line with the values of secret-looking options replaced (``--name=value``,
+    ``--name value``), and URLs without their user information and query strings."""
     out: list[str] = []
     hide_next = False
     for a in args:
-        a = str(a)
+        a = display_path(str(a)) if "://" in str(a) else str(a)
+        if a.startswith("--") and "=" in a and "://" in a:
+            name, _, value = a.partition("=")
+            a = f"{name}={display_path(value)}"
         if hide_next:
             out.append(REDACTED)
             hide_next = False

@@ -29,7 +29,7 @@ from apache_beam.utils.shared import Shared
 
 from jawebcorpus.corpus.inputs import InputFile, list_snapshot
 from jawebcorpus.corpus.record import Doc
-from jawebcorpus.corpus.remote import RemoteConfig
+from jawebcorpus.corpus.remote import RemoteConfig, display_path
 from jawebcorpus.corpus.stage import FileResult, LocalResources, Stage, process_file, sample_record
 from jawebcorpus.corpus.stages import stage as registry_stage
 from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, rows_in_order
@@ -121,10 +121,13 @@ class ProcessFileFn(beam.DoFn):
 
     def process(self, inp: InputFile):
         spec = self.spec
-        report = FileReport(inp.path, inp.rel, inp.snapshot)
+        shown = display_path(inp.path)  # a presigned URL's signature is never recorded
+        report = FileReport(shown, display_path(inp.rel), inp.snapshot)
         result = FileResult(report, rejected=[] if spec.config.output.rejected else None)
         process_file(lambda count: self.reader.read(inp, count, report, spec.remote), self.stages, result,
                      samples_per_reason=spec.samples_per_reason, progress=self.progress.add, reject_after="langid")
+        if report.message and shown != inp.path:
+            report.message = report.message.replace(inp.path, shown)
         if report.retries:
             Metrics.counter("read", "remote.retries").inc(report.retries)
         self.progress.add(flush=True, files=1, captures=report.responses, failed_files=int(report.status != "ok"))
@@ -412,12 +415,15 @@ class FilesSummaryFn(beam.CombineFn):
 
     def add_input(self, acc, r):
         acc["files"] += 1
-        snap = acc["snapshots"].setdefault(r["snapshot"], {"files": 0, "failed": 0, **{k: 0 for k in _SUMMED}})
+        snap = acc["snapshots"].setdefault(r["snapshot"], {"files": 0, "failed": 0, "resynced": 0,
+                                                             **{k: 0 for k in _SUMMED}})
         snap["files"] += 1
         for k in _SUMMED:
             snap[k] += int(r.get(k) or 0)
         errors = [e for e in (r.get("error"), r.get("write_error")) if e]
-        if r.get("status") != "ok" or r.get("write_error"):
+        if r.get("status") == "resynced":  # read to its end after skipping damaged stretches
+            snap["resynced"] += 1
+        if r.get("status") != "ok" or r.get("write_error"):  # resynced files lost records: listed too
             snap["failed"] += 1
             acc["failed"] = sorted([*acc["failed"], r], key=_file_order)[:FAILED_EXAMPLES]
         for e in errors:
@@ -443,6 +449,7 @@ class FilesSummaryFn(beam.CombineFn):
             "snapshots": {s: acc["snapshots"][s] for s in sorted(acc["snapshots"])},
             "errors": {e: acc["errors"][e] for e in sorted(acc["errors"])},
             "failed_files": sum(v["failed"] for v in acc["snapshots"].values()),
+            "resynced_files": sum(v.get("resynced", 0) for v in acc["snapshots"].values()),
             "failed_examples": acc["failed"],
         }
 

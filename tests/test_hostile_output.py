@@ -233,7 +233,15 @@ def test_secret_options_are_never_recorded_or_printed(tmp_path, capsys):
 
 
 def test_redaction_of_every_form():
+    from jawebcorpus.corpus.remote import display_path
     from jawebcorpus.pipelines.spec import redact_args
+
+    signed = "https://bucket.s3.example/x.warc.gz?X-Amz-Credential=AKIA1&X-Amz-Signature=f00d"
+    assert display_path(signed) == "https://bucket.s3.example/x.warc.gz?<redacted>"
+    assert display_path("https://user:pw@host.example/a") == "https://<redacted>@host.example/a"
+    assert display_path("s3://commoncrawl/crawl-data/x.warc.gz") == "s3://commoncrawl/crawl-data/x.warc.gz"
+    assert redact_args(["--input", signed, "--cc-base=https://u:p@h.example/"]) == [
+        "--input", "https://bucket.s3.example/x.warc.gz?<redacted>", "--cc-base=https://<redacted>@h.example/"]
 
     args = ["run", "--api-token=abc", "--password", "p", "--aws_secret_access_key", "s", "--key=k", "--output", "o"]
     assert redact_args(args) == ["run", "--api-token=<redacted>", "--password", "<redacted>",
