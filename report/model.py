@@ -46,7 +46,7 @@ def _snapshot(v: Any) -> str:
     return str(v) if v else "?"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StageRow:
     """One row of ``stages.json``: the documents of a snapshot with one outcome at one stage."""
 
@@ -71,7 +71,7 @@ class StageRow:
                 "docs": self.docs, "chars": self.chars, "bytes": self.bytes}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DetailRow:
     """One row of ``details.json``: a count of one ``kind`` (histogram bin, rule, term …) at a stage."""
 
@@ -93,7 +93,7 @@ class DetailRow:
                 "docs": self.docs, "chars": self.chars, "bytes": self.bytes}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """One WARC file of ``files.json``: the sampling unit of the extrapolation."""
 
@@ -121,7 +121,7 @@ class FileEntry:
                    opt("message"), _int(f.get("records")), _int(f.get("responses")), _int(f.get("pages")))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """``run.json``: what was run, with which configuration (empty when the file is missing)."""
 
@@ -152,7 +152,7 @@ class RunInfo:
         return (self.config.get(section) or {}).get(key, default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SampleFile:
     """``OUT/samples/<stage>/<reason>.jsonl``: example documents of one drop reason."""
 
@@ -169,7 +169,7 @@ class Written(NamedTuple):
     chars: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunStats:
     """What one output directory holds (statistics, samples, per-file written counts)."""
 
