@@ -1,9 +1,9 @@
 """The statistics report: where every page and character of a corpus build went, stage by stage.
 
 ``jawebcorpus report OUT [OUT2 ...]`` reads what a run wrote under ``OUT/stats/``
-(``stages.json``, ``details.json``, ``files.json``, ``run.json``), the example documents under
-``OUT/samples/`` when there are any, and the per-file row counts of the Parquet output under
-``OUT/data/`` (for the sampling error of the extrapolation), and renders
+(``stages.json``, ``details.json``, ``run.json`` and the per-file records ``files/*.jsonl``),
+the example documents under ``OUT/samples/`` when there are any, and the per-file row counts of
+the Parquet output under ``OUT/data/`` (for the sampling error of the extrapolation), and renders
 
 - :func:`render_text`: the funnel at 80 columns (several outputs side by side);
 - :func:`build_report` → JSON (``--json``, :func:`report_json`): the same numbers for machines;

@@ -279,7 +279,7 @@ def _other_details(run: RunStats) -> list[DetailSum]:
 
 
 def _stats_checks(run: RunStats, funnels: dict[str, list[StageEntry]], snapshots: list[str]) -> list[str]:
-    """Cross-checks between stages.json, details.json, files.json and OUT/data (empty when consistent)."""
+    """Cross-checks between stages.json, details.json and the per-file records (empty when consistent)."""
     out = []
     det: dict = defaultdict(lambda: defaultdict(int))
     for r in run.details:
@@ -319,9 +319,10 @@ def _stats_checks(run: RunStats, funnels: dict[str, list[StageEntry]], snapshots
         if rd and snap in files and run.files:
             rec, pages = files[snap]
             if rec != rd["in_docs"]:
-                out.append(f"{snap}: files.json counts {rec:,} records, stages.json read {rd['in_docs']:,}")
+                out.append(f"{snap}: {run.files_source} counts {rec:,} records, stages.json read {rd['in_docs']:,}")
             if pages != rd["kept_docs"]:
-                out.append(f"{snap}: files.json counts {pages:,} HTML pages, stages.json read kept {rd['kept_docs']:,}")
+                out.append(f"{snap}: {run.files_source} counts {pages:,} HTML pages, "
+                           f"stages.json read kept {rd['kept_docs']:,}")
     return out
 
 

@@ -184,7 +184,7 @@ def _snapshot_row(run: RunStats, snap: str, files: list[FileEntry], written: Wri
             "files_source": n_src, "listing": None, "method": "none", "captures_read": 0,
             "docs_written": docs_w, "chars_written": chars_w, "input_pages": _unknown(), "docs": _unknown(),
             "chars": _unknown(), "notes": [],
-            "error_note": "no files.json entries for this snapshot: it cannot be extrapolated"}
+            "error_note": f"no {run.files_source} entries for this snapshot: it cannot be extrapolated"}
     # Per-file written figures (the sampling unit); without them, only the point estimate.
     if per is not None:
         ys_d = [per.get((snap, f.warc_file), (0, 0))[0] for f in files]
@@ -212,7 +212,7 @@ def _snapshot_row(run: RunStats, snap: str, files: list[FileEntry], written: Wri
         error_note = "all files of the snapshot's listing were read: no sampling error"
     elif not per_file_ok:
         error_note = ("sampling error unknown: per-file written counts need OUT/data (Parquet) "
-                      "or per-file counts in files.json")
+                      f"or per-file counts in {run.files_source}")
     elif n < 2:
         error_note = "one file read: the sampling error cannot be estimated"
     else:

@@ -1,10 +1,11 @@
 """The typed model of one output directory: what a run wrote, loaded into frozen dataclasses.
 
 :func:`load_run` reads ``OUT/stats/stages.json`` (:class:`StageRow`: one row per snapshot,
-stage, outcome and reason), ``details.json`` (:class:`DetailRow`), ``files.json``
-(:class:`FileEntry`), ``run.json`` (:class:`RunInfo`), the example documents under
-``OUT/samples/`` (:class:`SampleFile`) and the documents and characters written per WARC file
-(:class:`Written`, from ``files.json`` or the Parquet output) into one :class:`RunStats`.
+stage, outcome and reason), ``details.json`` (:class:`DetailRow`), the per-file records
+(:class:`FileEntry`: ``OUT/stats/files/*.jsonl``, or ``files.json`` of older outputs),
+``run.json`` (:class:`RunInfo`), the example documents under ``OUT/samples/``
+(:class:`SampleFile`) and the documents and characters written per WARC file (:class:`Written`,
+from the per-file records or the Parquet output) into one :class:`RunStats`.
 
 Loading normalises what the report reads: counts are ``int`` (missing or null → 0), names and
 reasons are ``str``, a missing snapshot is ``"?"``.  Values the report only passes through to
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.corpus.stats import iter_file_records
 
 __all__ = [
     "ReportError", "StageRow", "DetailRow", "FileEntry", "RunInfo", "SampleFile", "Written", "RunStats",
@@ -95,7 +97,7 @@ class DetailRow:
 
 @dataclass(frozen=True, slots=True)
 class FileEntry:
-    """One WARC file of ``files.json``: the sampling unit of the extrapolation."""
+    """One input WARC file's record (``OUT/stats/files/``): the sampling unit of the extrapolation."""
 
     path: str | None
     warc_file: str | None  # the path below the input root (``crawl-data/<ID>/segments/…``)
@@ -182,10 +184,11 @@ class RunStats:
     #: in pipeline order of their stage, then by reason
     samples: tuple[SampleFile, ...] = ()
     samples_dir: str | None = None
-    #: (snapshot, warc_file) → documents and characters written; None when neither files.json nor
-    #: the Parquet output gives them
+    #: (snapshot, warc_file) → documents and characters written; None when neither the per-file
+    #: records nor the Parquet output give them
     written_per_file: Mapping[tuple[str, str], Written] | None = None
     written_source: str = ""  # where written_per_file came from
+    files_source: str = "files.json"  # where the per-file records came from (``OUT/stats/files``)
 
     @property
     def preset(self) -> str:
@@ -259,8 +262,25 @@ def _scan_samples(out: str) -> tuple[str | None, tuple[SampleFile, ...]]:
     return root, tuple(sorted(found.values(), key=order))
 
 
+def _file_records(stats: str) -> tuple[list, str, str]:
+    """The per-file records, where they came from, and its name in messages.
+
+    ``OUT/stats/files/*.jsonl`` (sharded; in snapshot, file, path order, the order of the
+    ``files.json`` that older outputs wrote, which is read as it is).
+    """
+    if os.path.isdir(os.path.join(stats, "files")):
+        try:
+            recs = list(iter_file_records(stats))
+        except (OSError, ValueError) as exc:
+            raise ReportError(f"cannot read {stats}/files/: {exc}") from None
+        if all(isinstance(r, dict) for r in recs):
+            recs.sort(key=lambda r: tuple(str(r.get(k) or "") for k in ("snapshot", "warc_file", "path")))
+        return recs, f"{stats}/files/", "OUT/stats/files"
+    return _read_json(os.path.join(stats, "files.json"), default=[]) or [], f"{stats}/files.json", "files.json"
+
+
 def _written_from_files(files: list[dict]) -> dict[tuple[str, str], Written] | None:
-    """Per-file written documents/characters, when files.json carries them."""
+    """Per-file written documents/characters, when the per-file records carry them."""
     for kd, kc in (("written_docs", "written_chars"), ("written", "written_chars"), ("kept_docs", "kept_chars")):
         if files and all(kd in f and kc in f for f in files):
             return {(f["snapshot"], f["warc_file"]): Written(int(f[kd] or 0), int(f[kc] or 0)) for f in files}
@@ -330,22 +350,22 @@ def _written_from_parquet(out: str) -> dict[tuple[str, str], Written] | None:
 
 def load_run(out: str, read_data: bool = True) -> RunStats:
     """Read an output directory of ``jawebcorpus run`` (``read_data``: the Parquet output too, when
-    files.json does not give the documents written per file)."""
+    the per-file records do not give the documents written per file)."""
     out = os.path.normpath(out)
     stats = os.path.join(out, "stats")
     if not os.path.isdir(stats):
         raise ReportError(f"{out}: no stats/ directory: is this the --output directory of a jawebcorpus run?")
     stages = _read_json(os.path.join(stats, "stages.json"), required=True)
     details = _read_json(os.path.join(stats, "details.json"), default=[]) or []
-    files = _read_json(os.path.join(stats, "files.json"), default=[]) or []
+    files, files_path, files_source = _file_records(stats)
     run = _read_json(os.path.join(stats, "run.json"), default={}) or {}
     if not isinstance(stages, list):
         raise ReportError(f"{stats}/stages.json is not a list of rows")
     if not isinstance(run, dict):
         raise ReportError(f"{stats}/run.json is not an object")
     samples_dir, samples = _scan_samples(out)
-    file_rows = _rows(f"{stats}/files.json", files, FileEntry)
-    written, source = _written_from_files(files), "files.json"
+    file_rows = _rows(files_path, files, FileEntry)
+    written, source = _written_from_files(files), files_source
     if written is None and read_data:
         written, source = _written_from_parquet(out), "OUT/data (Parquet)"
     return RunStats(
@@ -353,4 +373,5 @@ def load_run(out: str, read_data: bool = True) -> RunStats:
         stages=_rows(f"{stats}/stages.json", stages, StageRow),
         details=_rows(f"{stats}/details.json", details, DetailRow), files=file_rows,
         samples=samples, samples_dir=samples_dir,
-        written_per_file=written, written_source=source if written is not None else "")
+        written_per_file=written, written_source=source if written is not None else "",
+        files_source=files_source)

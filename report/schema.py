@@ -184,7 +184,7 @@ class _SnapshotExtrapolation(TypedDict):
 
 
 class SnapshotExtrapolation(_SnapshotExtrapolation):
-    """One snapshot (a snapshot without files.json entries has ``notes`` before ``error_note``)."""
+    """One snapshot (a snapshot without per-file records has ``notes`` before ``error_note``)."""
 
 
 class Extrapolation(TypedDict):

@@ -228,7 +228,8 @@ def render_text(report: Report, width: int = 80, per_snapshot: bool = False, htm
             name = os.path.basename(str(fl["path"] or ""))
             L.extend(wrap(f"   ! failed file: {fl['snapshot']} {name}: {fl['error']}", width, "     "))
         if f["failed"] > 5:
-            L.append(f"   ! … and {f['failed'] - 5} more failed files (see stats/files.json)")
+            where = "files/" if os.path.isdir(os.path.join(m["dir"], "stats", "files")) else "files.json"
+            L.append(f"   ! … and {f['failed'] - 5} more failed files (see stats/{where})")
     if report["config_differences"]:
         rule("settings that differ")
         for d in report["config_differences"][:12]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.corpus.stats import read_file_records
 from jawebcorpus.filters.quality import RULES
 from jawebcorpus.pipelines.cli import main
 from jawebcorpus.report import build_report, estimate_total, load_run, render_html, render_text, t95
@@ -94,16 +95,16 @@ def test_written_totals_equal_the_parquet_output(sample_out):
         assert (w["kept_docs"], w["kept_chars"]) == (docs, chars)
     # the extrapolation's sampled snapshots (all files read: exact) are the same figures
     assert run["extrapolation"]["sampled"]["docs"]["estimate"] == table.num_rows
-    # per-file counts (files.json, which the write stage fills per file) add up to the Parquet totals
+    # per-file counts (the per-file records, which the write stage fills) add up to the Parquet totals
     rs = load_run(str(sample_out))
-    assert rs.written_source == "files.json"
+    assert rs.written_source == "OUT/stats/files"
     assert sum(v[0] for v in rs.written_per_file.values()) == table.num_rows
     assert sum(v[1] for v in rs.written_per_file.values()) == sum(v[1] for v in truth.values())
 
 
 def test_funnel_is_consistent_with_stages_and_files(sample_out):
     rows = json.loads((sample_out / "stats" / "stages.json").read_text())
-    files = json.loads((sample_out / "stats" / "files.json").read_text())
+    files = read_file_records(str(sample_out / "stats"))
     run = _report(sample_out)["runs"][0]
     fun = run["funnel"]["total"]
     assert [s["stage"] for s in fun] == [s for s in STAGE_ORDER if any(r["stage"] == s for r in rows)]
@@ -187,7 +188,7 @@ def test_load_run_gives_frozen_typed_rows(light_out):
     stats = light_out / "stats"
     stages = json.loads((stats / "stages.json").read_text())
     details = json.loads((stats / "details.json").read_text())
-    files = json.loads((stats / "files.json").read_text())
+    files = read_file_records(str(stats))
     run = json.loads((stats / "run.json").read_text())
     assert all(isinstance(r, StageRow) for r in rs.stages) and all(isinstance(r, DetailRow) for r in rs.details)
     assert all(isinstance(f, FileEntry) for f in rs.files)
@@ -211,15 +212,19 @@ def test_load_run_gives_frozen_typed_rows(light_out):
 
 def test_malformed_statistics_are_a_clear_error(sample_out, tmp_path, capsys):
     good = json.loads((sample_out / "stats" / "stages.json").read_text())
-    for i, (name, content) in enumerate((("stages.json", good[:1] + [{"snapshot": "X", "outcome": "kept"}]),
-                                         ("stages.json", [1, 2]), ("files.json", {"path": "x"}),
-                                         ("details.json", "rows"), ("run.json", [1]))):
+    cases = (("stages.json", json.dumps(good[:1] + [{"snapshot": "X", "outcome": "kept"}])),
+             ("stages.json", "[1, 2]"), ("files/CC-MAIN-2024-10-99.jsonl", '{"path": "x"}\n{not json\n'),
+             ("files.json", '{"path": "x"}'),  # an older output: files.json instead of files/
+             ("details.json", '"rows"'), ("run.json", "[1]"))
+    for i, (name, content) in enumerate(cases):
         out = tmp_path / f"bad{i}"
         shutil.copytree(sample_out / "stats", out / "stats")
-        (out / "stats" / name).write_text(json.dumps(content))
+        if name == "files.json":
+            shutil.rmtree(out / "stats" / "files")
+        (out / "stats" / name).write_text(content)
         assert main(["report", str(out)]) == 2, name
         err = capsys.readouterr().err
-        assert err.startswith("jawebcorpus: error:") and name in err and "Traceback" not in err
+        assert err.startswith("jawebcorpus: error:") and name.split("/")[0] in err and "Traceback" not in err
 
 
 def test_the_report_follows_the_registries(sample_out, tmp_path):
