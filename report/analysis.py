@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from jawebcorpus.corpus.stages import HISTOGRAMS, STAGE_NAMES, STAGES
+from jawebcorpus.corpus.stages import STAGE_NAMES, STAGES, stage as registry_stage
 from jawebcorpus.corpus.stats import LENGTH_EDGES, RATIO_BINS, check_accounting
 from jawebcorpus.filters.quality import RULES
 
@@ -26,8 +26,8 @@ from .model import DetailRow, ReportError, RunStats, StageRow, Written
 from .schema import (DedupReport, DetailSum, Histogram, NgWordsReport, QualityReport, ReasonEntry, Report,
                      RunReport, StageEntry)
 
-__all__ = ["build_report", "report_json", "num_key", "CHAR_UNIT_CHANGES", "HIST_STAGES", "NO_TEXT_STAGES",
-           "NO_CHARS_IN_STAGES"]
+__all__ = ["build_report", "report_json", "num_key", "CHAR_UNIT_CHANGES", "WRITE_HISTS", "HIST_STAGES",
+           "NO_TEXT_STAGES", "NO_CHARS_IN_STAGES"]
 
 #: Stages whose kept characters are in another unit than what they received (none → HTML → text).
 CHAR_UNIT_CHANGES = frozenset(s.name for s in STAGES if s.changes_char_unit)
@@ -35,9 +35,12 @@ CHAR_UNIT_CHANGES = frozenset(s.name for s in STAGES if s.changes_char_unit)
 NO_TEXT_STAGES = STAGE_NAMES[: STAGE_NAMES.index("decode")]
 #: Stages whose incoming characters are not text (``decode`` receives bytes).
 NO_CHARS_IN_STAGES = STAGE_NAMES[: STAGE_NAMES.index("decode") + 1]
-#: Stages that write histograms (``hist:<name>`` details): ``write`` for the written documents, the
-#: others for every document they score (``<name>_scored``).
-HIST_STAGES = tuple(s.name for s in STAGES if any(d.kind.startswith("hist:") for d in s.details))
+#: The histograms of the written documents (``hist:<name>`` details of ``write``), in order.
+WRITE_HISTS = tuple(d.kind[5:] for d in registry_stage("write").details if d.kind.startswith("hist:"))
+#: The stages whose histograms the report draws: ``write`` (the written documents) and language
+#: ID, which scores every document it sees (``<name>_scored``: the page's language-ID section).
+#: Other stages' histograms (the optional quality model's score) are listed as other details.
+HIST_STAGES = ("langid", "write")
 
 
 def num_key(s: str):
@@ -143,15 +146,15 @@ def _histograms(details: Iterable[DetailRow]) -> dict[str, Histogram]:
             v[0] += r.docs
             v[1] += r.chars
     out: dict[str, Histogram] = {}
-    for kind in list(HISTOGRAMS) + sorted(k for k in acc if k not in HISTOGRAMS):
+    for kind in list(WRITE_HISTS) + sorted(k for k in acc if k not in WRITE_HISTS):
         got = acc.get(kind)
         if kind == "num_chars":
             bins = [str(e) for e in LENGTH_EDGES]
-        elif kind in HISTOGRAMS or kind == "lang_score_scored":
+        elif kind in WRITE_HISTS or kind == "lang_score_scored":
             bins = [f"{i / RATIO_BINS:.2f}" for i in range(RATIO_BINS)]
         else:
             bins = []
-        if got is None and kind != "num_chars" and kind not in HISTOGRAMS:
+        if got is None and kind != "num_chars" and kind not in WRITE_HISTS:
             continue
         got = got or {}
         bins += [b for b in sorted(got, key=num_key) if b not in bins]

@@ -19,7 +19,7 @@ from importlib import resources
 
 from jawebcorpus.corpus.stages import HISTOGRAMS
 
-from .analysis import NO_CHARS_IN_STAGES, NO_TEXT_STAGES, num_key
+from .analysis import NO_CHARS_IN_STAGES, NO_TEXT_STAGES, WRITE_HISTS, num_key
 from .estimates import SWALLOW
 from .fmt import fmt_int, fmt_pct, fmt_short, fmt_si, stage_label
 from .schema import Report, RunReport, StageEntry
@@ -29,7 +29,7 @@ __all__ = ["render_html"]
 
 #: The written documents' histograms in the "length and scripts" grid (the language-ID score has
 #: a section of its own).
-_WRITTEN_HISTS = tuple(k for k in HISTOGRAMS if k != "lang_score")
+_WRITTEN_HISTS = tuple(k for k in WRITE_HISTS if k != "lang_score")
 #: Stages with a section of their own in the page: their drop reasons are shown open.
 _SECTION_STAGES = ("langid", "quality", "ngwords", "dedup")
 
@@ -449,7 +449,7 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
     q_max = min(1.0, nice(q_max))
     ng_max = max([t["matched_docs"] for m in models if m["ngwords"] for t in m["ngwords"]["terms"][:top_terms]] + [1])
     h_max = {k: max([max(m["histograms"].get(k, {}).get("docs") or [0]) for m in models] + [1])
-             for k in (*HISTOGRAMS, "lang_score_scored")}
+             for k in (*WRITE_HISTS, "lang_score_scored")}
     d_rm = max([s["removed_share"] or 0 for m in models if m["dedup"] for s in m["dedup"]["snapshots"]] + [0.01])
     d_cs = max([max([v for b, v in zip(m["dedup"]["cluster_sizes"]["bins"],
                                        m["dedup"]["cluster_sizes"]["documents"] or m["dedup"]["cluster_sizes"]["clusters"])
