@@ -380,6 +380,13 @@ def _reasons_html(m: RunReport, rel, embed: int) -> str:
                          f'{esc(r["outcome"])}</td><td>{fmt_int(r["docs"])}</td><td>{fmt_pct(r["share"])}</td>'
                          f'<td>{fmt_si(r["chars"])}</td><td>{fmt_si(r["bytes"])}</td><td class="l">{ex}</td></tr>')
         parts.append("</table></div></details>")
+    # examples the tables above do not show (a stage may keep examples of what it kept or changed)
+    shown = {(st["stage"], r["reason"]) for st in m["funnel"]["total"] for r in st["reasons"]}
+    rest = [s for s in m["samples"]["reasons"] if (s["stage"], s["reason"]) not in shown]
+    if rest:
+        parts.append('<p class="small">other examples: ' + ", ".join(
+            f'<a href="{esc(rel(s["file"]))}">{esc(s["stage"])}/{esc(s["reason"])}</a> ({fmt_int(s["count"])})'
+            for s in rest) + "</p>")
     return "".join(parts)
 
 
