@@ -289,7 +289,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="result JSON path (default: bench/results/bench_report.json)")
     args = ap.parse_args(argv)
 
-    from jawebcorpus.corpus.report import build_report, load_run, render_html, render_text, report_json
+    from jawebcorpus.report import build_report, load_run, render_html, render_text, report_json
 
     tmp = args.keep or tempfile.mkdtemp(prefix="jawebcorpus-bench-report-")
     try:

@@ -381,7 +381,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
 
 
 def cmd_report(args) -> int:
-    from jawebcorpus.corpus.report import ReportError, build_report, load_run, render_html, render_text, report_json
+    from jawebcorpus.report import ReportError, build_report, load_run, render_html, render_text, report_json
 
     try:
         report = build_report([load_run(o) for o in args.outputs], top=max(1, args.top),

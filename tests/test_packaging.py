@@ -24,8 +24,9 @@ def test_wheel_contains_the_sample_crawl_and_the_ng_lists(tmp_path):
     warcs = [n for n in names if n.startswith("jawebcorpus/sample/crawl-data/") and n.endswith(".warc.gz")]
     listings = [n for n in names if n.endswith("warc.paths.gz")]
     assert len(warcs) == 2 and len(listings) == 2
-    for pkg in ("corpus", "filters", "dedup", "pipelines"):
+    for pkg in ("corpus", "filters", "dedup", "pipelines", "report"):
         assert f"jawebcorpus/{pkg}/__init__.py" in names
+    assert "jawebcorpus/report/report.css" in names  # the HTML report's style sheet
     assert {f"jawebcorpus/ngwords/{c}.txt" for c in ("adult", "gambling", "spam_seo", "violence_discrimination")} <= names
     assert "jawebcorpus/sample/pages/manifest.json" in names
 
@@ -50,3 +51,8 @@ def test_regular_install_runs_the_sample_from_the_checkout_root(tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert list((out / "data").rglob("*.parquet")), "no output written"
+    page = tmp_path / "report.html"  # the report reads its style sheet from the installed package
+    rep = subprocess.run([str(venv / "bin" / "jawebcorpus"), "report", str(out), "--html", str(page)],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    assert "<style>\n:root{" in page.read_text(encoding="utf-8")

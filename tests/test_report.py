@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import math
@@ -17,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus import report as R
-from jawebcorpus.corpus.report import build_report, estimate_total, load_run, render_html, render_text, t95
+from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.corpus.stats import read_file_records
+from jawebcorpus.filters.quality import RULES
 from jawebcorpus.pipelines.cli import main
+from jawebcorpus.report import build_report, estimate_total, load_run, render_html, render_text, t95
 
 REPO = Path(__file__).resolve().parents[1]
-STAGE_ORDER = ["read", "detect", "decode", "extract", "langid", "quality", "ngwords", "hosts", "clean", "dedup",
-               "write"]
+STAGE_ORDER = list(STAGE_NAMES)
 
 
 def _bench():
@@ -93,16 +95,16 @@ def test_written_totals_equal_the_parquet_output(sample_out):
         assert (w["kept_docs"], w["kept_chars"]) == (docs, chars)
     # the extrapolation's sampled snapshots (all files read: exact) are the same figures
     assert run["extrapolation"]["sampled"]["docs"]["estimate"] == table.num_rows
-    # per-file counts (files.json, which the write stage fills per file) add up to the Parquet totals
+    # per-file counts (the per-file records, which the write stage fills) add up to the Parquet totals
     rs = load_run(str(sample_out))
-    assert rs.written_source == "files.json"
+    assert rs.written_source == "OUT/stats/files"
     assert sum(v[0] for v in rs.written_per_file.values()) == table.num_rows
     assert sum(v[1] for v in rs.written_per_file.values()) == sum(v[1] for v in truth.values())
 
 
 def test_funnel_is_consistent_with_stages_and_files(sample_out):
     rows = json.loads((sample_out / "stats" / "stages.json").read_text())
-    files = json.loads((sample_out / "stats" / "files.json").read_text())
+    files = read_file_records(str(sample_out / "stats"))
     run = _report(sample_out)["runs"][0]
     fun = run["funnel"]["total"]
     assert [s["stage"] for s in fun] == [s for s in STAGE_ORDER if any(r["stage"] == s for r in rows)]
@@ -170,9 +172,89 @@ def test_bad_output_directory_is_a_clear_error(tmp_path, capsys):
 
 
 def test_report_module_does_not_import_beam():
-    code = ("import sys, jawebcorpus.corpus.report as r; "
-            "assert not any(m == 'apache_beam' or m.startswith('apache_beam.') for m in sys.modules), 'beam'")
+    code = ("import sys, jawebcorpus.report as r; "
+            "assert not any(m == 'apache_beam' or m.startswith('apache_beam.') for m in sys.modules), 'beam'; "
+            "assert not any(m.startswith('jawebcorpus.pipelines') for m in sys.modules), 'pipelines'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+# -- the typed model -------------------------------------------------------------------------------
+def test_load_run_gives_frozen_typed_rows(light_out):
+    import dataclasses
+
+    from jawebcorpus.report.model import DetailRow, FileEntry, StageRow
+
+    rs = load_run(str(light_out))
+    stats = light_out / "stats"
+    stages = json.loads((stats / "stages.json").read_text())
+    details = json.loads((stats / "details.json").read_text())
+    files = read_file_records(str(stats))
+    run = json.loads((stats / "run.json").read_text())
+    assert all(isinstance(r, StageRow) for r in rs.stages) and all(isinstance(r, DetailRow) for r in rs.details)
+    assert all(isinstance(f, FileEntry) for f in rs.files)
+    # the rows the pipeline writes are complete: loading loses nothing
+    assert [r.as_json() for r in rs.stages] == stages
+    assert [r.as_json() for r in rs.details] == details
+    assert [(f.path, f.snapshot, f.records, f.responses, f.pages, f.ok) for f in rs.files] == \
+        [(f["path"], f["snapshot"], f["records"], f["responses"], f["pages"], f["status"] == "ok") for f in files]
+    assert rs.info.preset == run["preset"] == "swallow-light" and list(rs.info.stages) == run["stages"]
+    assert rs.info.setting("quality", "disabled") == run["config"]["quality"]["disabled"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rs.stages[0].docs = 0
+    # samples: in pipeline order, each with the number of documents its file holds
+    assert rs.samples and rs.samples_dir == str(light_out / "samples")
+    order = [(STAGE_ORDER.index(s.stage), s.reason) for s in rs.samples]
+    assert order == sorted(order)
+    for s in rs.samples:
+        with open(s.file, encoding="utf-8") as fh:
+            assert s.count == sum(1 for line in fh if line.strip())
+
+
+def test_malformed_statistics_are_a_clear_error(sample_out, tmp_path, capsys):
+    good = json.loads((sample_out / "stats" / "stages.json").read_text())
+    cases = (("stages.json", json.dumps(good[:1] + [{"snapshot": "X", "outcome": "kept"}])),
+             ("stages.json", "[1, 2]"), ("files/CC-MAIN-2024-10-99.jsonl", '{"path": "x"}\n{not json\n'),
+             ("files.json", '{"path": "x"}'),  # an older output: files.json instead of files/
+             ("details.json", '"rows"'), ("run.json", "[1]"))
+    for i, (name, content) in enumerate(cases):
+        out = tmp_path / f"bad{i}"
+        shutil.copytree(sample_out / "stats", out / "stats")
+        if name == "files.json":
+            shutil.rmtree(out / "stats" / "files")
+        (out / "stats" / name).write_text(content)
+        assert main(["report", str(out)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith("jawebcorpus: error:") and name.split("/")[0] in err and "Traceback" not in err
+
+
+def test_the_report_follows_the_registries(sample_out, tmp_path):
+    from importlib import resources
+
+    from jawebcorpus.corpus.stages import HISTOGRAMS, STAGES, stage
+
+    run = _report(sample_out)["runs"][0]
+    unit = {s.name for s in STAGES if s.changes_char_unit}
+    assert unit and any(st["stage"] not in unit for st in run["funnel"]["total"])
+    for st in run["funnel"]["total"]:
+        # a share of characters only where a stage keeps the unit it received
+        assert (st["chars_share"] is None) == (st["stage"] in unit or not st["in_chars"]), st["stage"]
+    assert [r["rule"] for r in run["quality"]["rules"]] == list(RULES)
+    assert [r["number"] for r in run["quality"]["rules"]] == list(range(1, len(RULES) + 1))
+    # the histograms of the written documents are the ones the write stage declares
+    written = [d.kind[5:] for d in stage("write").details if d.kind.startswith("hist:")]
+    assert written and list(run["histograms"])[: len(written)] == written
+    page = render_html(_report(sample_out), str(tmp_path / "r.html"))
+    for title in (HISTOGRAMS[h] for h in written):
+        assert html.escape(title) in page, title
+    # the style sheet is package data, inlined as it is
+    css = resources.files("jawebcorpus.report").joinpath("report.css").read_text(encoding="utf-8")
+    assert css.strip() and f"<style>\n{css}</style>" in page
+    # side by side, the stages stand in the registry's order (a stage added there needs no change here)
+    text = render_text(_report(sample_out, sample_out))
+    block = text.split("── funnel, all snapshots")[1].split("\n── ")[0]
+    rows = [line.split()[0] for line in block.splitlines() if line[:1].strip()]
+    ran = [st["stage"] for st in run["funnel"]["total"]]
+    assert rows[1:] == ["written" if s == "write" else s for s in STAGE_ORDER if s in ran]
 
 
 # -- HTML ----------------------------------------------------------------------------------------
@@ -198,7 +280,7 @@ def test_html_is_one_self_contained_page_with_the_plots(sample_out, tmp_path, ca
         assert f'id="{sid}"' in page, sid
     assert page.count("<svg") >= 10  # funnel ×2, quality, NG terms, 5 histograms, language ID
     assert "no dedup stage in this run" not in page  # the sample run deduplicates (3 copies → 1)
-    for rule in R.QUALITY_RULES:
+    for rule in RULES:
         assert rule in page
     terms = json.loads((sample_out / "stats" / "details.json").read_text())
     for t in {r["name"] for r in terms if r["kind"] == "term_matched"}:
@@ -290,7 +372,7 @@ def test_samples_are_linked_relative_to_the_html_and_embedded(light_out, tmp_pat
         assert (html_path.parent / link).resolve().is_file(), link
     assert {(html_path.parent / ln).resolve() for ln in links} == {p.resolve() for p in samples}
     first = json.loads(samples[0].read_text(encoding="utf-8").splitlines()[0])
-    assert R.html.escape(first["url"]) in page  # embedded, as text (never fetched)
+    assert html.escape(first["url"]) in page  # embedded, as text (never fetched)
     _assert_self_contained(page)
 
 
