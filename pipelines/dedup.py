@@ -40,7 +40,6 @@ a Parquet band index carrying the signature spec (:mod:`.dedup_index`).
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from typing import Callable, NamedTuple
 
@@ -61,6 +60,7 @@ from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
 
+from . import storage
 from .dedup_hot import HotKeySet
 from .dedup_index import (
     INDEX_SCHEMA_VERSION, WriteIndex, check_index_spec, index_files, read_index_file, read_index_spec,
@@ -144,9 +144,7 @@ def _quality_of(doc: Doc, quality) -> float:
 
 
 def _same_place(a: str, b: str) -> bool:
-    if "://" in a or "://" in b:
-        return a.rstrip("/") == b.rstrip("/")
-    return os.path.abspath(a) == os.path.abspath(b)
+    return storage.same_or_inside(a, b) and storage.same_or_inside(b, a)
 
 
 # -- 1. prepare ----------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ signed integer), ``band`` (uint16), ``doc_id`` (binary: the survivor's node id),
 The schema metadata of every part file carries the signature spec (JSON), its fingerprint,
 the survivor policy and the index format version.
 
+Paths go through :mod:`.storage` (Beam's ``FileSystems``: local, ``gs://``, ``s3://``); a part
+file is streamed to a hidden temporary name and renamed, like :func:`.storage.atomic_write`.
+
 Scale: the index of 10⁹ survivors has 4 × 10¹⁰ rows.  :class:`WriteIndex` counts the rows (a
 combiner), makes ``ceil(rows / rows_per_shard)`` shards (or a fixed number), and each shard's
 writer streams its rows to Parquet in batches of :data:`BATCH_ROWS` — no shard is ever held in
@@ -25,6 +28,8 @@ from apache_beam.pvalue import AsSingleton
 from jawebcorpus.dedup.cluster import KeepPolicy
 from jawebcorpus.dedup.minhash import SignatureSpec
 
+from . import storage
+
 __all__ = [
     "INDEX_SCHEMA_VERSION", "index_files", "index_schema", "read_index_spec", "check_index_spec",
     "read_index_file", "index_shard_count", "WriteIndex", "BATCH_ROWS",
@@ -42,11 +47,9 @@ BATCH_ROWS = 65536
 def index_files(path: str) -> list[str]:
     """The Parquet part files of a band index directory (or a single ``.parquet`` file), sorted;
     any file system Beam knows (local, ``gs://``, ``s3://``)."""
-    if path.endswith(".parquet") and FileSystems.exists(path):
+    if path.endswith(".parquet") and storage.exists(path):
         return [path]
-    pattern = FileSystems.join(path, "*.parquet")
-    found = FileSystems.match([pattern])[0].metadata_list
-    return sorted(m.path for m in found)
+    return storage.match(storage.join(path, "*.parquet"))
 
 
 def index_schema(spec: SignatureSpec, policy: KeepPolicy):
@@ -163,8 +166,8 @@ class _WriteShardFn(beam.DoFn):
         shard, rows = item
         schema = index_schema(self.spec, self.policy)
         name = f"part-{self.tag}-{shard:05d}-of-{n_shards:05d}.parquet"
-        path = FileSystems.join(self.directory, name)
-        tmp = FileSystems.join(self.directory, f".{name}.tmp-{uuid.uuid4().hex}")
+        path = storage.join(self.directory, name)
+        tmp = storage.join(self.directory, f".{name}.tmp-{uuid.uuid4().hex}")
         cols: tuple[list, list, list, list] = ([], [], [], [])
 
         def flush(writer):
