@@ -37,7 +37,7 @@ from .shingle import _fmix64_int, fmix64
 
 __all__ = [
     "KeepPolicy", "TIE_BREAKS", "stable_id", "snapshot_rank", "snapshot_of", "is_published",
-    "published_id", "unpublished_id", "id_hash64", "salt_of", "group_add", "group_merge",
+    "published_id", "unpublished_id", "id_hash64", "id_key64", "salt_of", "group_add", "group_merge",
     "group_edges", "BloomFilter", "size_bucket", "SIZE_BUCKETS", "UnionFind", "reference_clusters",
     "propagate_labels", "initial_labels", "child_messages", "parent_group_messages", "hot_level",
     "split_of", "sub_keys", "sub_key", "bloom_log2_for", "HotKeys", "MAX_SPLIT", "BLOOM_BITS_PER_KEY",
@@ -102,6 +102,12 @@ def unpublished_id(node: bytes) -> bytes:
 def id_hash64(node: bytes) -> int:
     """A uniform 64-bit value of a node id (its last 8 bytes are a SHA-1 prefix)."""
     return int.from_bytes(node[-8:], "big")
+
+
+def id_key64(node: bytes) -> int:
+    """The same 64 bits as a *signed* integer: the key of a node in a :class:`HotKeys` set (Beam
+    encodes a signed 64-bit integer as a varint; a larger one it would pickle)."""
+    return int.from_bytes(node[-8:], "big", signed=True)
 
 
 def salt_of(node: bytes, salts: int) -> int:
@@ -253,7 +259,12 @@ class BloomFilter:
                 return keys
             if keys.dtype == np.int64:
                 return keys.view(np.uint64)
-        return np.fromiter((int(k) & 0xFFFFFFFFFFFFFFFF for k in np.atleast_1d(keys).tolist()), dtype=np.uint64)
+            keys = np.atleast_1d(keys).tolist()
+        elif isinstance(keys, (int, np.integer)):
+            keys = [keys]
+        # Python ints one by one: a list mixing values over 2**63 with smaller ones would become
+        # a float64 array in NumPy (and lose the low bits).
+        return np.fromiter((int(k) & 0xFFFFFFFFFFFFFFFF for k in keys), dtype=np.uint64)
 
     @classmethod
     def positions_for(cls, keys, log2_bits: int, k: int = 3) -> np.ndarray:
@@ -269,7 +280,7 @@ class BloomFilter:
         return self.positions_for(keys, self.log2_bits, self.k)
 
     def add(self, keys) -> "BloomFilter":
-        keys = self.as_u64(np.atleast_1d(keys) if not isinstance(keys, np.ndarray) else keys)
+        keys = self.as_u64(keys)
         if keys.size:
             pos = self._positions(keys).ravel()
             np.bitwise_or.at(self.words, (pos >> np.uint64(6)).astype(np.int64),

@@ -56,7 +56,7 @@ from apache_beam.transforms.window import GlobalWindows
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import (
-    HotKeys, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_hash64, is_published,
+    HotKeys, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_key64, is_published,
     parent_group_messages, published_id, size_bucket, snapshot_of, sub_key, sub_keys,
 )
 from jawebcorpus.dedup.config import DedupConfig
@@ -349,14 +349,14 @@ class _RoundChildSideFn(beam.DoFn):
             else:
                 parents.append(msg.parent)
         for p, (c, lab) in child_messages(child, label, parents):
-            yield (p, sub_key(c, hubs.level(id_hash64(p)), self.salts)), ChildLabel(c, lab)
+            yield (p, sub_key(c, hubs.level(id_key64(p)), self.salts)), ChildLabel(c, lab)
 
 
 def _route_labels(item, hubs: HotKeys, salts: int):
     """A node's label → its group as a parent (every sub-key of it, for a hub)."""
     node, label = item
     msg = Label(label)
-    for sub in sub_keys(hubs.level(id_hash64(node)), salts):
+    for sub in sub_keys(hubs.level(id_key64(node)), salts):
         yield (node, sub), msg
 
 
@@ -587,7 +587,7 @@ class Dedup(beam.PTransform):
         )
         hubs = AsSingleton(
             node_state
-            | "hub_degrees" >> beam.FlatMap(lambda kv: [(id_hash64(kv[0]), kv[1][1])] if kv[1][1] > cap else [])
+            | "hub_degrees" >> beam.FlatMap(lambda kv: [(id_key64(kv[0]), kv[1][1])] if kv[1][1] > cap else [])
             | self._hot_key_set("hub_keys"))
         labels = node_state | "labels_0" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
         edges_by_child = edges | "edges_by_child" >> beam.Map(

@@ -17,7 +17,7 @@ from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.dedup.cluster import (
     BLOOM_SHARD_LOG2, MAX_SPLIT, BloomFilter, HotKeys, KeepPolicy, bloom_log2_for, group_add, group_merge,
-    hot_level, parent_group_messages, split_of, sub_key, sub_keys,
+    hot_level, id_key64, parent_group_messages, split_of, sub_key, sub_keys,
 )
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.minhash import SignatureSpec
@@ -76,6 +76,18 @@ def test_hot_keys_bloom_for_level_1_exact_levels_above():
     assert pickle.loads(pickle.dumps(hk)).levels_many(keys).tolist() == levels.tolist()
 
 
+def test_keys_over_2_63_keep_every_bit():
+    # a list of Python ints mixing values over 2**63 with smaller ones: NumPy would make it a
+    # float64 array (a hub key went missing from its Bloom filter that way)
+    keys = [10589691380514718297, 1217186571219972967, -5, 2**64 - 1]
+    assert BloomFilter.as_u64(keys).tolist() == [k & (2**64 - 1) for k in keys]
+    bf = BloomFilter(12).add(keys)
+    assert all(k in bf for k in keys) and bf.contains_many(keys).all()
+    assert np.array_equal(BloomFilter.positions_for(keys, 12), BloomFilter.positions_for(np.array(
+        [k & (2**64 - 1) for k in keys], dtype=np.uint64), 12))
+    assert id_key64(bytes(7) + b"\xff" * 8) == -1 and id_key64(bytes(7) + b"\x00" * 7 + b"\x05") == 5
+
+
 def test_group_merge_streams_and_keeps_the_cap_smallest():
     rng = random.Random(2)
     ids = [bytes([1]) + rng.randbytes(8) for _ in range(5000)]
@@ -129,19 +141,48 @@ def test_hot_key_set_is_sized_from_the_number_of_hot_keys_and_built_in_shards(tm
 
 
 # -- the stage: splitting changes nothing in the result -------------------------------------------
-def test_split_levels_give_the_same_clusters(tmp_path):
+def _largest_groups(docs, path, labels, **kw) -> dict[str, int]:
+    """Run Dedup; the most values under one key of each named GroupByKey (a measuring branch)."""
+    from apache_beam.pipeline import PipelineVisitor
+
+    opts = PipelineOptions([])
+    p = beam.Pipeline(runner=local_runner(opts), options=opts)
+    _ = p | beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(**kw)
+    found = {}
+
+    class V(PipelineVisitor):
+        def visit_transform(self, node):
+            name = node.full_label.split("/", 1)[-1]
+            if node.full_label.startswith("dedup/") and name in labels:
+                found[name] = node.outputs[None]
+
+    p.visit(V())
+    for name, pc in found.items():
+        _ = (pc | f"size_{name}" >> beam.Map(lambda kv: sum(1 for _ in kv[1]))
+             | f"max_{name}" >> beam.combiners.Top.Of(1)
+             | f"write_{name}" >> beam.Map(lambda top, n=name: open(f"{path}-{n}", "w").write(str(top[0]))))
+    p.run().wait_until_finish()
+    return {name: int(open(f"{path}-{name}").read()) for name in found}
+
+
+def test_hot_groups_and_hubs_are_really_split(tmp_path):
     rng = random.Random(21)
     boiler = ja_text(rng, 700)
     docs = [mk([OLD, NEW][i % 2], i, boiler + ja_text(rng, 10)) for i in range(60)]
     docs += [mk(OLD, 1000 + i, ja_text(rng, 700)) for i in range(10)]
-    # group_cap 4, hot_salts 2: the boilerplate's band groups (≈ 60 members) are split over 2**4 sub-keys
+    # group_cap 4, hot_salts 2: the boilerplate's band groups (60 members) and its survivor (a
+    # parent of 59) are split over 2**4 sub-keys
     assert hot_level(60, 4, 2) == 4
-    split = run_dedup(docs, tmp_path / "split", group_cap=4, hot_salts=2)
     kept, sizes = expected_survivors(docs, SignatureSpec(), KeepPolicy())
+    split = run_dedup(docs, tmp_path / "split", group_cap=4, hot_salts=2)
     assert set(split["kept"]) == kept
     assert {k: v[0] for k, v in split["kept"].items()} == {k: sizes[k] for k in kept}
     assert any(k[2] == "band_groups" and k[3] == "hot" for k in split["details"])
     check_accounting(split, docs)
+    largest = _largest_groups(docs, tmp_path / "m", {"group_hot", "round_01_group_parent"}, group_cap=4,
+                              hot_salts=2, max_rounds=1)
+    # 60 members (or 59 children + the label) would be one key unsplit; 16 sub-keys hold ≈ 4 each
+    assert 0 < largest["group_hot"] <= 16 and 0 < largest["round_01_group_parent"] <= 16, largest
 
 
 # -- typed messages ------------------------------------------------------------------------------
