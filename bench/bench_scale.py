@@ -329,6 +329,27 @@ def bloom_false_positives(counts=(10**5, 10**6, 10**7), probes: int = 200_000) -
     return out
 
 
+def split_table(cap: int = 64, salts: int = 64,
+                counts=(65, 1_000, 4_096, 4_097, 100_000, 262_144, 262_145, 10**6, 10**7, 10**8, 10**9)) -> list[dict]:
+    """For a hot group (or hub) of n members: its level, sub-keys, and the mean and the largest
+    sub-key (members thrown into the sub-keys uniformly, as the node-id hash does; Poisson
+    draws, one per sub-key) — what one worker gets of the group, whatever n."""
+    import numpy as np
+
+    from jawebcorpus.dedup.cluster import hot_level, split_of
+
+    rng = np.random.default_rng(0)
+    out = []
+    for n in counts:
+        level = hot_level(n, cap, salts)
+        split = split_of(level, salts)
+        mean = n / split
+        largest = int(rng.poisson(mean, split).max()) if split > 1 else n
+        out.append({"members": n, "level": level, "sub_keys": split, "mean": mean, "largest": largest,
+                    "before_largest": int(rng.poisson(n / salts, salts).max()) if n > cap else n})
+    return out
+
+
 def collapse(steps: dict) -> dict:
     """Rounds collapsed (round_NN_x → round_*_x, the maximum over rounds)."""
     out: dict = {}
@@ -350,7 +371,7 @@ def main(argv=None):
     ap.add_argument("--name", default="bench_scale", help="result name (bench/results/<name>.json)")
     ap.add_argument("--dedup", default="{}", help="extra Dedup keyword arguments as JSON")
     ap.add_argument("--no-measure", action="store_true", help="no measuring branches (time only)")
-    ap.add_argument("--bloom-only", action="store_true", help="only the Bloom false-positive table")
+    ap.add_argument("--bloom-only", action="store_true", help="only the computed tables (Bloom false positives, split levels)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -362,8 +383,13 @@ def main(argv=None):
                 [[f"{r['hot_keys']:,}", f"{100 * r['fixed_2^22']['false_positive_rate']:.2f} %",
                   f"2^{r['sized']['log2_bits']} ({r['sized']['mib'] * 1024:,.0f} KiB)",
                   f"{100 * r['sized']['false_positive_rate']:.2f} %"] for r in fp]))
+    splits = split_table()
+    print(table(["members of a hot group / children of a hub", "level", "sub-keys", "mean per sub-key",
+                 "largest sub-key", "before: largest of 64 salts"],
+                [[f"{r['members']:,}", r["level"], f"{r['sub_keys']:,}", f"{r['mean']:.1f}", f"{r['largest']:,}",
+                  f"{r['before_largest']:,}"] for r in splits]))
     if args.bloom_only:
-        path = write_results(args.name, {"bloom_false_positives": fp}, args.out)
+        path = write_results(args.name, {"bloom_false_positives": fp, "split_levels": splits}, args.out)
         print(f"wrote {path}")
         return
     results = []
@@ -392,7 +418,7 @@ def main(argv=None):
     print(table(["step (largest element bytes / values per key)"] + [f"s={r['scale']}" for r in results], rows))
     path = write_results(args.name, {"runner": f"FnApiRunner {args.mode}", "max_rounds": args.max_rounds,
                                      "dedup": json.loads(args.dedup), "results": results,
-                                     "bloom_false_positives": fp}, args.out)
+                                     "bloom_false_positives": fp, "split_levels": splits}, args.out)
     print(f"wrote {path}")
 
 
