@@ -29,10 +29,11 @@ docs/dedup.md, "Bounds", lists what each step holds):
 5. Survivors: a node whose final label is itself; cluster sizes are a count combiner per label.
 6. ``decide``: the documents are joined back to their decision by node id, with statistics.
 
-The joins carry typed messages (:mod:`.dedup_messages`) with a compact coder.  (This module
-is ≈ 650 lines on purpose: the six steps are one graph and read best in one place; the hot-key
-sets, the band index and the messages live in ``dedup_hot``, ``dedup_index``,
-``dedup_messages``.)
+The joins carry typed messages (:mod:`.dedup_messages`) with a compact coder.
+
+Why this module is long: the six steps are one graph and read best in one place (≈ 650 lines);
+the hot-key sets, the band index and the messages live in ``dedup_hot``, ``dedup_index`` and
+``dedup_messages``.
 
 Incremental mode: ``against_index`` reads band entries of already-published survivors (tier
 ``0x00`` node ids, which win every cluster they join: old output is never touched) and
