@@ -19,7 +19,7 @@ with ``min`` combiners only.  Layout (big-endian, compared as bytes)::
     stable id      8 bytes: sha1(snapshot "\\n" url "\\n" WARC-Record-ID)[:8]
 
 Also here: the capped band-group accumulator (count + the K smallest ids), star edges, a Bloom
-filter of hot keys, size buckets, and an in-memory union-find reference used by the tests.
+filter and the split levels of hot keys (:class:`HotKeys`), size buckets, and an in-memory union-find reference used by the tests.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ from .shingle import _fmix64_int, fmix64
 
 __all__ = [
     "KeepPolicy", "TIE_BREAKS", "stable_id", "snapshot_rank", "snapshot_of", "is_published",
-    "published_id", "unpublished_id", "id_hash64", "salt_of", "group_add", "group_merge",
+    "published_id", "unpublished_id", "id_hash64", "id_key64", "salt_of", "group_add", "group_merge",
     "group_edges", "BloomFilter", "size_bucket", "SIZE_BUCKETS", "UnionFind", "reference_clusters",
-    "propagate_labels", "initial_labels", "child_messages", "parent_group_messages",
+    "propagate_labels", "initial_labels", "child_messages", "parent_group_messages", "hot_level",
+    "split_of", "sub_keys", "sub_key", "bloom_log2_for", "HotKeys", "MAX_SPLIT", "BLOOM_BITS_PER_KEY",
+    "BLOOM_SHARD_LOG2",
 ]
 
 TIE_BREAKS = ("longer", "quality", "none")
@@ -102,6 +104,12 @@ def id_hash64(node: bytes) -> int:
     return int.from_bytes(node[-8:], "big")
 
 
+def id_key64(node: bytes) -> int:
+    """The same 64 bits as a *signed* integer: the key of a node in a :class:`HotKeys` set (Beam
+    encodes a signed 64-bit integer as a varint; a larger one it would pickle)."""
+    return int.from_bytes(node[-8:], "big", signed=True)
+
+
 def salt_of(node: bytes, salts: int) -> int:
     return (id_hash64(node) >> 7) % salts
 
@@ -159,22 +167,27 @@ def group_add(acc: tuple[int, list[bytes]], node: bytes, cap: int) -> tuple[int,
 
 
 def group_merge(accs: Iterable[tuple[int, list[bytes]]], cap: int) -> tuple[int, list[bytes]]:
+    """Merge accumulators one at a time (a stream: the accumulators of a band key shared by
+    millions of documents, one per bundle, are never held together), keeping the ``cap``
+    smallest distinct ids."""
     count = 0
-    lists = []
+    merged: list[bytes] = []
     for c, ids in accs:
         count += c
-        if ids:
-            lists.append(ids)
-    if len(lists) <= 1:
-        return count, (lists[0][:cap] if lists else [])
-    if sum(len(x) for x in lists) <= cap:
-        return count, sorted(set().union(*lists))
-    merged: list[bytes] = []
-    for node in heapq.merge(*lists):
-        if not merged or merged[-1] != node:
-            merged.append(node)
-            if len(merged) >= cap:
-                break
+        if not ids:
+            continue
+        if not merged:
+            merged = list(ids[:cap])
+            continue
+        if ids[0] >= merged[-1] and len(merged) >= cap:
+            continue  # nothing in ids can enter the cap smallest
+        out: list[bytes] = []
+        for node in heapq.merge(merged, ids):
+            if not out or out[-1] != node:
+                out.append(node)
+                if len(out) >= cap:
+                    break
+        merged = out
     return count, merged
 
 
@@ -194,20 +207,25 @@ def child_messages(child: bytes, label: bytes | None, parents: Iterable[bytes]) 
 
 
 def parent_group_messages(parent: bytes, label: bytes | None,
-                          children: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+                          children: Iterable[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
     """Join by parent: the group (parent + its children, with their labels) takes its minimum
-    label; returns (node, new label) for every member whose label that lowers."""
-    if not children:
-        return []
+    label; yields (node, new label) for every member whose label that lowers.
+
+    ``children`` is read twice (a ``GroupByKey`` value iterable may be re-read; nothing of
+    the group is held in memory), so it must be re-iterable: a list, or Beam's iterable."""
     m = parent if label is None else label
+    seen = False
     for _, cl in children:
+        seen = True
         if cl < m:
             m = cl
-    out = []
+    if not seen:
+        return
     if label is None or m < label:
-        out.append((parent, m))
-    out.extend((c, m) for c, cl in children if m < cl)
-    return out
+        yield parent, m
+    for c, cl in children:
+        if m < cl:
+            yield c, m
 
 
 def initial_labels(edges: Iterable[tuple[bytes, bytes]]) -> dict:
@@ -241,17 +259,28 @@ class BloomFilter:
                 return keys
             if keys.dtype == np.int64:
                 return keys.view(np.uint64)
-        return np.fromiter((int(k) & 0xFFFFFFFFFFFFFFFF for k in np.atleast_1d(keys).tolist()), dtype=np.uint64)
+            keys = np.atleast_1d(keys).tolist()
+        elif isinstance(keys, (int, np.integer)):
+            keys = [keys]
+        # Python ints one by one: a list mixing values over 2**63 with smaller ones would become
+        # a float64 array in NumPy (and lose the low bits).
+        return np.fromiter((int(k) & 0xFFFFFFFFFFFFFFFF for k in keys), dtype=np.uint64)
 
-    def _positions(self, keys: np.ndarray) -> np.ndarray:
-        h = fmix64(self.as_u64(keys))
+    @classmethod
+    def positions_for(cls, keys, log2_bits: int, k: int = 3) -> np.ndarray:
+        """Bit positions ``(len(keys), k)`` of ``keys`` in a filter of ``2**log2_bits`` bits
+        (without allocating one)."""
+        h = fmix64(cls.as_u64(keys))
         h1 = h & np.uint64(0xFFFFFFFF)
         h2 = (h >> np.uint64(32)) | np.uint64(1)
-        mask = np.uint64((1 << self.log2_bits) - 1)
-        return np.stack([(h1 + np.uint64(i) * h2) & mask for i in range(self.k)], axis=-1)
+        mask = np.uint64((1 << log2_bits) - 1)
+        return np.stack([(h1 + np.uint64(i) * h2) & mask for i in range(k)], axis=-1)
+
+    def _positions(self, keys: np.ndarray) -> np.ndarray:
+        return self.positions_for(keys, self.log2_bits, self.k)
 
     def add(self, keys) -> "BloomFilter":
-        keys = self.as_u64(np.atleast_1d(keys) if not isinstance(keys, np.ndarray) else keys)
+        keys = self.as_u64(keys)
         if keys.size:
             pos = self._positions(keys).ravel()
             np.bitwise_or.at(self.words, (pos >> np.uint64(6)).astype(np.int64),
@@ -276,6 +305,16 @@ class BloomFilter:
         w = self.words[(pos >> np.uint64(6)).astype(np.int64)]
         return np.all((w >> (pos & np.uint64(63))) & np.uint64(1), axis=-1)
 
+    @classmethod
+    def from_shards(cls, log2_bits: int, shards: dict, shard_log2: int, k: int = 3) -> "BloomFilter":
+        """A filter assembled from shards ``{index: uint64 words of 2**shard_log2 bits}`` (missing
+        shards are empty)."""
+        bf = cls(log2_bits, k)
+        step = 1 << max(0, min(shard_log2, log2_bits) - 6)
+        for idx, words in shards.items():
+            bf.words[idx * step: (idx + 1) * step] |= words
+        return bf
+
     def merge(self, other: "BloomFilter") -> "BloomFilter":
         if (other.log2_bits, other.k) != (self.log2_bits, self.k):
             raise ValueError("cannot merge Bloom filters of different shapes")
@@ -287,6 +326,112 @@ class BloomFilter:
 
     def __reduce__(self):
         return (BloomFilter, (self.log2_bits, self.k, self.words))
+
+
+# -- hot keys: which groups are too big for one worker, and how far to split them ---------------
+#: No group is split over more sub-keys than this.
+MAX_SPLIT = 1 << 24
+#: Bits per level-1 hot key of a Bloom filter sized from the input (rounded up to a power of
+#: two: 16–32 bits, a false-positive rate of 0.5 % or less with 3 probes).
+BLOOM_BITS_PER_KEY = 16
+#: Bloom filters are built in shards of this many bits (1 MiB), one combiner key each.
+BLOOM_SHARD_LOG2 = 23
+
+
+def hot_level(count: int, cap: int, salts: int) -> int:
+    """How far a group of ``count`` members is split: 0 (not at all) up to ``cap`` members, else
+    the smallest level ``l`` ≥ 1 with ``count ≤ cap · salts**l`` — a group at level ``l`` is
+    spread over ``salts**l`` sub-keys, ≈ ``cap`` members each, whatever its size (up to
+    :data:`MAX_SPLIT` sub-keys)."""
+    if count <= cap:
+        return 0
+    if salts < 2:
+        return 1
+    level, split = 1, salts
+    while count > cap * split and split * salts <= MAX_SPLIT:
+        level += 1
+        split *= salts
+    return level
+
+
+def split_of(level: int, salts: int) -> int:
+    """Sub-keys of a group at ``level``."""
+    return salts ** level if level > 0 else 1
+
+
+def sub_keys(level: int, salts: int) -> range | list[int]:
+    """Every sub-key of a group at ``level`` (the level in bits 32 and up, the salt below)."""
+    if level <= 0:
+        return [0]
+    base = level << 32
+    return range(base, base + split_of(level, salts))
+
+
+def sub_key(node: bytes, level: int, salts: int) -> int:
+    """The sub-key a member ``node`` of a group at ``level`` goes to (one of :func:`sub_keys`)."""
+    if level <= 0:
+        return 0
+    return (level << 32) | ((id_hash64(node) >> 7) % split_of(level, salts))
+
+
+def bloom_log2_for(n: int, max_log2: int, bits_per_key: int = BLOOM_BITS_PER_KEY, min_log2: int = 10) -> int:
+    """The size (log2 of bits) of a Bloom filter for ``n`` keys: ``bits_per_key`` per key, rounded
+    up to a power of two, between ``2**min_log2`` and ``2**max_log2`` bits."""
+    need = max(int(n), 1) * bits_per_key
+    return max(min_log2, min(max_log2, (need - 1).bit_length()))
+
+
+class HotKeys:
+    """The hot keys of one kind (band keys, or parents with many children) as a side input.
+
+    Level-1 keys (groups of ``cap`` to ``cap · salts`` members: nearly all hot keys) are in a
+    Bloom filter sized from their number; keys of level 2 and up (groups over ``cap · salts``
+    members: at most 1/(``cap · salts``) of the entries) are in an exact sorted array with their
+    level.  :meth:`level` is a pure function of this object, so both sides of a salted join,
+    asking it about the same key, always agree; a Bloom false positive makes a key that is not
+    hot level 1 (a little extra work, never a wrong result).
+    """
+
+    __slots__ = ("bloom", "high_keys", "high_levels")
+
+    def __init__(self, bloom: "BloomFilter | None" = None, high_keys: np.ndarray | None = None,
+                 high_levels: np.ndarray | None = None):
+        self.bloom = bloom if bloom is not None else BloomFilter(6)
+        self.high_keys = high_keys if high_keys is not None else np.zeros(0, dtype=np.uint64)
+        self.high_levels = high_levels if high_levels is not None else np.zeros(0, dtype=np.uint8)
+
+    @classmethod
+    def build(cls, bloom: "BloomFilter", high: Iterable[tuple[int, int]]) -> "HotKeys":
+        pairs = sorted({int(k) & 0xFFFFFFFFFFFFFFFF: int(lv) for k, lv in high}.items())
+        keys = np.array([k for k, _ in pairs], dtype=np.uint64)
+        levels = np.array([lv for _, lv in pairs], dtype=np.uint8)
+        return cls(bloom, keys, levels)
+
+    def level(self, key: int) -> int:
+        """0 (not hot), 1, or the exact level of a key of level 2 and up."""
+        if self.high_keys.size:
+            u = np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF)
+            i = int(np.searchsorted(self.high_keys, u))
+            if i < self.high_keys.size and self.high_keys[i] == u:
+                return int(self.high_levels[i])
+        return 1 if key in self.bloom else 0
+
+    def levels_many(self, keys) -> np.ndarray:
+        """:meth:`level` of many keys at once (int64 array)."""
+        u = BloomFilter.as_u64(keys)
+        out = self.bloom.contains_many(u).astype(np.int64)
+        if self.high_keys.size and u.size:
+            i = np.minimum(np.searchsorted(self.high_keys, u), self.high_keys.size - 1)
+            hit = self.high_keys[i] == u
+            out[hit] = self.high_levels[i[hit]]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.bloom.words.nbytes + self.high_keys.nbytes + self.high_levels.nbytes)
+
+    def __reduce__(self):
+        return (HotKeys, (self.bloom, self.high_keys, self.high_levels))
 
 
 # -- statistics helpers --------------------------------------------------------------------------

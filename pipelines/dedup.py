@@ -1,11 +1,12 @@
 """dedup: near-duplicate removal across snapshots with MinHash-LSH, as a Beam PTransform.
 
-    res = docs | "dedup" >> Dedup(spec=SignatureSpec(), policy=KeepPolicy("longer"))
+    res = docs | "dedup" >> Dedup.from_config(cfg.dedup)      # or Dedup(spec, policy, …)
     res.docs      # surviving Docs, doc.cluster_size / doc.cluster_id set
     res.stats     # ((snapshot, "dedup", outcome, reason), (docs, chars, bytes))
     res.details   # ((snapshot, "dedup", kind, name), (docs, chars, bytes))
 
-The graph (no step gathers all documents, signatures or edges on one worker):
+The graph (no step gathers all documents, signatures, edges or one hot group on one worker;
+docs/dedup.md, "Bounds", lists what each step holds):
 
 1. ``prepare``: batches of documents → signatures (``dedup/``) → node id (the survivor policy
    as a sortable byte string, :mod:`jawebcorpus.dedup.cluster`) and one band entry
@@ -14,40 +15,41 @@ The graph (no step gathers all documents, signatures or edges on one worker):
    the ``group_cap`` smallest node ids).  Combiner lifting means a band key shared by millions of
    documents costs one small accumulator per bundle.  Singletons vanish; a complete group (at
    most ``group_cap`` members) yields star edges member → minimum directly.
-3. ``hot_bands``: a group over the cap is *hot*.  A fixed-size Bloom filter of hot band keys
-   (side input) routes only their entries, split over ``hot_salts`` sub-keys by a hash of the
-   node, into a join with the group minimum replicated to every sub-key: each worker sees
-   1/``hot_salts`` of a hot group.
+3. ``hot_bands``: a group over the cap is *hot*.  The hot keys become a side input
+   (:mod:`.dedup_hot`: a Bloom filter sized from their number, exact levels for the largest)
+   that routes only their entries into a join with the group minimum, split over
+   ``hot_salts**l`` sub-keys so that each sub-key holds ≈ ``group_cap`` members whatever the
+   group's size.
 4. ``components``: label propagation over the (distinct) star edges for ``max_rounds`` rounds.
    A round joins labels to edges by child (a child has at most ``bands`` parents), then by
-   parent — salted the same way for parents whose in-degree exceeds ``group_cap`` (a second
-   Bloom filter) — and every member of a parent's group takes the group's minimum label; the new
-   label is a ``min`` combiner.  Labels changed per round are counted (details kind ``rounds``);
-   changes in the last round are reported as kind ``not_converged`` instead of passing silently.
+   parent — split the same way for parents whose in-degree exceeds ``group_cap`` — and every
+   member of a parent's group takes the group's minimum label; the new label is a ``min``
+   combiner.  Labels changed per round are counted (details kind ``rounds``); changes in the
+   last round are reported as kind ``not_converged`` instead of passing silently.
 5. Survivors: a node whose final label is itself; cluster sizes are a count combiner per label.
-6. ``decide``: the documents are joined back to their decision by node id (the only shuffle
-   of text), with statistics.
+6. ``decide``: the documents are joined back to their decision by node id, with statistics.
+
+The joins carry typed messages (:mod:`.dedup_messages`) with a compact coder.
+
+Why this module is long: the six steps are one graph and read best in one place (≈ 650 lines);
+the hot-key sets, the band index and the messages live in ``dedup_hot``, ``dedup_index`` and
+``dedup_messages``.
 
 Incremental mode: ``against_index`` reads band entries of already-published survivors (tier
 ``0x00`` node ids, which win every cluster they join: old output is never touched) and
 ``write_index`` writes this run's survivors (plus the old entries, when written elsewhere) as
-a Parquet band index carrying the signature spec.
+a Parquet band index carrying the signature spec (:mod:`.dedup_index`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-
-import glob
-import io
-import json
-import os
-import posixpath
 import uuid
 from typing import Callable, NamedTuple
 
 import apache_beam as beam
 import numpy as np
+from apache_beam import typehints as th
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton, TaggedOutput
 from apache_beam.transforms.window import GlobalWindows
@@ -55,22 +57,33 @@ from apache_beam.transforms.window import GlobalWindows
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import (
-    BloomFilter, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_hash64, is_published,
-    parent_group_messages, published_id, salt_of, size_bucket, snapshot_of,
+    HotKeys, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_key64, is_published,
+    parent_group_messages, published_id, size_bucket, snapshot_of, sub_key, sub_keys,
 )
+from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
 
-__all__ = ["Dedup", "DedupResult", "Dropped", "STAGE", "read_index_spec", "index_files", "INDEX_SCHEMA_VERSION"]
+from . import storage
+from .dedup_hot import HotKeySet
+from .dedup_index import (
+    INDEX_SCHEMA_VERSION, WriteIndex, check_index_spec, index_files, read_index_file, read_index_spec,
+)
+from .dedup_messages import (
+    ChildLabel, ClusterSize, DocEntry, DropFor, GroupMin, Label, Member, Msg, NewLabel, OldLabel, ParentEdge,
+)
+
+__all__ = ["Dedup", "DedupResult", "Dropped", "STAGE", "read_index_spec", "check_index_spec", "index_files",
+           "INDEX_SCHEMA_VERSION"]
 
 STAGE = "dedup"
 STATS = "stats"
 DETAILS = "details"
-INDEX_SCHEMA_VERSION = "1"
-_INDEX_META_SPEC = b"jawebcorpus.dedup.spec"
-_INDEX_META_FP = b"jawebcorpus.dedup.fingerprint"
-_INDEX_META_POLICY = b"jawebcorpus.dedup.policy"
-_INDEX_META_VERSION = b"jawebcorpus.dedup.index_version"
+
+#: Element types of the joins (Beam picks :class:`~.dedup_messages.MsgCoder` from them).
+NodeMsg = th.Tuple[bytes, Msg]                 # keyed by node id
+BandMsg = th.Tuple[th.Tuple[int, int], Msg]    # keyed by (band key, sub-key)
+ParentMsg = th.Tuple[th.Tuple[bytes, int], Msg]  # keyed by (parent, sub-key)
 
 
 class Dropped(NamedTuple):
@@ -134,6 +147,11 @@ def _quality_of(doc: Doc, quality) -> float:
         return 0.0
 
 
+def _same_place(a: str, b: str) -> bool:
+    return storage.same_or_inside(a, b) and storage.same_or_inside(b, a)
+
+
+# -- 1. prepare ----------------------------------------------------------------------------------
 class _PrepareFn(beam.DoFn):
     """Batches of documents → node ids, band entries; documents keyed by node id."""
 
@@ -176,9 +194,10 @@ class _PrepareFn(beam.DoFn):
             for k in row.tolist():
                 yield TaggedOutput(self.BANDS, wrap((k, node)))
             yield TaggedOutput(self.DOC_BANDS, wrap((node, raw)))
-            yield wrap((node, ("doc", (doc, raw if self.keep_keys else None))))
+            yield wrap((node, DocEntry(doc, raw if self.keep_keys else None)))
 
 
+# -- 2. band groups ------------------------------------------------------------------------------
 class _BandGroupFn(beam.CombineFn):
     """Member count and the ``cap`` smallest node ids of a band group (bounded accumulator)."""
 
@@ -199,7 +218,7 @@ class _BandGroupFn(beam.CombineFn):
 
 
 class _GroupOutputsFn(_CountingFn):
-    """Complete groups → star edges; groups over the cap → (band_key, min) for the hot path."""
+    """Complete groups → star edges; groups over the cap → (band_key, (count, min)) for the hot path."""
 
     HOT = "hot"
 
@@ -216,73 +235,74 @@ class _GroupOutputsFn(_CountingFn):
         else:
             snap = snapshot_of(ids[0])
             self.details.add(snap, STAGE, "band_groups", "hot", 1, 0, 0)
-            yield TaggedOutput(self.HOT, (key, ids[0]))
+            yield TaggedOutput(self.HOT, (key, (count, ids[0])))
 
 
-class _BloomCombineFn(beam.CombineFn):
-    """OR of Bloom filters over 64-bit keys (a fixed-size accumulator)."""
-
-    def __init__(self, log2_bits: int):
-        self.log2_bits = log2_bits
-
-    def create_accumulator(self):
-        return BloomFilter(self.log2_bits)
-
-    def add_input(self, acc, key):
-        return acc.add([key])
-
-    def add_inputs(self, acc, keys):
-        return acc.add(BloomFilter.as_u64(list(keys)))
-
-    def merge_accumulators(self, accs):
-        accs = iter(accs)
-        first = next(accs)
-        for a in accs:
-            first.merge(a)
-        return first
-
-    def extract_output(self, acc):
-        return acc
-
-
-def _route_hot_entries(entry, bloom: BloomFilter, salts: int):
-    """An index entry (band_key, node) whose key may be hot → its salted sub-key."""
+# -- 3. hot band groups --------------------------------------------------------------------------
+def _route_hot_entries(entry, hot: HotKeys, salts: int):
+    """An index entry (band_key, node) whose key may be hot → its sub-key."""
     key, node = entry
-    if key in bloom:
-        yield (key, salt_of(node, salts)), ("n", node)
+    level = hot.level(key)
+    if level:
+        yield (key, sub_key(node, level, salts)), Member(node)
 
 
-def _route_hot_doc(item, bloom: BloomFilter, salts: int):
+def _route_hot_doc(item, hot: HotKeys, salts: int):
     """A document's band keys (one element per document, checked vectorised) → the entries of
-    its keys that may be hot, under their salted sub-keys."""
+    its keys that may be hot, under their sub-keys."""
     node, raw = item
     keys = np.frombuffer(raw, dtype=np.int64)
-    hit = bloom.contains_many(keys)
+    levels = hot.levels_many(keys)
+    hit = levels > 0
     if hit.any():
-        s = salt_of(node, salts)
-        for k in keys[hit].tolist():
-            yield (k, s), ("n", node)
+        for k, level in zip(keys[hit].tolist(), levels[hit].tolist()):
+            yield (k, sub_key(node, level, salts)), Member(node)
 
 
-def _replicate_min(item, salts: int):
-    key, m = item
-    for s in range(salts):
-        yield (key, s), ("m", m)
+def _replicate_min(item, hot: HotKeys, salts: int):
+    """A hot group's minimum → every sub-key of the group (the level the members use)."""
+    key, (_count, m) = item
+    for sub in sub_keys(max(hot.level(key), 1), salts):
+        yield (key, sub), GroupMin(m)
 
 
 def _hot_edges(item):
+    """One sub-key of a hot group: member → the group's minimum (two passes over the values,
+    nothing held)."""
     _, values = item
     m = None
-    nodes = []
-    for tag, v in values:
-        if tag == "m":
-            m = v
-        else:
-            nodes.append(v)
+    for msg in values:
+        if isinstance(msg, GroupMin):
+            m = msg.node
+            break
     if m is not None:
-        for node in nodes:
-            if node != m:
-                yield node, m
+        for msg in values:
+            if isinstance(msg, Member) and msg.node != m:
+                yield msg.node, m
+
+
+# -- 4. components -------------------------------------------------------------------------------
+class _InitialStateFn(beam.CombineFn):
+    """Per node: (initial label = min(node, its parents), in-degree) from the edge ends."""
+
+    def create_accumulator(self):
+        return (None, 0)
+
+    def add_input(self, acc, value):
+        label, incoming = value
+        best, degree = acc
+        return (label if best is None or label < best else best, degree + incoming)
+
+    def merge_accumulators(self, accs):
+        best, degree = None, 0
+        for b, d in accs:
+            if b is not None and (best is None or b < best):
+                best = b
+            degree += d
+        return (best, degree)
+
+    def extract_output(self, acc):
+        return acc
 
 
 class _LabelUpdateFn(beam.CombineFn):
@@ -291,12 +311,12 @@ class _LabelUpdateFn(beam.CombineFn):
     def create_accumulator(self):
         return (None, None)
 
-    def add_input(self, acc, value):
-        tag, label = value
+    def add_input(self, acc, msg):
         best, old = acc
+        label = msg.label
         if best is None or label < best:
             best = label
-        if tag == "o":
+        if isinstance(msg, OldLabel):
             old = label
         return (best, old)
 
@@ -315,45 +335,56 @@ class _LabelUpdateFn(beam.CombineFn):
 
 class _RoundChildSideFn(beam.DoFn):
     """Join by child: each edge (child → parent) takes the child's label to the parent's group
-    (salted when the parent may be a hub)."""
+    (to the child's sub-key when the parent is a hub)."""
 
     def __init__(self, salts: int):
         self.salts = salts
 
-    def process(self, item, bloom: BloomFilter):
+    def process(self, item, hubs: HotKeys):
         child, values = item
         label = None
         parents = []
-        for tag, v in values:
-            if tag == "l":
-                label = v
+        for msg in values:  # at most ``bands`` parents and one label
+            if isinstance(msg, Label):
+                label = msg.label
             else:
-                parents.append(v)
-        s = salt_of(child, self.salts)
-        for p, msg in child_messages(child, label, parents):
-            yield (p, s if id_hash64(p) in bloom else 0), ("c", msg)
+                parents.append(msg.parent)
+        for p, (c, lab) in child_messages(child, label, parents):
+            yield (p, sub_key(c, hubs.level(id_key64(p)), self.salts)), ChildLabel(c, lab)
 
 
-def _route_labels(item, bloom: BloomFilter, salts: int):
+def _route_labels(item, hubs: HotKeys, salts: int):
+    """A node's label → its group as a parent (every sub-key of it, for a hub)."""
     node, label = item
-    if id_hash64(node) in bloom:
-        for s in range(salts):
-            yield (node, s), ("l", label)
-    else:
-        yield (node, 0), ("l", label)
+    msg = Label(label)
+    for sub in sub_keys(hubs.level(id_key64(node)), salts):
+        yield (node, sub), msg
+
+
+class _ChildLabels:
+    """The (child, label) pairs among a parent group's messages; re-iterable, holds nothing."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+    def __iter__(self):
+        for msg in self.values:
+            if isinstance(msg, ChildLabel):
+                yield msg
 
 
 def _round_parent_side(item):
     """Join by parent: the group (parent + children) takes its minimum label."""
-    (parent, _s), values = item
+    (parent, _sub), values = item
     label = None
-    children = []
-    for tag, v in values:
-        if tag == "l":
-            label = v
-        else:
-            children.append(v)
-    return [(node, ("m", m)) for node, m in parent_group_messages(parent, label, children)]
+    for msg in values:
+        if isinstance(msg, Label):
+            label = msg.label
+            break
+    for node, m in parent_group_messages(parent, label, _ChildLabels(values)):
+        yield node, NewLabel(m)
 
 
 class _CountChangesFn(_CountingFn):
@@ -373,6 +404,7 @@ class _CountChangesFn(_CountingFn):
         yield node, best
 
 
+# -- 6. decisions --------------------------------------------------------------------------------
 class _DecideFn(_CountingFn):
     """Documents joined with their decision: survivors go on; statistics for every document."""
 
@@ -388,15 +420,15 @@ class _DecideFn(_CountingFn):
         docs = []
         dropped_for = None
         size = None
-        for tag, v in values:
-            if tag == "doc":
-                docs.append(v)
-            elif tag == "d":
-                dropped_for = v if dropped_for is None else min(dropped_for, v)
-            elif tag == "s":
-                size = v
+        for msg in values:  # the copies of one record (normally one), a decision, a size
+            if isinstance(msg, DocEntry):
+                docs.append(msg)
+            elif isinstance(msg, DropFor):
+                dropped_for = msg.survivor if dropped_for is None else min(dropped_for, msg.survivor)
+            elif isinstance(msg, ClusterSize):
+                size = msg.size
         # no document: a published (indexed) node, or a label without a document here
-        docs.sort(key=lambda dk: dk[0].sort_key)
+        docs.sort(key=lambda entry: entry.doc.sort_key)
         for i, (doc, keys) in enumerate(docs):
             if doc.text is None and doc.text_chars is not None:
                 chars = doc.text_chars
@@ -427,116 +459,6 @@ class _DecideFn(_CountingFn):
             yield doc
 
 
-# -- the band index ------------------------------------------------------------------------------
-def index_files(path: str) -> list[str]:
-    """The Parquet part files of a band index directory (or a single file)."""
-    if os.path.isfile(path):
-        return [path]
-    return sorted(glob.glob(os.path.join(path, "*.parquet")))
-
-
-def _index_schema(spec: SignatureSpec, policy: KeepPolicy):
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field("band_key", pa.int64(), metadata={"doc": "the 64-bit band key, as a signed integer"}),
-            pa.field("band", pa.uint16()),
-            pa.field("doc_id", pa.binary(), metadata={"doc": "node id of the published survivor"}),
-            pa.field("snapshot", pa.string()),
-        ],
-        metadata={
-            _INDEX_META_SPEC: spec.to_json().encode(),
-            _INDEX_META_FP: spec.fingerprint().encode(),
-            _INDEX_META_POLICY: json.dumps(policy.to_dict(), sort_keys=True).encode(),
-            _INDEX_META_VERSION: INDEX_SCHEMA_VERSION.encode(),
-        },
-    )
-
-
-def read_index_spec(path: str) -> SignatureSpec:
-    """The signature spec of a band index (every part file must carry the same one)."""
-    import pyarrow.parquet as pq
-
-    files = index_files(path)
-    if not files:
-        raise ValueError(f"band index {path}: no Parquet files found")
-    spec = None
-    for f in files:
-        meta = pq.read_schema(f).metadata or {}
-        raw = meta.get(_INDEX_META_SPEC)
-        if raw is None:
-            raise ValueError(f"band index {f}: no signature spec in the Parquet metadata; not a jawebcorpus band index")
-        s = SignatureSpec.from_json(raw)
-        if meta.get(_INDEX_META_FP, b"").decode() != s.fingerprint():
-            raise ValueError(f"band index {f}: the stored fingerprint does not match the stored spec")
-        if spec is None:
-            spec = s
-        elif s != spec:
-            raise ValueError(f"band index {path}: part files carry different specs ({_describe(spec.differences(s))})")
-    return spec
-
-
-def _describe(diff: dict) -> str:
-    return "; ".join(f"{k}: {a!r} vs {b!r}" for k, (a, b) in sorted(diff.items()))
-
-
-def check_index_spec(path: str, spec: SignatureSpec) -> None:
-    stored = read_index_spec(path)
-    if stored != spec:
-        raise ValueError(
-            f"band index {path} was built with a different signature spec "
-            f"(fingerprint {stored.fingerprint()}, this run {spec.fingerprint()}); differing fields — "
-            f"index vs this run: {_describe(stored.differences(spec))}.  Rebuild the index with this "
-            f"spec or run with the index's spec."
-        )
-
-
-def _read_index_file(path: str):
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=65536, columns=["band_key", "band", "doc_id", "snapshot"]):
-        keys = batch.column(0).to_pylist()
-        bands = batch.column(1).to_pylist()
-        ids = batch.column(2).to_pylist()
-        snaps = batch.column(3).to_pylist()
-        yield from zip(keys, bands, ids, snaps)
-
-
-class _WriteIndexShardFn(beam.DoFn):
-    def __init__(self, directory: str, tag: str, spec: SignatureSpec, policy: KeepPolicy):
-        self.directory = directory
-        self.tag = tag
-        self.spec = spec
-        self.policy = policy
-
-    def process(self, item):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from .storage import atomic_write
-
-        shard, rows = item
-        rows = sorted(r for r in rows if r is not None)  # every shard is written, empty or not
-        schema = _index_schema(self.spec, self.policy)
-        table = pa.table(
-            {
-                "band_key": pa.array([r[0] for r in rows], pa.int64()),
-                "band": pa.array([r[1] for r in rows], pa.uint16()),
-                "doc_id": pa.array([r[2] for r in rows], pa.binary()),
-                "snapshot": pa.array([r[3] for r in rows], pa.string()),
-            },
-            schema=schema,
-        )
-        buf = io.BytesIO()
-        pq.write_table(table, buf, compression="zstd")
-        join = posixpath.join if "://" in self.directory else os.path.join
-        path = join(self.directory, f"part-{self.tag}-{shard:05d}.parquet")
-        atomic_write(path, buf.getvalue())
-        yield path
-
-
 # -- the transform ------------------------------------------------------------------------------
 class Dedup(beam.PTransform):
     """Near-duplicate removal across snapshots (see the module docstring).
@@ -547,27 +469,30 @@ class Dedup(beam.PTransform):
       quality: for ``policy.tie_break == "quality"``: a callable ``Doc -> float``, or the name of a
         quality measure (``doc.quality_measures``); default ``doc.quality_score``.
       max_rounds: label-propagation rounds (the bound; a run that needs more says so in details).
-      group_cap: band groups (and parents) with more members than this take the hot path.
-      hot_salts: sub-keys a hot group is split over.
-      bloom_log2_bits: size of the hot-key Bloom filters (2**n bits).
+      group_cap: band groups (and parents) with more members than this are hot (split).
+      hot_salts: a hot group is split over ``hot_salts**l`` sub-keys (``l`` from its size).
+      bloom_log2_bits: size of the hot-key Bloom filters (2**n bits); 0: from the number of hot
+        keys, at most ``2**bloom_max_log2_bits``.
       batch_size: documents per signature batch.
       against_index: a band index (directory of Parquet files) of already-published survivors.
       write_index: directory to write this run's band index to (survivors; plus the entries of
         ``against_index`` when it is another directory, so the result is the extended index).
-      index_shards: Parquet files the index is written as.
+      index_shards: Parquet files the index is written as; 0: ``ceil(rows / index_rows_per_shard)``.
       index_tag: part-file name tag (default: random, so appending to a directory never clashes).
+      carry_text: False: the survivors come out without their text (only ``doc.text_chars``), so
+        the decision join shuffles no text; the caller joins the text back from where it is
+        stored (the pipeline's per-file checkpoints).
+
+    ``Dedup.from_config(cfg.dedup, …)`` takes every setting from a :class:`DedupConfig`.
     """
 
     def __init__(self, spec: SignatureSpec | None = None, policy: KeepPolicy | None = None, *,
                  quality: Callable[[Doc], float] | str | None = None, max_rounds: int = 10,
-                 group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 22,
+                 group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 0, bloom_max_log2_bits: int = 30,
                  batch_size: int = 256, against_index: str | None = None, write_index: str | None = None,
-                 index_shards: int = 16, index_tag: str | None = None, label: str | None = None,
-                 carry_text: bool = True):
+                 index_shards: int = 0, index_rows_per_shard: int = 4_000_000, index_tag: str | None = None,
+                 label: str | None = None, carry_text: bool = True):
         super().__init__(label)
-        # carry_text=False: the surviving documents come out without their text (only
-        # doc.text_chars), so the decision join shuffles no text; the caller joins the
-        # text back from where it is stored (the pipeline's per-file checkpoints).
         self.carry_text = carry_text
         self.spec = spec or SignatureSpec()
         self.policy = policy or KeepPolicy()
@@ -575,43 +500,56 @@ class Dedup(beam.PTransform):
             raise TypeError("spec must be a SignatureSpec")
         if not isinstance(self.policy, KeepPolicy):
             raise TypeError("policy must be a KeepPolicy")
-        if max_rounds < 1 or group_cap < 2 or hot_salts < 1 or batch_size < 1 or index_shards < 1:
-            raise ValueError("max_rounds ≥ 1, group_cap ≥ 2, hot_salts ≥ 1, batch_size ≥ 1, index_shards ≥ 1")
+        if (max_rounds < 1 or group_cap < 2 or hot_salts < 1 or batch_size < 1 or index_shards < 0
+                or index_rows_per_shard < 1):
+            raise ValueError("max_rounds ≥ 1, group_cap ≥ 2, hot_salts ≥ 1, batch_size ≥ 1, index_shards ≥ 0, "
+                             "index_rows_per_shard ≥ 1")
+        if bloom_log2_bits and not 10 <= bloom_log2_bits <= 34 or not 10 <= bloom_max_log2_bits <= 34:
+            raise ValueError("bloom_log2_bits is 0 or in [10, 34]; bloom_max_log2_bits in [10, 34]")
         self.quality = quality
         self.max_rounds = max_rounds
         self.group_cap = group_cap
         self.hot_salts = hot_salts
         self.bloom_log2_bits = bloom_log2_bits
+        self.bloom_max_log2_bits = bloom_max_log2_bits
         self.batch_size = batch_size
         self.against_index = against_index
         self.write_index = write_index
         self.index_shards = index_shards
+        self.index_rows_per_shard = index_rows_per_shard
         self.index_tag = index_tag or uuid.uuid4().hex[:12]
         self.against_files: list[str] = []
         if against_index:
             check_index_spec(against_index, self.spec)  # refuse a different spec before any work
             self.against_files = index_files(against_index)
 
+    @classmethod
+    def from_config(cls, cfg: DedupConfig, **kwargs) -> "Dedup":
+        """The stage with every ``dedup.*`` setting of ``cfg``; ``kwargs`` adds the rest
+        (``against_index``, ``write_index``, ``carry_text``, ``quality``, ``index_tag``, ``label``)."""
+        return cls(**cfg.transform_args(), **kwargs)
+
+    def _hot_key_set(self, name: str):
+        return name >> HotKeySet(self.group_cap, self.hot_salts, self.bloom_log2_bits, self.bloom_max_log2_bits)
+
     def expand(self, docs):
         spec, cap, salts = self.spec, self.group_cap, self.hot_salts
         prep = docs | "prepare" >> beam.ParDo(
             _PrepareFn(spec, self.policy, self.quality, self.batch_size, bool(self.write_index), self.carry_text)
-        ).with_outputs(_PrepareFn.BANDS, _PrepareFn.DOC_BANDS, main="keyed")
+        ).with_output_types(NodeMsg).with_outputs(_PrepareFn.BANDS, _PrepareFn.DOC_BANDS, main="keyed")
         keyed, bands, doc_bands = prep.keyed, prep[_PrepareFn.BANDS], prep[_PrepareFn.DOC_BANDS]
 
         p = docs.pipeline
-        old_rows = None
+        old_rows = indexed = None
         if self.against_files:
             old_rows = (
                 p
                 | "index_files" >> beam.Create(self.against_files)
                 | "spread_index_files" >> beam.Reshuffle()
-                | "read_index" >> beam.FlatMap(_read_index_file)
+                | "read_index" >> beam.FlatMap(read_index_file, spec)
             )
             indexed = old_rows | "published_entries" >> beam.Map(lambda r: (r[0], published_id(r[2])))
             bands = (bands, indexed) | "with_index" >> beam.Flatten()
-        else:
-            indexed = None
 
         # 2. band groups (combiner: hot keys are cheap), small groups → star edges
         groups = (
@@ -620,17 +558,16 @@ class Dedup(beam.PTransform):
             | "group_edges" >> beam.ParDo(_GroupOutputsFn(cap)).with_outputs(_GroupOutputsFn.HOT, DETAILS, main="edges")
         )
         hot = groups[_GroupOutputsFn.HOT]
-        # 3. hot groups: salted join of their members with the replicated minimum
-        hot_bloom = (
-            hot
-            | "hot_band_keys" >> beam.Keys()
-            | "hot_band_bloom" >> beam.CombineGlobally(_BloomCombineFn(self.bloom_log2_bits))
-        )
-        hot_members = doc_bands | "route_hot_members" >> beam.FlatMap(_route_hot_doc, AsSingleton(hot_bloom), salts)
+        # 3. hot groups: their members joined with the replicated minimum, split by size
+        hot_keys = AsSingleton(
+            hot | "hot_band_counts" >> beam.Map(lambda kv: (kv[0], kv[1][0])) | self._hot_key_set("hot_band_keys"))
+        hot_members = doc_bands | "route_hot_members" >> beam.FlatMap(
+            _route_hot_doc, hot_keys, salts).with_output_types(BandMsg)
         if indexed is not None:
-            hot_indexed = indexed | "route_hot_indexed" >> beam.FlatMap(_route_hot_entries, AsSingleton(hot_bloom), salts)
+            hot_indexed = indexed | "route_hot_indexed" >> beam.FlatMap(
+                _route_hot_entries, hot_keys, salts).with_output_types(BandMsg)
             hot_members = (hot_members, hot_indexed) | "hot_members" >> beam.Flatten()
-        hot_mins = hot | "replicate_hot_min" >> beam.FlatMap(_replicate_min, salts)
+        hot_mins = hot | "replicate_hot_min" >> beam.FlatMap(_replicate_min, hot_keys, salts).with_output_types(BandMsg)
         hot_edges = (
             (hot_members, hot_mins)
             | "flatten_hot" >> beam.Flatten()
@@ -644,39 +581,39 @@ class Dedup(beam.PTransform):
         )
 
         # 4. connected components: bounded label propagation
-        hot_nodes = (
+        node_state = (
             edges
-            | "in_degree" >> beam.Map(lambda e: (e[1], 1))
-            | "sum_in_degree" >> beam.CombinePerKey(sum)
-            | "hot_parents" >> beam.FlatMap(lambda kv: [id_hash64(kv[0])] if kv[1] > cap else [])
-            | "hot_parent_bloom" >> beam.CombineGlobally(_BloomCombineFn(self.bloom_log2_bits))
+            | "edge_ends" >> beam.FlatMap(lambda e: [(e[0], (e[1], 0)), (e[1], (e[1], 1))])
+            | "initial_labels" >> beam.CombinePerKey(_InitialStateFn())
         )
-        node_bloom = AsSingleton(hot_nodes)
-        edges_by_child = edges | "edges_by_child" >> beam.Map(lambda e: (e[0], ("p", e[1])))
-        labels = (
-            (edges | "child_candidates" >> beam.Map(lambda e: (e[0], e[1])),
-             edges | "parent_candidates" >> beam.Map(lambda e: (e[1], e[1])))
-            | "flatten_initial" >> beam.Flatten()
-            | "initial_labels" >> beam.CombinePerKey(min)
-        )
+        hubs = AsSingleton(
+            node_state
+            | "hub_degrees" >> beam.FlatMap(lambda kv: [(id_key64(kv[0]), kv[1][1])] if kv[1][1] > cap else [])
+            | self._hot_key_set("hub_keys"))
+        labels = node_state | "labels_0" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
+        edges_by_child = edges | "edges_by_child" >> beam.Map(
+            lambda e: (e[0], ParentEdge(e[1]))).with_output_types(NodeMsg)
         round_details = []
         for r in range(1, self.max_rounds + 1):
             tag = f"round_{r:02d}"
             child_side = (
-                (edges_by_child, labels | f"{tag}_tag_labels" >> beam.Map(lambda kv: (kv[0], ("l", kv[1]))))
+                (edges_by_child,
+                 labels | f"{tag}_tag_labels" >> beam.Map(lambda kv: (kv[0], Label(kv[1]))).with_output_types(NodeMsg))
                 | f"{tag}_flatten_child" >> beam.Flatten()
                 | f"{tag}_group_child" >> beam.GroupByKey()
-                | f"{tag}_child_side" >> beam.ParDo(_RoundChildSideFn(salts), node_bloom)
+                | f"{tag}_child_side" >> beam.ParDo(_RoundChildSideFn(salts), hubs).with_output_types(ParentMsg)
             )
-            parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(_route_labels, node_bloom, salts)
+            parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(
+                _route_labels, hubs, salts).with_output_types(ParentMsg)
             messages = (
                 (child_side, parent_labels)
                 | f"{tag}_flatten_parent" >> beam.Flatten()
                 | f"{tag}_group_parent" >> beam.GroupByKey()
-                | f"{tag}_parent_side" >> beam.FlatMap(_round_parent_side)
+                | f"{tag}_parent_side" >> beam.FlatMap(_round_parent_side).with_output_types(NodeMsg)
             )
             updated = (
-                (labels | f"{tag}_old" >> beam.Map(lambda kv: (kv[0], ("o", kv[1]))), messages)
+                (labels | f"{tag}_old" >> beam.Map(lambda kv: (kv[0], OldLabel(kv[1]))).with_output_types(NodeMsg),
+                 messages)
                 | f"{tag}_flatten_update" >> beam.Flatten()
                 | f"{tag}_update" >> beam.CombinePerKey(_LabelUpdateFn())
                 | f"{tag}_count" >> beam.ParDo(_CountChangesFn(r, r == self.max_rounds)).with_outputs(DETAILS, main="labels")
@@ -689,9 +626,10 @@ class Dedup(beam.PTransform):
             labels
             | "label_members" >> beam.Map(lambda kv: (kv[1], 1))
             | "cluster_sizes" >> beam.CombinePerKey(sum)
-            | "tag_sizes" >> beam.Map(lambda kv: (kv[0], ("s", kv[1])))
+            | "tag_sizes" >> beam.Map(lambda kv: (kv[0], ClusterSize(kv[1]))).with_output_types(NodeMsg)
         )
-        drops = labels | "drops" >> beam.FlatMap(lambda kv: [(kv[0], ("d", kv[1]))] if kv[1] != kv[0] else [])
+        drops = labels | "drops" >> beam.FlatMap(
+            lambda kv: [(kv[0], DropFor(kv[1]))] if kv[1] != kv[0] else []).with_output_types(NodeMsg)
 
         # 6. decisions joined back to the documents by node id
         decided = (
@@ -707,19 +645,11 @@ class Dedup(beam.PTransform):
 
         if self.write_index:
             rows = decided[_DecideFn.INDEX]
-            same = self.against_index and os.path.abspath(self.against_index) == os.path.abspath(self.write_index)
+            same = self.against_index and _same_place(self.against_index, self.write_index)
             if old_rows is not None and not same:
                 rows = (rows, old_rows | "old_rows" >> beam.Map(lambda r: (r[0], r[1], r[2], r[3]))) \
                     | "extend_index" >> beam.Flatten()
-            shards = self.index_shards
-            every_shard = p | "index_shards" >> beam.Create([(s, None) for s in range(shards)])
-            _ = (
-                (rows | "index_shard" >> beam.Map(lambda r: (r[0] % shards, r)), every_shard)
-                | "flatten_index" >> beam.Flatten()
-                | "group_index_shard" >> beam.GroupByKey()
-                | "write_index" >> beam.ParDo(_WriteIndexShardFn(self.write_index, self.index_tag, spec, self.policy))
-            )
-            if "://" not in self.write_index:
-                os.makedirs(self.write_index, exist_ok=True)
+            _ = rows | "write_index" >> WriteIndex(self.write_index, self.index_tag, spec, self.policy,
+                                                   self.index_shards, self.index_rows_per_shard)
 
         return DedupResult(decided.docs, decided[STATS], details, decided[_DecideFn.DROPPED])
