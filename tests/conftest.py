@@ -41,3 +41,34 @@ def manifest() -> dict:
     from jawebcorpus.sample import load_manifest
 
     return load_manifest()
+
+
+# -- the project's own fixtures (tests/fixturegen/): built in code, no ../shared needed ---------
+@pytest.fixture(scope="session")
+def own_crawl(tmp_path_factory):
+    """A Common-Crawl-shaped crawl of two snapshots built from text written for the project
+    (``fixturegen.warcs.build_crawl``); every capture says what the pipeline must do with it."""
+    from fixturegen.warcs import build_crawl
+
+    return build_crawl(tmp_path_factory.mktemp("own-crawl"))
+
+
+@pytest.fixture(scope="session")
+def own_crawl_files(own_crawl) -> list[Path]:
+    return [own_crawl.path(rel) for rel in own_crawl.files]
+
+
+@pytest.fixture(scope="session")
+def edge_cases():
+    """Small WARC files for the reader's framing cases, each with what reading it must give."""
+    from fixturegen.warcs import edge_case_files
+
+    return edge_case_files()
+
+
+@pytest.fixture(scope="session")
+def labelled_pages():
+    """Japanese pages in every Japanese encoding and CJK confusers, with true codec and text."""
+    from fixturegen.pages import charset_pages
+
+    return charset_pages()

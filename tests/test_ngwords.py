@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fixturegen.texts import ja_sentences
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.filters.ngwords import (
     ALL_CATEGORIES,
@@ -368,6 +369,7 @@ def test_no_tagger_call_without_candidates():
     m = NgMatcher(NgWordsConfig())
     tagger = counted(m)
     texts = list(sample_texts().values())
+    texts += ja_sentences()  # written for the project (tests/fixturegen/): no ../shared needed
     if LINGUA_JA.exists():
         texts += LINGUA_JA.read_text(encoding="utf-8").splitlines()
     no_candidate = [t for t in texts if not m.has_candidate(t)]

@@ -6,7 +6,8 @@
 * texts that must not crash (empty, whitespace, no sentence mark, astral, lone surrogates, 1 MB);
 * an independent, deliberately naive re-implementation of every measure, straight from the
   reference text, compared with ``measure()`` on ≥ 300 documents built from the lingua Japanese
-  sentences (../shared, skipped when absent) and on the bundled sample pages, with the same
+  sentences (../shared, skipped when absent) and from the project's own (tests/fixturegen/), and
+  on the bundled sample pages, with the same
   decisions under swallow-v1.
 """
 
@@ -202,11 +203,18 @@ def assert_same_measures(text):
 
 
 # -- material ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def lingua_sentences() -> list[str]:
-    if not LINGUA_JA.is_file():
-        pytest.skip("../shared (lingua Japanese sentences) is not present")
-    sents = [s.strip() for s in LINGUA_JA.read_text(encoding="utf-8").splitlines() if s.strip()]
+@pytest.fixture(scope="module", params=[pytest.param("lingua", marks=pytest.mark.shared), "own"])
+def lingua_sentences(request) -> list[str]:
+    """Japanese sentences: lingua's (../shared, skipped when absent), and the project's own
+    (tests/fixturegen/texts.py and the bundled sample pages), so a fresh clone runs it too."""
+    if request.param == "own":
+        from fixturegen.texts import ja_sentences, sample_sentences
+
+        sents = ja_sentences() + sample_sentences()
+    else:
+        if not LINGUA_JA.is_file():
+            pytest.skip("../shared (lingua Japanese sentences) is not present")
+        sents = [s.strip() for s in LINGUA_JA.read_text(encoding="utf-8").splitlines() if s.strip()]
     assert len(sents) > 300
     return sents
 
@@ -716,7 +724,6 @@ def _time_all(docs):
 
 
 # -- the independent re-implementation on real text -------------------------------------------
-@pytest.mark.shared
 def test_measures_equal_reference_on_lingua_documents(lingua_sentences):
     docs = build_documents(lingua_sentences, count=360, seed=20240521)
     assert len(docs) >= 300
@@ -742,7 +749,6 @@ def test_measures_equal_reference_on_lingua_documents(lingua_sentences):
     assert len(first) >= 12, first
 
 
-@pytest.mark.shared
 def test_measures_equal_reference_on_long_lingua_documents(lingua_sentences):
     rng = random.Random(11)
     for _ in range(5):

@@ -1,7 +1,8 @@
 """Remote input (``corpus/remote.py``, ``corpus/inputs.py``) against real servers on loopback.
 
 * An HTTP server written here (stdlib ``http.server``, with ``Range`` support) serves
-  ``../shared/crawl`` and injects faults on the wire: 503/429/500, a connection closed or reset
+  ``../shared/crawl`` (or, without it, the project's own crawl built by tests/fixturegen/) and
+  injects faults on the wire: 503/429/500, a connection closed or reset
   mid-body, a stall past the client's timeout, a server that ignores ``Range``, a 206 that
   starts early, an object that changes between requests.
 * moto in server mode is the S3 endpoint, behind a small proxy that injects the same faults
@@ -44,8 +45,7 @@ from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.steps import FileReport, read_pages
 from jawebcorpus.corpus.warc import iter_records
 
-pytestmark = pytest.mark.shared
-
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 LOOPBACK = "127.0.0.1"
 SNAPS = ["CC-MAIN-2023-14", "CC-MAIN-2023-23"]
 STALL_S = 1.5
@@ -323,11 +323,17 @@ def _free_port() -> int:
 
 # -- fixtures -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def crawl_root(shared_dir) -> Path:
-    root = shared_dir / "crawl"
-    if not list(root.glob("crawl-data/*/segments/*/warc/*.warc.gz")):
-        pytest.skip("../shared/crawl holds no WARC file")
-    return root
+def crawl_root(tmp_path_factory) -> Path:
+    """``../shared/crawl`` when present, else the project's own crawl (tests/fixturegen/warcs.py,
+    the same two snapshots) padded with image captures so that each file is longer than the
+    byte offsets the faults below are injected at."""
+    root = SHARED / "crawl"
+    if list(root.glob("crawl-data/*/segments/*/warc/*.warc.gz")):
+        return root
+    from fixturegen.warcs import NEW, OLD, build_crawl
+
+    pad = {(OLD, 0): 13_600_000, (OLD, 1): 9_300_000, (NEW, 0): 5_300_000}
+    return build_crawl(tmp_path_factory.mktemp("remote-crawl"), pad=pad).root
 
 
 @pytest.fixture(scope="module")
