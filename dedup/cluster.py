@@ -39,7 +39,7 @@ __all__ = [
     "KeepPolicy", "TIE_BREAKS", "stable_id", "snapshot_rank", "snapshot_of", "is_published",
     "published_id", "unpublished_id", "id_hash64", "salt_of", "group_add", "group_merge",
     "group_edges", "BloomFilter", "size_bucket", "SIZE_BUCKETS", "UnionFind", "reference_clusters",
-    "propagate_labels", "initial_labels", "child_messages", "parent_group_messages",
+    "propagate_labels", "initial_labels", "child_messages", "parent_group_messages", "label_rounds",
 ]
 
 TIE_BREAKS = ("longer", "quality", "none")
@@ -358,22 +358,46 @@ def propagate_labels(edges: Iterable[tuple[bytes, bytes]], max_rounds: int) -> t
     Uses the same step functions as the stage (:func:`initial_labels`,
     :func:`child_messages`, :func:`parent_group_messages`, then a ``min``).
     """
+    label, changed = label_rounds(edges, max_rounds)
+    return label, [len(c) for c in changed]
+
+
+def label_rounds(edges: Iterable[tuple[bytes, bytes]], max_rounds: int, salts: int = 1,
+                 hub_bloom: "BloomFilter | None" = None) -> tuple[dict, list[list[bytes]]]:
+    """The Beam stage's label propagation, round by round, in one process: (final labels, the
+    nodes whose label changed in each round).
+
+    The same joins as the stage's rounds with the same keys: a child's messages go to the group
+    ``(parent, salt_of(child))`` when the parent is in ``hub_bloom`` (a Bloom filter of
+    ``id_hash64`` of the parents with more children than the group cap, false positives
+    included), else to ``(parent, 0)``; the parent's label goes to each of its groups; each group
+    takes its minimum (:func:`parent_group_messages`); a node's new label is the ``min`` of its
+    old label and its messages.  So labels after every round, and the nodes changed per round,
+    are the stage's (used on the local runner, where every collection is in one process anyway).
+    """
     edges = set(edges)
     label = initial_labels(edges)
     parents_of: dict = {}
     for c, p in edges:
         parents_of.setdefault(c, []).append(p)
-    changed = []
+    hub = {}
+    if hub_bloom is not None:
+        for ps in parents_of.values():
+            for p in ps:
+                if p not in hub:
+                    hub[p] = id_hash64(p) in hub_bloom
+    changed: list[list[bytes]] = []
     for _ in range(max_rounds):
         groups: dict = {}
         for c, ps in parents_of.items():
+            s = salt_of(c, salts) if hub else 0
             for p, msg in child_messages(c, label[c], ps):
-                groups.setdefault(p, []).append(msg)
+                groups.setdefault((p, s if hub.get(p) else 0), []).append(msg)
         new = dict(label)
-        for p, children in groups.items():
+        for (p, _s), children in groups.items():
             for node, m in parent_group_messages(p, label[p], children):
                 if m < new[node]:
                     new[node] = m
-        changed.append(sum(1 for x in label if new[x] != label[x]))
+        changed.append([x for x in label if new[x] != label[x]])
         label = new
     return label, changed

@@ -56,7 +56,7 @@ from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import (
     BloomFilter, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_hash64, is_published,
-    parent_group_messages, published_id, salt_of, size_bucket, snapshot_of,
+    label_rounds, parent_group_messages, published_id, salt_of, size_bucket, snapshot_of,
 )
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
@@ -208,15 +208,80 @@ class _GroupOutputsFn(_CountingFn):
 
     def process(self, item):
         key, (count, ids) = item
-        if count < 2 or len(ids) < 2 and count <= self.cap:
-            pass  # a singleton band: no candidate pair
-        elif count <= self.cap or len(ids) < self.cap:
-            self.details.add(snapshot_of(ids[0]), STAGE, "band_groups", "shared", 1, 0, 0)
+        kind = _group_kind(count, ids, self.cap)
+        if kind is None:
+            return  # a singleton band: no candidate pair
+        self.details.add(snapshot_of(ids[0]), STAGE, "band_groups", kind, 1, 0, 0)
+        if kind == "shared":
             yield from group_edges(ids)
         else:
-            snap = snapshot_of(ids[0])
-            self.details.add(snap, STAGE, "band_groups", "hot", 1, 0, 0)
             yield TaggedOutput(self.HOT, (key, ids[0]))
+
+
+def _group_kind(count: int, ids: list[bytes], cap: int) -> str | None:
+    """A band group (its entries, its ``cap`` smallest distinct ids) → None (no pair), "shared"
+    (complete: star edges directly) or "hot" (over the cap: the salted join)."""
+    if count < 2 or len(ids) < 2 and count <= cap:
+        return None
+    if count <= cap or len(ids) < cap:
+        return "shared"
+    return "hot"
+
+
+class _LocalGroupEdgesFn(_CountingFn):
+    """(local runner) A whole band group → its star edges and the details :class:`_GroupOutputsFn`
+    writes.  Every member goes to the group minimum, hot or not: the edges the capped combiner
+    plus the hot path produce (the hot path joins every member of an over-cap group with its
+    minimum), so only the way there differs."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+
+    def process(self, item):
+        _key, members = item
+        members = list(members)
+        distinct = sorted(set(members))
+        kind = _group_kind(len(members), distinct[: self.cap], self.cap)
+        if kind is None:
+            return
+        self.details.add(snapshot_of(distinct[0]), STAGE, "band_groups", kind, 1, 0, 0)
+        yield from group_edges(distinct)
+
+
+class _LocalComponentsFn(_CountingFn):
+    """(local runner) Every distinct edge at once → the final label of every node, with the
+    round details of :class:`_CountChangesFn`.  The rounds are :func:`label_rounds`: the
+    stage's joins with the same keys (hub parents, found as ``in_degree`` → ``hot_parents`` →
+    ``hot_parent_bloom`` find them, salted alike), so labels and counts are the unrolled
+    rounds' own."""
+
+    def __init__(self, max_rounds: int, cap: int, salts: int, bloom_log2_bits: int):
+        self.max_rounds = max_rounds
+        self.cap = cap
+        self.salts = salts
+        self.bloom_log2_bits = bloom_log2_bits
+
+    def process(self, item):
+        _none, edges = item
+        edges = set(edges)
+        in_degree: dict = {}
+        for _c, p in edges:
+            in_degree[p] = in_degree.get(p, 0) + 1
+        bloom = BloomFilter(self.bloom_log2_bits)
+        hubs = [id_hash64(p) for p, n in in_degree.items() if n > self.cap]
+        if hubs:
+            bloom.add(BloomFilter.as_u64(hubs))
+        labels, changed = label_rounds(edges, self.max_rounds, self.salts, bloom)
+        for r, nodes in enumerate(changed, 1):
+            last = r == self.max_rounds
+            for node in nodes:
+                snap = snapshot_of(node)
+                self.details.add(snap, STAGE, "rounds", f"round_{r:02d}", 1, 0, 0)
+                Metrics.counter(STAGE, f"labels_changed.round_{r:02d}").inc()
+                if last:
+                    self.details.add(snap, STAGE, "not_converged", "label_changed_in_last_round", 1, 0, 0)
+                    Metrics.counter(STAGE, "not_converged").inc()
+        yield from labels.items()
 
 
 class _BloomCombineFn(beam.CombineFn):
@@ -556,6 +621,10 @@ class Dedup(beam.PTransform):
         ``against_index`` when it is another directory, so the result is the extended index).
       index_shards: Parquet files the index is written as.
       index_tag: part-file name tag (default: random, so appending to a directory never clashes).
+      carry_text: False: the survivors come out without their text (see below).
+      local: the local runner (every collection lives in one process there): whole band groups
+        and the rounds in one step (:func:`~jawebcorpus.dedup.cluster.label_rounds`), the same
+        results as the distributed graph; never on a distributed runner.
     """
 
     def __init__(self, spec: SignatureSpec | None = None, policy: KeepPolicy | None = None, *,
@@ -563,8 +632,12 @@ class Dedup(beam.PTransform):
                  group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 22,
                  batch_size: int = 256, against_index: str | None = None, write_index: str | None = None,
                  index_shards: int = 16, index_tag: str | None = None, label: str | None = None,
-                 carry_text: bool = True):
+                 carry_text: bool = True, local: bool = False):
         super().__init__(label)
+        # local=True (the local runner only): band groups and the label-propagation rounds are
+        # computed whole, in one step each, instead of the hot path and max_rounds unrolled
+        # joins: the same edges, labels and details with a graph a fraction of the size.
+        self.local = local
         # carry_text=False: the surviving documents come out without their text (only
         # doc.text_chars), so the decision join shuffles no text; the caller joins the
         # text back from where it is stored (the pipeline's per-file checkpoints).
@@ -613,76 +686,96 @@ class Dedup(beam.PTransform):
         else:
             indexed = None
 
-        # 2. band groups (combiner: hot keys are cheap), small groups → star edges
-        groups = (
-            bands
-            | "band_groups" >> beam.CombinePerKey(_BandGroupFn(cap))
-            | "group_edges" >> beam.ParDo(_GroupOutputsFn(cap)).with_outputs(_GroupOutputsFn.HOT, DETAILS, main="edges")
-        )
-        hot = groups[_GroupOutputsFn.HOT]
-        # 3. hot groups: salted join of their members with the replicated minimum
-        hot_bloom = (
-            hot
-            | "hot_band_keys" >> beam.Keys()
-            | "hot_band_bloom" >> beam.CombineGlobally(_BloomCombineFn(self.bloom_log2_bits))
-        )
-        hot_members = doc_bands | "route_hot_members" >> beam.FlatMap(_route_hot_doc, AsSingleton(hot_bloom), salts)
-        if indexed is not None:
-            hot_indexed = indexed | "route_hot_indexed" >> beam.FlatMap(_route_hot_entries, AsSingleton(hot_bloom), salts)
-            hot_members = (hot_members, hot_indexed) | "hot_members" >> beam.Flatten()
-        hot_mins = hot | "replicate_hot_min" >> beam.FlatMap(_replicate_min, salts)
-        hot_edges = (
-            (hot_members, hot_mins)
-            | "flatten_hot" >> beam.Flatten()
-            | "group_hot" >> beam.GroupByKey()
-            | "hot_edges" >> beam.FlatMap(_hot_edges)
-        )
-        edges = (
-            (groups.edges, hot_edges)
-            | "all_edges" >> beam.Flatten()
-            | "distinct_edges" >> beam.Distinct()
-        )
+        if self.local:
+            # The local runner holds every collection in one process: whole band groups, and the
+            # rounds over every edge at once (same edges, labels and details; see the Fns).
+            local_edges = (
+                bands
+                | "band_members" >> beam.GroupByKey()
+                | "group_edges" >> beam.ParDo(_LocalGroupEdgesFn(cap)).with_outputs(DETAILS, main="edges")
+            )
+            components = (
+                local_edges.edges
+                | "key_edges" >> beam.Map(lambda e: (None, e))
+                | "gather_edges" >> beam.GroupByKey()
+                | "components" >> beam.ParDo(_LocalComponentsFn(
+                    self.max_rounds, cap, salts, self.bloom_log2_bits)).with_outputs(DETAILS, main="labels")
+            )
+            labels = components.labels
+            group_details = local_edges[DETAILS]
+            round_details = [components[DETAILS]]
+        else:
+            # 2. band groups (combiner: hot keys are cheap), small groups → star edges
+            groups = (
+                bands
+                | "band_groups" >> beam.CombinePerKey(_BandGroupFn(cap))
+                | "group_edges" >> beam.ParDo(_GroupOutputsFn(cap)).with_outputs(_GroupOutputsFn.HOT, DETAILS, main="edges")
+            )
+            hot = groups[_GroupOutputsFn.HOT]
+            # 3. hot groups: salted join of their members with the replicated minimum
+            hot_bloom = (
+                hot
+                | "hot_band_keys" >> beam.Keys()
+                | "hot_band_bloom" >> beam.CombineGlobally(_BloomCombineFn(self.bloom_log2_bits))
+            )
+            hot_members = doc_bands | "route_hot_members" >> beam.FlatMap(_route_hot_doc, AsSingleton(hot_bloom), salts)
+            if indexed is not None:
+                hot_indexed = indexed | "route_hot_indexed" >> beam.FlatMap(_route_hot_entries, AsSingleton(hot_bloom), salts)
+                hot_members = (hot_members, hot_indexed) | "hot_members" >> beam.Flatten()
+            hot_mins = hot | "replicate_hot_min" >> beam.FlatMap(_replicate_min, salts)
+            hot_edges = (
+                (hot_members, hot_mins)
+                | "flatten_hot" >> beam.Flatten()
+                | "group_hot" >> beam.GroupByKey()
+                | "hot_edges" >> beam.FlatMap(_hot_edges)
+            )
+            edges = (
+                (groups.edges, hot_edges)
+                | "all_edges" >> beam.Flatten()
+                | "distinct_edges" >> beam.Distinct()
+            )
 
-        # 4. connected components: bounded label propagation
-        hot_nodes = (
-            edges
-            | "in_degree" >> beam.Map(lambda e: (e[1], 1))
-            | "sum_in_degree" >> beam.CombinePerKey(sum)
-            | "hot_parents" >> beam.FlatMap(lambda kv: [id_hash64(kv[0])] if kv[1] > cap else [])
-            | "hot_parent_bloom" >> beam.CombineGlobally(_BloomCombineFn(self.bloom_log2_bits))
-        )
-        node_bloom = AsSingleton(hot_nodes)
-        edges_by_child = edges | "edges_by_child" >> beam.Map(lambda e: (e[0], ("p", e[1])))
-        labels = (
-            (edges | "child_candidates" >> beam.Map(lambda e: (e[0], e[1])),
-             edges | "parent_candidates" >> beam.Map(lambda e: (e[1], e[1])))
-            | "flatten_initial" >> beam.Flatten()
-            | "initial_labels" >> beam.CombinePerKey(min)
-        )
-        round_details = []
-        for r in range(1, self.max_rounds + 1):
-            tag = f"round_{r:02d}"
-            child_side = (
-                (edges_by_child, labels | f"{tag}_tag_labels" >> beam.Map(lambda kv: (kv[0], ("l", kv[1]))))
-                | f"{tag}_flatten_child" >> beam.Flatten()
-                | f"{tag}_group_child" >> beam.GroupByKey()
-                | f"{tag}_child_side" >> beam.ParDo(_RoundChildSideFn(salts), node_bloom)
+            # 4. connected components: bounded label propagation
+            hot_nodes = (
+                edges
+                | "in_degree" >> beam.Map(lambda e: (e[1], 1))
+                | "sum_in_degree" >> beam.CombinePerKey(sum)
+                | "hot_parents" >> beam.FlatMap(lambda kv: [id_hash64(kv[0])] if kv[1] > cap else [])
+                | "hot_parent_bloom" >> beam.CombineGlobally(_BloomCombineFn(self.bloom_log2_bits))
             )
-            parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(_route_labels, node_bloom, salts)
-            messages = (
-                (child_side, parent_labels)
-                | f"{tag}_flatten_parent" >> beam.Flatten()
-                | f"{tag}_group_parent" >> beam.GroupByKey()
-                | f"{tag}_parent_side" >> beam.FlatMap(_round_parent_side)
+            node_bloom = AsSingleton(hot_nodes)
+            edges_by_child = edges | "edges_by_child" >> beam.Map(lambda e: (e[0], ("p", e[1])))
+            labels = (
+                (edges | "child_candidates" >> beam.Map(lambda e: (e[0], e[1])),
+                 edges | "parent_candidates" >> beam.Map(lambda e: (e[1], e[1])))
+                | "flatten_initial" >> beam.Flatten()
+                | "initial_labels" >> beam.CombinePerKey(min)
             )
-            updated = (
-                (labels | f"{tag}_old" >> beam.Map(lambda kv: (kv[0], ("o", kv[1]))), messages)
-                | f"{tag}_flatten_update" >> beam.Flatten()
-                | f"{tag}_update" >> beam.CombinePerKey(_LabelUpdateFn())
-                | f"{tag}_count" >> beam.ParDo(_CountChangesFn(r, r == self.max_rounds)).with_outputs(DETAILS, main="labels")
-            )
-            labels = updated.labels
-            round_details.append(updated[DETAILS])
+            round_details = []
+            for r in range(1, self.max_rounds + 1):
+                tag = f"round_{r:02d}"
+                child_side = (
+                    (edges_by_child, labels | f"{tag}_tag_labels" >> beam.Map(lambda kv: (kv[0], ("l", kv[1]))))
+                    | f"{tag}_flatten_child" >> beam.Flatten()
+                    | f"{tag}_group_child" >> beam.GroupByKey()
+                    | f"{tag}_child_side" >> beam.ParDo(_RoundChildSideFn(salts), node_bloom)
+                )
+                parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(_route_labels, node_bloom, salts)
+                messages = (
+                    (child_side, parent_labels)
+                    | f"{tag}_flatten_parent" >> beam.Flatten()
+                    | f"{tag}_group_parent" >> beam.GroupByKey()
+                    | f"{tag}_parent_side" >> beam.FlatMap(_round_parent_side)
+                )
+                updated = (
+                    (labels | f"{tag}_old" >> beam.Map(lambda kv: (kv[0], ("o", kv[1]))), messages)
+                    | f"{tag}_flatten_update" >> beam.Flatten()
+                    | f"{tag}_update" >> beam.CombinePerKey(_LabelUpdateFn())
+                    | f"{tag}_count" >> beam.ParDo(_CountChangesFn(r, r == self.max_rounds)).with_outputs(DETAILS, main="labels")
+                )
+                labels = updated.labels
+                round_details.append(updated[DETAILS])
+            group_details = groups[DETAILS]
 
         # 5. survivors and cluster sizes
         sizes = (
@@ -702,7 +795,7 @@ class Dedup(beam.PTransform):
                 STATS, DETAILS, _DecideFn.INDEX, _DecideFn.DROPPED, main="docs")
         )
         details = (
-            [groups[DETAILS], decided[DETAILS]] + round_details
+            [group_details, decided[DETAILS]] + round_details
         ) | "flatten_details" >> beam.Flatten()
 
         if self.write_index:
