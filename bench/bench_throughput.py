@@ -1,27 +1,40 @@
 #!/usr/bin/env python
-"""Throughput on the test crawl: bare WARC reading vs our stages vs the real Beam pipeline.
+"""Throughput on the test crawl: the pipeline's marginal and fixed cost against a bare warcio loop.
 
-Variants, run side by side in one process, order alternated every repeat (forward, reverse):
+Everything is measured side by side in one process, in alternating order every repeat (forward,
+reverse, …), after waiting for a quiet machine; CPU time is user + system of the process and of
+every child it waited for.  Ratios to the bare warcio loop are taken per repeat (paired), then the
+median over repeats is reported with min–max.
 
-(a) ``warcio``        bare warcio loop: ``ArchiveIterator`` + ``rec.content_stream().read()``
-(b) ``reader``        our reader ``jawebcorpus.corpus.warc.iter_records``, every record's block
-(c) ``stages``        plain Python loop read_pages → the detect, decode, extract and langid stage
-                      objects (``Extractor(isolation="process")``); model load and extractor start-up are outside the timer
-(s) ``sample``        ``jawebcorpus run --sample --until langid`` (the pipeline's fixed cost:
-                      interpreter, imports, Beam graph, model load, extractor start, on the 32-capture sample)
-(d) ``pipeline``      ``jawebcorpus run --input CRAWL --until langid --quiet --overwrite``,
-                      default runner, 1 worker, as a subprocess
-(e) ``pipeline_fast`` (d) with ``--set extract.fast=true``
+In-process, one pass over ``../shared/crawl`` each:
 
-Captures = WARC ``response`` records (1,616 in ../shared/crawl).  Rates: captures per wall
-second and per CPU second (user + system of the process and of every child it waited for,
-i.e. ``RUSAGE_CHILDREN`` deltas measured around the pipeline in a tiny wrapper process; for
-(c) the loop's own process time plus the extractor child's, read with psutil).  Ratios to (a)
-are taken per repeat (paired), then the median over repeats is reported with min–max.
-Peak memory of a pipeline run: ``ru_maxrss`` of its process tree (largest single process),
-and the largest sum of RSS over the tree seen by psutil polling every 50 ms.
+``warcio``     bare warcio loop: ``ArchiveIterator`` + ``rec.content_stream().read()`` per record
+``fastwarc``   bare FastWARC loop (``fastwarc.warc.ArchiveIterator(parse_http=False)``,
+               ``rec.reader.read()`` per record; skipped when FastWARC is not installed:
+               ``pip install -e '.[bench]'``)
+``reader``     our reader ``jawebcorpus.corpus.warc.iter_records``, every record's block
 
-    python bench/bench_throughput.py [--shared ../shared] [--repeats 5]
+The command line, as subprocesses (default runner, 1 worker), each on the crawl (×1) and on a
+temporary crawl holding every file three times under distinct names (×3):
+
+``detect``     ``jawebcorpus run --until detect``
+``langid``     ``jawebcorpus run --until langid``
+``full``       ``jawebcorpus run`` (the whole default pipeline, dedup included)
+
+Marginal cost per pass = (CPU(×3) − CPU(×1)) / 2; fixed cost = CPU(×1) − marginal.  Also
+``jawebcorpus run --sample`` (wall and CPU).  With ``--baseline PYTHON`` every command-line
+variant runs a second time with another installation's interpreter (``PYTHON -m jawebcorpus``,
+e.g. a virtualenv of the main branch): before and after in the same run.
+
+Per-stage breakdown (``stages``): the crawl through ``corpus.stage.process_file`` with every
+per-file stage of the default run wrapped in a timer (CPU time of ``apply``; for extract plus the
+extraction child's CPU time, read with psutil), the read stage timed around the record iterator,
+and each file's commit (Parquet part and checkpoint, ``pipelines.output.commit_file``) timed too.
+
+Peak memory of a command-line run: ``ru_maxrss`` (largest single process of its tree) and the
+largest sum of RSS over the tree seen by psutil every 50 ms.
+
+    python bench/bench_throughput.py [--shared ../shared] [--repeats 3] [--baseline PY] [--frozen]
 """
 
 from __future__ import annotations
@@ -59,8 +72,10 @@ with open(out, "w") as fh:
 sys.exit(rc)
 """
 
+MODES = {"detect": ["--until", "detect"], "langid": ["--until", "langid"], "full": []}
 
-# -- (a) and (b) -------------------------------------------------------------------------------
+
+# -- bare loops ------------------------------------------------------------------------------------
 def run_warcio(files: list[str]) -> dict:
     from warcio.archiveiterator import ArchiveIterator
 
@@ -71,6 +86,20 @@ def run_warcio(files: list[str]) -> dict:
                 records += 1
                 nbytes += len(rec.content_stream().read())
                 if rec.rec_type == "response":
+                    captures += 1
+    return {"records": records, "captures": captures, "content_bytes": nbytes}
+
+
+def run_fastwarc(files: list[str]) -> dict:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    records = captures = nbytes = 0
+    for path in files:
+        with open(path, "rb") as f:
+            for rec in ArchiveIterator(f, parse_http=False):
+                records += 1
+                nbytes += len(rec.reader.read())
+                if rec.record_type == WarcRecordType.response:
                     captures += 1
     return {"records": records, "captures": captures, "content_bytes": nbytes}
 
@@ -89,32 +118,58 @@ def run_reader(files: list[str]) -> dict:
     return {"records": records, "captures": captures, "content_bytes": nbytes}
 
 
-# -- (c) ---------------------------------------------------------------------------------------
-class StageLoop:
-    """The plain pure-Python stage loop; set up once (model, extractor child), run many times."""
+def have_fastwarc() -> bool:
+    try:
+        import fastwarc.warc  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
-    def __init__(self, shared: str):
-        import dataclasses
 
-        from _common import stage
+# -- per-stage breakdown ---------------------------------------------------------------------------
+class StageBreakdown:
+    """The crawl through ``process_file`` with every per-file stage of the default run timed.
 
+    Set up once (stage objects, the language-ID model, the extraction child); :meth:`run` is one
+    pass.  The wrappers only add a timer around ``apply``: the documents and statistics are the
+    pipeline's own (checked against the ``langid`` run's written count by the caller)."""
+
+    def __init__(self, shared: str, workdir: str):
         from jawebcorpus.corpus.inputs import resolve_paths
-        from jawebcorpus.corpus.steps import DecodeStage, ExtractStage, ReadConfig
-        from jawebcorpus.filters.jadetect import DetectStage
-        from jawebcorpus.filters.langid import LangIdStage
+        from jawebcorpus.corpus.stage import LocalResources, Stage
+        from jawebcorpus.corpus.steps import ReadStage
         from jawebcorpus.pipelines.config import PipelineConfig
+        from jawebcorpus.pipelines.spec import RunSpec
+        from jawebcorpus.pipelines.transforms import stage_class
 
-        t0 = time.perf_counter()
         self.inputs = resolve_paths([os.path.join(shared, "crawl")])
-        self.read_cfg = ReadConfig()
-        cfg = PipelineConfig()
-        # as the bench always measured it: default trafilatura mode for every page
-        plain = dataclasses.replace(cfg, extract=dataclasses.replace(cfg.extract, fast_above_chars=0))
-        self.detect, self.decode, self.langid = stage(DetectStage, cfg), stage(DecodeStage, cfg), stage(LangIdStage, cfg)
-        self.extract = stage(ExtractStage, plain)
-        self.extractor = self.extract.extractor
-        self.extractor.extract("<html><body><p>warm-up</p></body></html>")  # start the child
+        self.workdir = workdir
+        self.spec = RunSpec(config=PipelineConfig(), output=os.path.join(workdir, "stages-out"),
+                            inputs=tuple(self.inputs))
+        cfg, res = self.spec.config, LocalResources()
+        t0 = time.perf_counter()
+        self.reader = ReadStage()
+        self.reader.setup(cfg, res)
+
+        class Timed(Stage):
+            def __init__(self, inner):
+                self.inner, self.name, self.progress_on_kept = inner, inner.name, inner.progress_on_kept
+                self.cpu = 0.0
+
+            def apply(self, doc, count):
+                c0 = time.process_time()
+                try:
+                    return self.inner.apply(doc, count)
+                finally:
+                    self.cpu += time.process_time() - c0
+
+        self.stages = []
+        for name in self.spec.file_stages[1:]:
+            st = stage_class(name)()
+            st.setup(cfg, res)
+            self.stages.append(Timed(st))
         self.setup_s = time.perf_counter() - t0
+        self.extractor = next((s.inner.extractor for s in self.stages if s.name == "extract"), None)
 
     def _child_cpu(self) -> float:
         proc = getattr(self.extractor, "_proc", None)  # private, bench only
@@ -127,329 +182,310 @@ class StageLoop:
             return 0.0
 
     def run(self) -> dict:
-        from _common import apply
+        from jawebcorpus.corpus.stage import FileResult, process_file
+        from jawebcorpus.corpus.steps import FileReport
+        from jawebcorpus.pipelines.output import commit_file
 
-        from jawebcorpus.corpus.stage import Count
-        from jawebcorpus.corpus.steps import FileReport, read_pages
-
-        pc = time.perf_counter
-        count = Count("read")
-        t = {"read": 0.0, "detect": 0.0, "decode": 0.0, "extract": 0.0, "langid": 0.0}
-        captures = pages = kept = 0
-        per_doc: list[tuple[float, str]] = []
-        restarts0 = self.extractor.restarts
+        spec = self.spec
+        shutil.rmtree(spec.output, ignore_errors=True)
+        for st in self.stages:
+            st.cpu = 0.0
+        read_cpu = commit_cpu = 0.0
+        captures = kept = 0
+        starts0 = self.extractor.starts if self.extractor else 0
         child0 = self._child_cpu()
         cpu0 = time.process_time()
         for inp in self.inputs:
             report = FileReport(inp.path, inp.rel, inp.snapshot)
-            with open(inp.path, "rb") as f:
-                it = read_pages(f, inp, self.read_cfg, count, report)
+
+            def read(count, inp=inp, report=report):
+                nonlocal read_cpu
+                it = self.reader.read(inp, count, report)
                 while True:
-                    t0 = pc()
+                    c0 = time.process_time()
                     doc = next(it, None)
-                    t1 = pc()
-                    t["read"] += t1 - t0
+                    read_cpu += time.process_time() - c0
                     if doc is None:
-                        break
-                    pages += 1
-                    doc = apply(self.detect, doc)
-                    t2 = pc()
-                    t["detect"] += t2 - t1
-                    if doc is None:
-                        continue
-                    doc = apply(self.decode, doc)
-                    t3 = pc()
-                    t["decode"] += t3 - t2
-                    if doc is None:
-                        continue
-                    url = doc.url
-                    doc = apply(self.extract, doc)
-                    t4 = pc()
-                    t["extract"] += t4 - t3
-                    per_doc.append((t4 - t3, url))
-                    if doc is None:
-                        continue
-                    doc = apply(self.langid, doc)
-                    t["langid"] += pc() - t4
-                    if doc is not None:
-                        kept += 1
+                        return
+                    yield doc
+
+            result = process_file(read, self.stages, FileResult(report))
+            c0 = time.process_time()
+            commit_file(spec.config, spec.output, spec.fingerprint, spec.commit_stages, result, final=False)
+            commit_cpu += time.process_time() - c0
             captures += report.responses
-        self_cpu = time.process_time() - cpu0
-        child_cpu = self._child_cpu() - child0
-        if self.extractor.restarts != restarts0:
-            child_cpu = float("nan")  # the child was replaced: its CPU time is unknown
-        per_doc.sort(reverse=True)
-        return {"captures": captures, "pages": pages, "japanese_docs": kept, "stage_wall_s": t,
-                "extracted_docs": len(per_doc), "slowest_extractions": per_doc[:5],
-                "cpu_self_s": self_cpu, "cpu_extract_child_s": child_cpu}
+            kept += len(result.docs)
+        total_self = time.process_time() - cpu0
+        child = self._child_cpu() - child0
+        if self.extractor and self.extractor.starts != starts0:
+            child = float("nan")  # the child was replaced: its CPU time is unknown
+        cpu = {"read": read_cpu}
+        for st in self.stages:
+            cpu[st.name] = st.cpu
+        cpu["extract_child"] = child
+        cpu["commit"] = commit_cpu
+        cpu["other"] = total_self - read_cpu - commit_cpu - sum(st.cpu for st in self.stages)
+        return {"captures": captures, "kept_before_dedup": kept, "stage_cpu_s": cpu,
+                "cpu_s": total_self + (child if child == child else 0.0)}
 
     def close(self) -> None:
-        self.extractor.close()
+        for st in self.stages:
+            st.inner.teardown()
 
 
-# -- (d), (e) and the sample -------------------------------------------------------------------
-def jawebcorpus_cmd() -> list[str]:
-    exe = shutil.which("jawebcorpus")
-    return [exe] if exe else [sys.executable, "-m", "jawebcorpus"]
+# -- the command line --------------------------------------------------------------------------------
+def make_copies(files: list[str], shared: str, dest: str, copies: int) -> str:
+    """A crawl laid out like ``../shared/crawl`` holding every file ``copies`` times (distinct names)."""
+    root = os.path.join(dest, "crawl")
+    for path in files:
+        rel = os.path.relpath(path, os.path.join(shared, "crawl"))
+        stem = os.path.basename(rel)[: -len(".warc.gz")]
+        folder = os.path.join(root, os.path.dirname(rel))
+        os.makedirs(folder, exist_ok=True)
+        for i in range(copies):
+            shutil.copyfile(path, os.path.join(folder, f"{stem}{'' if i == 0 else f'-copy{i}'}.warc.gz"))
+    return root
 
 
-def run_pipeline(args: list[str], workdir: str, tag: str, poll_s: float = 0.05) -> dict:
-    """Run the CLI under the wrapper; returns wall/CPU/memory and the run's own statistics."""
+def run_cli(python: str, env: dict, cwd: str, args: list[str], workdir: str, tag: str,
+            poll_s: float = 0.05) -> dict:
+    """Run the CLI under the wrapper; wall/CPU/memory and what it wrote."""
     out_dir = os.path.join(workdir, f"out-{tag}")
     res_path = os.path.join(workdir, f"res-{tag}.json")
-    cmd = [sys.executable, "-c", WRAPPER, res_path, *jawebcorpus_cmd(), "run", *args,
+    cmd = [sys.executable, "-c", WRAPPER, res_path, python, "-m", "jawebcorpus", "run", *args,
            "--output", out_dir, "--quiet", "--overwrite"]
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd)
     ps = psutil.Process(proc.pid)
-    peak_tree = peak_main = peak_child = 0
-    last_cpu: dict[int, float] = {}
-    nprocs = 0
+    peak_tree = 0
     while proc.poll() is None:
         try:
             kids = ps.children(recursive=True)
         except psutil.Error:
             kids = []
-        tree_rss = 0
+        tree = 0
         for k in kids:
             try:
-                with k.oneshot():
-                    rss = k.memory_info().rss
-                    ct = k.cpu_times()
-                    parent = k.ppid()
+                tree += k.memory_info().rss
             except psutil.Error:
                 continue
-            tree_rss += rss
-            last_cpu[k.pid] = ct.user + ct.system
-            if parent == proc.pid:
-                peak_main = max(peak_main, rss)
-            else:
-                peak_child = max(peak_child, rss)
-        nprocs = max(nprocs, len(kids))
-        peak_tree = max(peak_tree, tree_rss)
+        peak_tree = max(peak_tree, tree)
         time.sleep(poll_s)
-    outer_wall = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         with open(res_path + ".stderr", encoding="utf-8", errors="replace") as fh:
             sys.stderr.write(fh.read()[-4000:])
-        raise RuntimeError(f"pipeline run failed (exit {proc.returncode}): {' '.join(cmd[3:])}")
+        raise RuntimeError(f"run failed (exit {proc.returncode}): {' '.join(cmd[3:])}")
     with open(res_path, encoding="utf-8") as fh:
         inner = json.load(fh)
     with open(os.path.join(out_dir, "stats", "stages.json"), encoding="utf-8") as fh:
         rows = json.load(fh)
-    from jawebcorpus.corpus.stats import read_file_records
-
-    files = read_file_records(os.path.join(out_dir, "stats"))
     shutil.rmtree(out_dir, ignore_errors=True)
     return {
-        "wall_s": inner["wall_s"],
-        "cpu_s": inner["user_s"] + inner["sys_s"],
-        "user_s": inner["user_s"], "sys_s": inner["sys_s"],
-        "maxrss_mib": inner["maxrss_kib"] / 1024,  # largest single process of the run's tree
-        "outer_wall_s": outer_wall,
-        "outer_cpu_s": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),  # + the wrapper
-        "psutil_cpu_s": sum(last_cpu.values()),  # last sample per process (misses the last 50 ms)
-        "psutil_peak_tree_rss_mib": peak_tree / 2**20,
-        "psutil_peak_main_rss_mib": peak_main / 2**20,
-        "psutil_peak_child_rss_mib": peak_child / 2**20,
-        "max_processes": nprocs,
-        "captures": sum(f.get("responses", 0) for f in files),
+        "wall_s": inner["wall_s"], "cpu_s": inner["user_s"] + inner["sys_s"],
+        "maxrss_mib": inner["maxrss_kib"] / 1024, "peak_tree_rss_mib": peak_tree / 2**20,
+        "records": sum(r["docs"] for r in rows if r["stage"] == "read"),
         "written": sum(r["docs"] for r in rows if r["stage"] == "write" and r["outcome"] == "kept"),
     }
 
 
-# -- driver ------------------------------------------------------------------------------------
+# -- driver ----------------------------------------------------------------------------------------
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(ap)
-    ap.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5, at least 3)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats (default 3, at least 3)")
     ap.add_argument("--max-busy", type=float, default=0.25,
                     help="before each repeat, wait until the CPUs are at most this busy (default 0.25)")
-    ap.add_argument("--wait", type=float, default=90.0, help="... for at most this many seconds (default 90)")
-    ap.add_argument("--skip", default="", help="comma-separated variants to skip (a,b,c,s,d,e)")
+    ap.add_argument("--wait", type=float, default=60.0, help="... for at most this many seconds (default 60)")
+    ap.add_argument("--modes", default="detect,langid,full", help="command-line modes (detect, langid, full)")
+    ap.add_argument("--skip", default="", help="comma-separated variants to skip: warcio, fastwarc, reader, "
+                                               "stages, sample")
+    ap.add_argument("--copies", type=int, default=3, help="copies of the crawl for the marginal cost (default 3)")
+    ap.add_argument("--baseline", metavar="PYTHON",
+                    help="also run every command-line variant with this interpreter's jawebcorpus (before/after)")
     args = ap.parse_args()
     freeze_if_asked(args)
     if args.repeats < 3:
         ap.error("--repeats must be at least 3")
+    if args.copies < 2:
+        ap.error("--copies must be at least 2")
     shared = os.path.abspath(args.shared)
     files = crawl_files(shared)
     crawl = os.path.join(shared, "crawl")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if not have_fastwarc():
+        print("FastWARC is not installed (pip install -e '.[bench]'): skipping it")
+        skip.add("fastwarc")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     workdir = tempfile.mkdtemp(prefix="jawebcorpus-bench-")
+    crawl_n = make_copies(files, shared, workdir, args.copies)
+    print(f"crawl: {crawl} ({len(files)} files, {sum(map(os.path.getsize, files)) / 2**20:.1f} MiB); "
+          f"×{args.copies} copy in {crawl_n}")
 
-    print(f"crawl: {crawl} ({len(files)} files, {sum(map(os.path.getsize, files)) / 2**20:.1f} MiB)")
-    print("setting up (c): language-ID model, extraction child …")
-    loop = StageLoop(shared) if "c" not in skip else None
+    versions = {"after": (sys.executable, dict(os.environ), os.getcwd())}
+    if args.baseline:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "JAWEBCORPUS_BENCH_FROZEN")}
+        versions = {"before": (args.baseline, env, workdir), **versions}
+
+    breakdown = None
+    if "stages" not in skip:
+        print("setting up the per-stage breakdown (stage objects, model, extraction child) …")
+        breakdown = StageBreakdown(shared, workdir)
 
     def timed(fn):
-        w0, c0 = time.perf_counter(), time.process_time()
+        c0, w0 = time.process_time(), time.perf_counter()
         info = fn()
         return {**info, "wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0}
 
-    def v_c():
-        w0 = time.perf_counter()
-        info = loop.run()
-        wall = time.perf_counter() - w0
-        return {**info, "wall_s": wall, "cpu_s": info["cpu_self_s"] + info["cpu_extract_child_s"]}
-
-    variants = {
-        "a": ("warcio", lambda: timed(lambda: run_warcio(files))),
-        "b": ("reader", lambda: timed(lambda: run_reader(files))),
-        "c": ("stages", v_c),
-        "s": ("sample", lambda: run_pipeline(["--sample", "--until", "langid"], workdir, "s")),
-        "d": ("pipeline", lambda: run_pipeline(["--input", crawl, "--until", "langid"], workdir, "d")),
-        "e": ("pipeline_fast", lambda: run_pipeline(["--input", crawl, "--until", "langid",
-                                                     "--set", "extract.fast=true"], workdir, "e")),
-    }
-    order = [k for k in variants if k not in skip]
-    print("warm-up (untimed): " + ", ".join(variants[k][0] for k in order))
+    variants: dict[str, object] = {}
+    for name, fn in (("warcio", run_warcio), ("fastwarc", run_fastwarc), ("reader", run_reader)):
+        if name not in skip:
+            variants[name] = (lambda fn=fn: timed(lambda: fn(files)))
+    if breakdown:
+        variants["stages"] = breakdown.run
+    for vname, (py, env, cwd) in versions.items():
+        if "sample" not in skip:
+            variants[f"{vname}:sample"] = (lambda py=py, env=env, cwd=cwd, v=vname:
+                                           run_cli(py, env, cwd, ["--sample"], workdir, f"{v}-sample"))
+        for mode in modes:
+            for n, path in ((1, crawl), (args.copies, crawl_n)):
+                variants[f"{vname}:{mode}:x{n}"] = (
+                    lambda py=py, env=env, cwd=cwd, a=MODES[mode] + ["--input", path], t=f"{vname}-{mode}-{n}":
+                    run_cli(py, env, cwd, a, workdir, t))
+    order = list(variants)
+    print("warm-up (untimed): " + ", ".join(order))
     for k in order:
-        variants[k][1]()
+        variants[k]()
 
-    raw: dict[str, list[dict]] = {variants[k][0]: [] for k in order}
+    raw: dict[str, list[dict]] = {k: [] for k in order}
     busy_before: list[float | None] = []
     for i in range(args.repeats):
         seq = order if i % 2 == 0 else order[::-1]
         busy_before.append(wait_for_quiet(args.max_busy, args.wait))
+        load = os.getloadavg()[0]
         for k in seq:
-            name, fn = variants[k]
-            r = fn()
-            r["repeat"] = i
-            r["busy_before_repeat"] = busy_before[-1]
-            raw[name].append(r)
-        line = "  ".join(f"{variants[k][0]} {raw[variants[k][0]][-1]['wall_s']:.2f}s" for k in order)
+            r = variants[k]()
+            r["repeat"], r["busy_before_repeat"], r["loadavg_1min"] = i, busy_before[-1], load
+            raw[k].append(r)
         b = busy_before[-1]
-        print(f"repeat {i + 1}/{args.repeats} ({''.join(seq)}; other load before "
-              f"{'?' if b is None else f'{100 * b:.0f} %'}): {line}", flush=True)
-    if loop:
-        loop.close()
+        print(f"repeat {i + 1}/{args.repeats} ({'forward' if i % 2 == 0 else 'reverse'}; other load before "
+              f"{'?' if b is None else f'{100 * b:.0f} %'}, load average {load:.1f}): "
+              + "  ".join(f"{k} {raw[k][-1]['cpu_s']:.2f}s" for k in order), flush=True)
+    if breakdown:
+        breakdown.close()
     shutil.rmtree(workdir, ignore_errors=True)
 
     # -- derived numbers --
     ref = raw.get("warcio")
-    captures = (ref or raw[variants[order[0]][0]])[0]["captures"]
     derived: dict[str, dict] = {}
-    for name, runs in raw.items():
-        if name == "sample":
-            continue
-        d: dict[str, dict] = {}
-        d["wall_s"] = summary(r["wall_s"] for r in runs)
-        d["cpu_s"] = summary(r["cpu_s"] for r in runs)
-        d["captures_per_wall_s"] = summary(r["captures"] / r["wall_s"] for r in runs)
-        d["captures_per_cpu_s"] = summary(r["captures"] / r["cpu_s"] for r in runs)
-        if ref:
-            d["ratio_wall_to_a"] = summary((r["captures"] / r["wall_s"]) / (a["captures"] / a["wall_s"])
-                                           for r, a in zip(runs, ref))
-            d["ratio_cpu_to_a"] = summary((r["captures"] / r["cpu_s"]) / (a["captures"] / a["cpu_s"])
-                                          for r, a in zip(runs, ref))
-        if name.startswith("pipeline") and "sample" in raw:
-            sm = raw["sample"]
-            net_wall = [r["wall_s"] - s["wall_s"] for r, s in zip(runs, sm)]
-            net_cpu = [r["cpu_s"] - s["cpu_s"] for r, s in zip(runs, sm)]
-            d["net_wall_s"] = summary(net_wall)
-            d["net_cpu_s"] = summary(net_cpu)
-            d["net_captures_per_wall_s"] = summary(r["captures"] / w for r, w in zip(runs, net_wall))
-            d["net_captures_per_cpu_s"] = summary(r["captures"] / c for r, c in zip(runs, net_cpu))
+    for name in ("warcio", "fastwarc", "reader"):
+        if name in raw:
+            runs = raw[name]
+            d = {"cpu_s": summary(r["cpu_s"] for r in runs), "wall_s": summary(r["wall_s"] for r in runs)}
             if ref:
-                d["net_ratio_wall_to_a"] = summary((r["captures"] / w) / (a["captures"] / a["wall_s"])
-                                                   for r, w, a in zip(runs, net_wall, ref))
-                d["net_ratio_cpu_to_a"] = summary((r["captures"] / c) / (a["captures"] / a["cpu_s"])
-                                                  for r, c, a in zip(runs, net_cpu, ref))
-        if name.startswith("pipeline"):
-            for m in ("maxrss_mib", "psutil_peak_tree_rss_mib", "psutil_peak_main_rss_mib",
-                      "psutil_peak_child_rss_mib", "psutil_cpu_s"):
-                d[m] = summary(r[m] for r in runs)
-        derived[name] = d
-    if "sample" in raw:
-        sm = raw["sample"]
-        derived["sample"] = {k: summary(r[k] for r in sm) for k in
-                             ("wall_s", "cpu_s", "maxrss_mib", "psutil_peak_tree_rss_mib", "psutil_peak_main_rss_mib",
-                              "psutil_peak_child_rss_mib", "psutil_cpu_s")}
+                d["ratio_cpu"] = summary(r["cpu_s"] / a["cpu_s"] for r, a in zip(runs, ref))
+            derived[name] = d
+    for vname in versions:
+        for mode in modes:
+            one, many = raw[f"{vname}:{mode}:x1"], raw[f"{vname}:{mode}:x{args.copies}"]
+            marg = [(m["cpu_s"] - o["cpu_s"]) / (args.copies - 1) for o, m in zip(one, many)]
+            marg_wall = [(m["wall_s"] - o["wall_s"]) / (args.copies - 1) for o, m in zip(one, many)]
+            d = {
+                "cpu_x1_s": summary(r["cpu_s"] for r in one), "cpu_xn_s": summary(r["cpu_s"] for r in many),
+                "wall_x1_s": summary(r["wall_s"] for r in one),
+                "marginal_cpu_s": summary(marg), "marginal_wall_s": summary(marg_wall),
+                "fixed_cpu_s": summary(o["cpu_s"] - m for o, m in zip(one, marg)),
+                "fixed_wall_s": summary(o["wall_s"] - m for o, m in zip(one, marg_wall)),
+                "maxrss_x1_mib": summary(r["maxrss_mib"] for r in one),
+                "peak_tree_rss_x1_mib": summary(r["peak_tree_rss_mib"] for r in one),
+                "maxrss_xn_mib": summary(r["maxrss_mib"] for r in many),
+                "peak_tree_rss_xn_mib": summary(r["peak_tree_rss_mib"] for r in many),
+                "written_x1": sorted({r["written"] for r in one}),
+                "written_xn": sorted({r["written"] for r in many}),
+            }
+            if ref:
+                d["marginal_ratio_cpu"] = summary(m / a["cpu_s"] for m, a in zip(marg, ref))
+            derived[f"{vname}:{mode}"] = d
+        if f"{vname}:sample" in raw:
+            sm = raw[f"{vname}:sample"]
+            derived[f"{vname}:sample"] = {k: summary(r[k] for r in sm)
+                                          for k in ("wall_s", "cpu_s", "maxrss_mib", "peak_tree_rss_mib")}
     if "stages" in raw:
-        derived["stages"]["stage_wall_s"] = {
-            st: summary(r["stage_wall_s"][st] for r in raw["stages"]) for st in raw["stages"][0]["stage_wall_s"]}
+        st = raw["stages"]
+        derived["stages"] = {
+            "cpu_s": summary(r["cpu_s"] for r in st),
+            "stage_cpu_s": {k: summary(r["stage_cpu_s"][k] for r in st) for k in st[0]["stage_cpu_s"]},
+        }
+        if ref:
+            derived["stages"]["stage_ratio_cpu"] = {
+                k: summary(r["stage_cpu_s"][k] / a["cpu_s"] for r, a in zip(st, ref)) for k in st[0]["stage_cpu_s"]}
 
     # -- checks --
     notes = []
-    caps = {name: {r["captures"] for r in runs} for name, runs in raw.items() if name != "sample"}
-    if len({c for s in caps.values() for c in s}) != 1:
-        notes.append(f"capture counts differ between variants: {caps}")
-    jd = {r["japanese_docs"] for r in raw.get("stages", [])} | {r["written"] for n in ("pipeline",) for r in raw.get(n, [])}
-    if len(jd) > 1:
-        notes.append(f"Japanese documents differ between the stage loop and the pipeline: {sorted(jd)}")
-    for n in ("pipeline", "pipeline_fast", "sample"):
-        for r in raw.get(n, []):
-            if r["psutil_cpu_s"] > r["cpu_s"] * 1.05 + 0.2:
-                notes.append(f"{n} repeat {r['repeat']}: psutil saw {r['psutil_cpu_s']:.2f} CPU s but rusage "
-                             f"{r['cpu_s']:.2f} s (a child not waited for?)")
+    for vname in versions:
+        for mode in modes:
+            d = derived[f"{vname}:{mode}"]
+            if len(d["written_x1"]) != 1 or len(d["written_xn"]) != 1:
+                notes.append(f"{vname} {mode}: written documents differ between repeats: {d['written_x1']} {d['written_xn']}")
+    for mode in modes:
+        w = {v: derived[f"{v}:{mode}"]["written_x1"] for v in versions}
+        if len({tuple(x) for x in w.values()}) > 1:
+            notes.append(f"{mode}: before and after write different numbers of documents: {w}")
+    if "stages" in raw and "langid" in modes:
+        kept = {r["kept_before_dedup"] for r in raw["stages"]}
+        notes.append(f"per-stage loop kept {sorted(kept)} documents before dedup "
+                     f"(--until langid writes {derived['after:langid']['written_x1']})")
 
     # -- print --
-    labels = {"warcio": "(a) warcio bare loop", "reader": "(b) our reader iter_records",
-              "stages": "(c) plain stage loop", "pipeline": "(d) Beam pipeline",
-              "pipeline_fast": "(e) Beam pipeline, extract.fast"}
-    rows = []
-    for name in ("warcio", "reader", "stages", "pipeline", "pipeline_fast"):
-        if name not in derived:
-            continue
-        d = derived[name]
-        rows.append([labels[name], fmt_range(d["wall_s"], 2), fmt_range(d["captures_per_wall_s"], 0),
-                     fmt_range(d.get("ratio_wall_to_a", {}), 1, 100), fmt_range(d["cpu_s"], 2),
-                     fmt_range(d["captures_per_cpu_s"], 0), fmt_range(d.get("ratio_cpu_to_a", {}), 1, 100)])
-        if "net_wall_s" in d:
-            rows.append(["    minus fixed cost (sample run)", fmt_range(d["net_wall_s"], 2),
-                         fmt_range(d["net_captures_per_wall_s"], 0),
-                         fmt_range(d.get("net_ratio_wall_to_a", {}), 1, 100), fmt_range(d["net_cpu_s"], 2),
-                         fmt_range(d["net_captures_per_cpu_s"], 0),
-                         fmt_range(d.get("net_ratio_cpu_to_a", {}), 1, 100)])
     print()
-    print(f"{captures:,} captures, {args.repeats} repeats; median [min–max]; ratios paired per repeat")
-    print(table(["variant", "wall s", "captures/s (wall)", "% of (a), wall", "CPU s",
-                 "captures/CPU-s (per core)", "% of (a), CPU"], rows))
-    if "sample" in derived:
-        s = derived["sample"]
-        print(f"\nfixed cost = `jawebcorpus run --sample` (32 captures): wall {fmt_range(s['wall_s'], 2)} s, "
-              f"CPU {fmt_range(s['cpu_s'], 2)} s, max RSS {fmt_range(s['maxrss_mib'], 0)} MiB")
-    mem_rows = []
-    for name in ("sample", "pipeline", "pipeline_fast"):
+    caps = ref[0]["captures"] if ref else None
+    print(f"{caps or '?'} captures per pass, {args.repeats} repeats; CPU seconds, median [min–max]; "
+          "ratios to the bare warcio loop paired per repeat")
+    rows = []
+    for name, label in (("warcio", "bare warcio loop"), ("fastwarc", "bare FastWARC loop"),
+                        ("reader", "our reader (iter_records)")):
         if name in derived:
             d = derived[name]
-            mem_rows.append([name, fmt_range(d["maxrss_mib"], 0), fmt_range(d["psutil_peak_tree_rss_mib"], 0),
-                             fmt_range(d.get("psutil_peak_main_rss_mib", {}), 0),
-                             fmt_range(d.get("psutil_peak_child_rss_mib", {}), 0)])
-    if mem_rows:
-        print("\npeak memory, MiB")
-        print(table(["run", "ru_maxrss (largest process)", "tree RSS sum (psutil)", "pipeline process",
-                     "its children"], mem_rows))
+            rows.append([label, "", fmt_range(d["cpu_s"], 2), fmt_range(d.get("ratio_cpu", {}), 2), "–"])
+    for vname in versions:
+        for mode in modes:
+            d = derived[f"{vname}:{mode}"]
+            rows.append([f"run {mode}", vname, fmt_range(d["marginal_cpu_s"], 2),
+                         fmt_range(d.get("marginal_ratio_cpu", {}), 2), fmt_range(d["fixed_cpu_s"], 2)])
+    print(table(["variant", "version", "CPU s per pass (marginal)", "× warcio", "fixed CPU s"], rows))
+    rows = []
+    for vname in versions:
+        if f"{vname}:sample" in derived:
+            d = derived[f"{vname}:sample"]
+            rows.append([vname, fmt_range(d["wall_s"], 2), fmt_range(d["cpu_s"], 2), fmt_range(d["maxrss_mib"], 0),
+                         fmt_range(d["peak_tree_rss_mib"], 0)])
+    if rows:
+        print("\n`jawebcorpus run --sample`")
+        print(table(["version", "wall s", "CPU s", "max RSS MiB", "tree RSS MiB"], rows))
+    rows = []
+    for vname in versions:
+        for mode in modes:
+            d = derived[f"{vname}:{mode}"]
+            rows.append([f"{mode} ({vname})", fmt_range(d["maxrss_x1_mib"], 0), fmt_range(d["peak_tree_rss_x1_mib"], 0),
+                         fmt_range(d["maxrss_xn_mib"], 0), fmt_range(d["peak_tree_rss_xn_mib"], 0)])
+    print("\npeak memory, MiB (largest process / sum over the process tree)")
+    print(table(["run", "×1 largest", "×1 tree", f"×{args.copies} largest", f"×{args.copies} tree"], rows))
     if "stages" in derived:
-        sw = derived["stages"]["stage_wall_s"]
-        tot = sum(v["median"] for v in sw.values())
-        print("\n(c) time by stage (wall, median): " + ", ".join(
-            f"{k} {v['median']:.2f}s ({100 * v['median'] / tot:.0f} %)" for k, v in sw.items()))
-        st = raw["stages"][0]
-        slow = st["slowest_extractions"]
-        print(f"(c) extraction of {st['extracted_docs']} pages took {sw['extract']['median']:.2f}s; slowest "
-              f"(repeat 1): " + ", ".join(f"{sec:.2f}s {url}" for sec, url in slow[:3]))
-        print(f"(c) {st['pages']} HTML pages → {st['japanese_docs']} Japanese documents; "
-              f"set-up (model + extractor child) {loop.setup_s:.2f} s, not timed")
-    if "pipeline" in raw:
-        print(f"(d) wrote {raw['pipeline'][0]['written']} documents; "
-              f"(e) wrote {raw['pipeline_fast'][0]['written'] if 'pipeline_fast' in raw else '–'}")
-    if "pipeline" in derived and "ratio_wall_to_a" in derived["pipeline"]:
-        d = derived["pipeline"]
-        print(f"\ntarget (d) ≥ 35 % of (a): raw wall {100 * d['ratio_wall_to_a']['median']:.1f} %, "
-              f"raw CPU {100 * d['ratio_cpu_to_a']['median']:.1f} %, "
-              f"net wall {100 * d['net_ratio_wall_to_a']['median']:.1f} %, "
-              f"net CPU {100 * d['net_ratio_cpu_to_a']['median']:.1f} %" if "net_ratio_wall_to_a" in d else "")
+        sc = derived["stages"]["stage_cpu_s"]
+        sr = derived["stages"].get("stage_ratio_cpu", {})
+        total = derived["stages"]["cpu_s"]["median"]
+        print(f"\nper-stage CPU, one pass (process_file, default per-file stages; total {total:.2f} s)")
+        print(table(["stage", "CPU s", "× warcio", "share"],
+                    [[k, fmt_range(v, 3), fmt_range(sr.get(k, {}), 3),
+                      f"{100 * v['median'] / total:.1f} %" if total and v["median"] == v["median"] else "–"]
+                     for k, v in sc.items()]))
     for n in notes:
         print("NOTE:", n)
 
     path = write_results(NAME, {
-        "params": {"shared": shared, "repeats": args.repeats, "files": [os.path.relpath(f, shared) for f in files],
-                   "captures": captures, "pipeline_cmd": jawebcorpus_cmd(),
-                   "stage_loop_setup_s": loop.setup_s if loop else None,
-                   "busy_before_repeat": busy_before},
+        "params": {"shared": shared, "repeats": args.repeats, "copies": args.copies, "modes": modes,
+                   "files": [os.path.relpath(f, shared) for f in files], "captures_per_pass": caps,
+                   "versions": {k: v[0] for k, v in versions.items()},
+                   "busy_before_repeat": busy_before,
+                   "stage_setup_s": breakdown.setup_s if breakdown else None},
         "derived": derived, "raw": raw, "notes": notes,
     }, args.out)
     print(f"\nwrote {path}")

@@ -482,6 +482,7 @@ class Dedup(beam.PTransform):
       carry_text: False: the survivors come out without their text (only ``doc.text_chars``), so
         the decision join shuffles no text; the caller joins the text back from where it is
         stored (the pipeline's per-file checkpoints).
+      spread: False where there is one worker: the index files are not spread over workers.
 
     ``Dedup.from_config(cfg.dedup, …)`` takes every setting from a :class:`DedupConfig`.
     """
@@ -491,9 +492,10 @@ class Dedup(beam.PTransform):
                  group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 0, bloom_max_log2_bits: int = 30,
                  batch_size: int = 256, against_index: str | None = None, write_index: str | None = None,
                  index_shards: int = 0, index_rows_per_shard: int = 4_000_000, index_tag: str | None = None,
-                 label: str | None = None, carry_text: bool = True):
+                 label: str | None = None, carry_text: bool = True, spread: bool = True):
         super().__init__(label)
         self.carry_text = carry_text
+        self.spread = spread  # False: one worker, no Reshuffle of the index files
         self.spec = spec or SignatureSpec()
         self.policy = policy or KeepPolicy()
         if not isinstance(self.spec, SignatureSpec):
@@ -544,8 +546,7 @@ class Dedup(beam.PTransform):
         if self.against_files:
             old_rows = (
                 p
-                | "index_files" >> beam.Create(self.against_files)
-                | "spread_index_files" >> beam.Reshuffle()
+                | "index_files" >> beam.Create(self.against_files, reshuffle=self.spread)
                 | "read_index" >> beam.FlatMap(read_index_file, spec)
             )
             indexed = old_rows | "published_entries" >> beam.Map(lambda r: (r[0], published_id(r[2])))

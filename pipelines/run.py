@@ -21,10 +21,10 @@ from jawebcorpus.corpus.stats import check_accounting, final_outcomes
 
 from . import storage
 from .lock import OutputLock
-from .output import runs_dir
+from .output import checkpoint_dir, checkpoint_name, runs_dir
 from .progress import ProgressMonitor, ProgressSink
 from .spec import RunSpec, redact_args
-from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SkipCommitted
+from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SkipCommitted, done_signal
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prepare_output", "OutputError",
            "environment_error", "build_pipeline", "dry_run", "is_dry_run", "code_shipping"]
@@ -256,23 +256,48 @@ def run_pipeline(spec: RunSpec, options: PipelineOptions, *, locked: bool = Fals
         return _run_locked(spec, options, after_commit)
 
 
+def _nothing_committed(spec: RunSpec) -> bool:
+    """The output provably holds no committed file of this configuration (a new output, or one
+    ``--overwrite`` has just cleared): a local output without this run's checkpoint folder."""
+    return storage.is_local(spec.output) and not os.path.exists(checkpoint_dir(spec.output, spec.fingerprint))
+
+
+def _unique_by_checkpoint(inputs) -> list:
+    """Input files, each checkpoint name once (first in input order), as SkipCommitted keeps them."""
+    seen: set[str] = set()
+    out = []
+    for inp in inputs:
+        name = checkpoint_name(inp.rel)
+        if name not in seen:
+            seen.add(name)
+            out.append(inp)
+    return out
+
+
 def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSink | None = None,
                    after_commit: Callable[[str], None] | None = None) -> beam.Pipeline:
     """The run's Beam pipeline (nothing is read or written until it runs)."""
     local = is_local_runner(options)
+    # One local worker: nothing to spread over, so no Reshuffle steps (they pass elements through).
+    spread = not (local and options.view_as(DirectOptions).direct_num_workers == 1)
     p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
     if spec.listings:
         files = (p | "snapshots" >> beam.Create(list(spec.listings))
                  | "list_files" >> ListSnapshotFiles(spec.remote))
+        pending = files | "skip_committed" >> SkipCommitted(spec.output, spec.fingerprint, spread)
+    elif _nothing_committed(spec):  # nothing to skip: no listing of checkpoints
+        pending = p | "input_files" >> beam.Create(_unique_by_checkpoint(spec.inputs), reshuffle=False)
     else:
-        files = p | "input_files" >> beam.Create(list(spec.inputs))
-    pending = files | "skip_committed" >> SkipCommitted(spec.output, spec.fingerprint)
-    committed = pending | "process_files" >> ProcessFiles(spec, progress, after_commit)
+        files = p | "input_files" >> beam.Create(list(spec.inputs), reshuffle=False)
+        pending = files | "skip_committed" >> SkipCommitted(spec.output, spec.fingerprint, spread)
+    committed = pending | "process_files" >> ProcessFiles(spec, progress, after_commit, spread=spread)
+    done = done_signal(committed, "all_committed")  # dedup and the statistics start after it
     extra_stats = extra_details = written = samples = None
     if spec.dedup:
-        extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(spec, after=committed)
-    _ = p | "finalize" >> Finalize(spec, after=committed, extra_stats=extra_stats, extra_details=extra_details,
-                                   written_per_file=written, extra_samples=samples)
+        extra_stats, extra_details, written, samples = p | "dedup_and_write" >> DedupAndWrite(
+            spec, after=done, spread=spread)
+    _ = p | "finalize" >> Finalize(spec, after=done, extra_stats=extra_stats, extra_details=extra_details,
+                                   written_per_file=written, extra_samples=samples, spread=spread)
     return p
 
 

@@ -46,7 +46,7 @@ from .progress import ProgressSink
 from .spec import RunSpec
 
 __all__ = ["ProcessFiles", "ProcessFileFn", "ListSnapshotFiles", "SkipCommitted", "FilesAfter", "DedupAndWrite",
-           "Finalize", "FilesSummaryFn", "stage_class"]
+           "Finalize", "FilesSummaryFn", "stage_class", "done_signal"]
 
 
 _log = logging.getLogger(__name__)
@@ -57,6 +57,13 @@ def _count(stats_items) -> None:
         for measure, v in zip(("docs", "chars", "bytes"), vals):
             if v:
                 Metrics.counter(stage, f"{outcome}.{reason}.{measure}").inc(v)
+
+
+def _spread(pcoll, label: str, spread: bool = True):
+    """``pcoll | label >> Reshuffle()`` (spread elements over workers, break fusion), or
+    ``pcoll`` itself where there is one worker to spread over (a Reshuffle passes every element
+    through unchanged: leaving it out changes nothing but the size of the graph)."""
+    return pcoll | label >> beam.Reshuffle() if spread else pcoll
 
 
 def stage_class(name: str) -> type[Stage]:
@@ -146,18 +153,18 @@ class ProcessFiles(beam.PTransform):
     """Input files → the stages up to ``spec.until`` → per-file Parquet parts and checkpoints."""
 
     def __init__(self, spec: RunSpec, progress: ProgressSink | None = None,
-                 after_commit: Callable[[str], None] | None = None):
+                 after_commit: Callable[[str], None] | None = None, spread: bool = True):
         super().__init__()
         self.spec = spec
         self.progress = progress
         self.after_commit = after_commit
+        self.spread = spread  # False: one worker (nothing to spread over)
 
     def expand(self, files):
         # Spread files over workers (break fusion after listing); each file is then processed
         # and committed by one call.
         return (
-            files
-            | "spread_files" >> beam.Reshuffle()
+            _spread(files, "spread_files", self.spread)
             | "process_files" >> beam.ParDo(ProcessFileFn(self.spec, Shared(), self.progress, self.after_commit))
         )
 
@@ -194,17 +201,17 @@ class SkipCommitted(beam.PTransform):
     """Input files minus those this configuration already committed: the checkpoints are listed
     per prefix in parallel and joined with the inputs by name (no step sees every file)."""
 
-    def __init__(self, output_dir: str, fingerprint: str):
+    def __init__(self, output_dir: str, fingerprint: str, spread: bool = True):
         super().__init__()
         self.output_dir = output_dir
         self.fingerprint = fingerprint
+        self.spread = spread
 
     def expand(self, files):
         patterns = shard_patterns(checkpoint_dir(self.output_dir, self.fingerprint), ".json")
+        prefixes = files.pipeline | "checkpoint_prefixes" >> beam.Create(patterns, reshuffle=False)
         done = (
-            files.pipeline
-            | "checkpoint_prefixes" >> beam.Create(patterns)
-            | "spread_prefixes" >> beam.Reshuffle()
+            _spread(prefixes, "spread_prefixes", self.spread)
             | "list_committed" >> beam.FlatMap(_committed_names)
             | "done_by_name" >> beam.Map(lambda name: (name, True))
         )
@@ -226,24 +233,29 @@ class FilesAfter(beam.PTransform):
     PCollection ``after`` is complete (a side input is computed before its consumer runs),
     spread over workers, opened."""
 
-    def __init__(self, patterns: list[str], after=None):
+    def __init__(self, patterns: list[str], after=None, spread: bool = True):
         super().__init__()
         self.patterns = patterns
-        self.after = after
+        self.after = after  # a PCollection, or the side input of one (:func:`done_signal`)
+        self.spread = spread
 
     def expand(self, pbegin):
         from apache_beam.io import fileio
 
-        patterns = pbegin | "patterns" >> beam.Create(self.patterns) | "spread_patterns" >> beam.Reshuffle()
+        patterns = _spread(pbegin | "patterns" >> beam.Create(self.patterns, reshuffle=False), "spread_patterns",
+                           self.spread)
         if self.after is not None:
-            done = beam.pvalue.AsSingleton(self.after | "count_after" >> beam.combiners.Count.Globally())
+            done = self.after if isinstance(self.after, beam.pvalue.AsSideInput) else done_signal(self.after)
             patterns = patterns | "after" >> beam.Map(lambda pat, _n: pat, done)
-        return (
-            patterns
-            | "match" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-            | "spread" >> beam.Reshuffle()
-            | "open" >> fileio.ReadMatches()
-        )
+        matched = patterns | "match" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+        return _spread(matched, "spread", self.spread) | "open" >> fileio.ReadMatches()
+
+
+def done_signal(pcoll, label: str = "count_after"):
+    """A side input that is ready once ``pcoll`` is complete (its element count; 0 when empty):
+    a step that takes it runs only after every element of ``pcoll`` exists."""
+    count = pcoll | label >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults()
+    return beam.pvalue.AsSingleton(count, default_value=0)
 
 
 class WriteFinalFn(beam.DoFn):
@@ -315,8 +327,9 @@ class DedupAndWrite(beam.PTransform):
     and write statistics (``stats``, ``details``) and ``(warc_file, (documents, characters))``
     written per file."""
 
-    def __init__(self, spec: RunSpec, after=None):
+    def __init__(self, spec: RunSpec, after=None, spread: bool = True):
         super().__init__()
+        self.spread = spread  # False: one worker (no Reshuffle steps)
         self.samples_per_reason = spec.samples_per_reason
         self.cfg = spec.config
         self.output_dir = spec.output
@@ -326,20 +339,17 @@ class DedupAndWrite(beam.PTransform):
         self.write_index = spec.write_index
 
     def expand(self, pbegin):
-        from jawebcorpus.dedup.cluster import KeepPolicy
-
         from .dedup import Dedup
 
         c = self.cfg.dedup
         patterns = shard_patterns(parts_dir(self.output_dir, self.fingerprint), ".parquet")
         docs = (
             pbegin
-            | "checkpointed_parts" >> FilesAfter(patterns, self.after)
+            | "checkpointed_parts" >> FilesAfter(patterns, self.after, self.spread)
             | "read_parts" >> beam.FlatMap(_read_part, self.cfg)
         )
-        res = docs | "dedup" >> Dedup(
-            c.spec(), KeepPolicy(c.tie_break), max_rounds=c.max_rounds,
-            against_index=self.against_index, write_index=self.write_index, carry_text=False,
+        res = docs | "dedup" >> Dedup.from_config(
+            c, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,
         )
         written = (
             res.docs
@@ -454,6 +464,47 @@ class FilesSummaryFn(beam.CombineFn):
         }
 
 
+class _RunStatisticsFn(beam.CombineFn):
+    """Tagged inputs → (stage rows, detail rows, the files summary): ``("stats", (key, counts))``
+    and ``("details", …)`` are gathered into lists, ``("report", record)`` goes to
+    :class:`FilesSummaryFn`."""
+
+    def __init__(self):
+        self.files = FilesSummaryFn()
+
+    def create_accumulator(self):
+        return [], [], self.files.create_accumulator()
+
+    def add_input(self, acc, tagged):
+        tag, value = tagged
+        if tag == "stats":
+            acc[0].append(value)
+        elif tag == "details":
+            acc[1].append(value)
+        else:
+            acc = (acc[0], acc[1], self.files.add_input(acc[2], value))
+        return acc
+
+    def merge_accumulators(self, accs):
+        stats, details, files = [], [], []
+        for s, d, f in accs:
+            stats.extend(s)
+            details.extend(d)
+            files.append(f)
+        return stats, details, self.files.merge_accumulators(files)
+
+    def extract_output(self, acc):
+        return acc[0], acc[1], self.files.extract_output(acc[2])
+
+
+def write_run_statistics(gathered, stats_dir: str, stages, names) -> None:
+    """``OUT/stats/stages.json``, ``details.json`` and ``files_summary.json``."""
+    stats, details, summary = gathered
+    write_rows_json(stats, storage.join(stats_dir, "stages.json"), stages, names)
+    write_rows_json(details, storage.join(stats_dir, "details.json"), stages, DETAIL_KEYS)
+    storage.write_json(storage.join(stats_dir, "files_summary.json"), summary)
+
+
 def write_samples_jsonl(item, samples_dir: str) -> None:
     """``OUT/samples/<stage>/<reason>.jsonl``: the first N dropped documents in record order."""
     (stage, reason), records = item
@@ -492,8 +543,9 @@ class Finalize(beam.PTransform):
     ``OUT/samples``, combined in parallel (no worker reads all checkpoints)."""
 
     def __init__(self, spec: RunSpec, after=None, extra_stats=None, extra_details=None, written_per_file=None,
-                 extra_samples=None):
+                 extra_samples=None, spread: bool = True):
         super().__init__()
+        self.spread = spread
         self.after = after  # a PCollection (the committed files) that must be complete first
         # statistics computed after the per-file commits (dedup, final write)
         self.extra_stats = extra_stats
@@ -509,7 +561,7 @@ class Finalize(beam.PTransform):
         patterns = shard_patterns(checkpoint_dir(self.output_dir, self.fingerprint), ".json")
         cps = (
             pbegin
-            | "checkpoints" >> FilesAfter(patterns, self.after)  # every file of this run committed first
+            | "checkpoints" >> FilesAfter(patterns, self.after, self.spread)  # every file of this run committed first
             | "load_checkpoints" >> beam.Map(_load_checkpoint)
             # a file retried after a transient failure may briefly have both checkpoints
             | "key_checkpoints" >> beam.Map(lambda cp: (cp["warc_file"], cp))
@@ -524,18 +576,15 @@ class Finalize(beam.PTransform):
             stat_items = (stat_items, self.extra_stats) | "with_extra_stats" >> beam.Flatten()
         if self.extra_details is not None:
             detail_items = (detail_items, self.extra_details) | "with_extra_details" >> beam.Flatten()
-        (
+        summed_stats = (
             stat_items
             | "sum_stats" >> beam.CombinePerKey(_SumCounts())
-            | "gather_stats" >> beam.combiners.ToList()
-            | "write_stats" >> beam.Map(write_rows_json, storage.join(stats_dir, "stages.json"), stages, names)
+            | "tag_stats" >> beam.Map(lambda kv: ("stats", kv))
         )
-        (
+        summed_details = (
             detail_items
             | "sum_details" >> beam.CombinePerKey(_SumCounts())
-            | "gather_details" >> beam.combiners.ToList()
-            | "write_details" >> beam.Map(write_rows_json, storage.join(stats_dir, "details.json"),
-                                          stages, DETAIL_KEYS)
+            | "tag_details" >> beam.Map(lambda kv: ("details", kv))
         )
         reports = cps | "file_reports" >> beam.Map(lambda cp: cp["report"])
         if self.written_per_file is not None:
@@ -552,10 +601,13 @@ class Finalize(beam.PTransform):
             | "group_file_records" >> beam.GroupByKey()
             | "write_file_records" >> beam.Map(write_file_records, files_dir)
         )
+        # stages.json, details.json and files_summary.json from one global combine (their rows
+        # are summed per key first; the file summary's accumulator is bounded)
         (
-            reports
-            | "files_summary" >> beam.CombineGlobally(FilesSummaryFn())
-            | "write_files_summary" >> beam.Map(lambda s: storage.write_json(storage.join(stats_dir, "files_summary.json"), s))
+            (summed_stats, summed_details, reports | "tag_reports" >> beam.Map(lambda r: ("report", r)))
+            | "run_statistics" >> beam.Flatten()
+            | "gather_statistics" >> beam.CombineGlobally(_RunStatisticsFn())
+            | "write_statistics" >> beam.Map(write_run_statistics, stats_dir, stages, names)
         )
         if self.samples_per_reason:
             records = cps | "sample_records" >> beam.FlatMap(lambda cp: (((s["stage"], s["reason"]), s) for s in cp["samples"]))
