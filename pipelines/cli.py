@@ -398,6 +398,10 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _not_beam_import_noise(record: logging.LogRecord) -> bool:
+    return not (record.name == "root" and str(record.msg).startswith("apitools not found"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -411,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     # of the environment or the input, which get one line): Beam's own copy of it is noise.
     for name in ("apache_beam.runners.common", "apache_beam.runners.worker.sdk_worker"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # Beam warns on every import of apache_beam.io that the optional BigQuery client is absent
+    # (it is not needed here): a line on every run that says nothing about the run.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_beam_import_noise)
     if args.command == "run":
         return cmd_run(args, extra, list(sys.argv if argv is None else ["jawebcorpus", *argv]))
     if args.command == "report":

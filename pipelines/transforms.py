@@ -350,6 +350,7 @@ class DedupAndWrite(beam.PTransform):
         )
         res = docs | "dedup" >> Dedup.from_config(
             c, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,
+            one_worker=not self.spread,  # one local worker: the rounds in one step (same results)
         )
         written = (
             res.docs

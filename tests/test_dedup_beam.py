@@ -321,3 +321,60 @@ def test_same_survivors_in_process_and_with_two_worker_processes(corpus, tmp_pat
     assert a == b
     c = run_dedup(corpus, tmp_path / "c")
     assert a["kept"] == c["kept"]
+
+
+# -- one local worker: the rounds in one step --------------------------------------------------------------
+def hub_corpus(seed: int = 17) -> list[Doc]:
+    """Clusters larger than a small cap, chained ones among them: hot band groups, hub parents
+    (in-degree over the cap) and labels that travel several rounds."""
+    rng = random.Random(seed)
+    docs = []
+    for c in range(3):
+        base = ja_text(rng, 900)
+        for i in range(14):
+            docs.append(mk([OLD, NEW, NEWER][(c + i) % 3], 1000 * c + i, edit(rng, base, 0.01)))
+    docs += long_chain(7)
+    docs += [mk(NEW, 5000 + i, ja_text(rng, 700)) for i in range(10)]
+    return docs
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param("synthetic", marks=pytest.mark.slow), pytest.param("hubs", marks=pytest.mark.slow),
+    "hubs_few_rounds", pytest.param("chain_two_rounds", marks=pytest.mark.slow)])
+def test_local_graph_equals_the_distributed_graph(case, corpus, tmp_path):
+    """Dedup(one_worker=True) (whole band groups, the rounds in one step) gives exactly the documents,
+    cluster sizes and ids, statistics and details of the distributed graph: with hot band
+    groups and salted hub parents (a small cap), and when the bound stops it before convergence."""
+    docs, kw = {
+        "synthetic": (corpus, {}),
+        "hubs": (hub_corpus(), {"group_cap": 4, "hot_salts": 3}),
+        "hubs_few_rounds": (hub_corpus(), {"group_cap": 4, "hot_salts": 3, "max_rounds": 1}),
+        "chain_two_rounds": (long_chain(), {"max_rounds": 2}),
+    }[case]
+    dist = run_dedup(docs, tmp_path / "dist", **kw)
+    local = run_dedup(docs, tmp_path / "local", one_worker=True, **kw)
+    assert local == dist
+    if case.startswith("hubs"):
+        assert any(k[2] == "band_groups" and k[3] == "hot" for k in dist["details"]), "no hot group"
+    if case in ("hubs_few_rounds", "chain_two_rounds"):
+        assert any(k[2] == "not_converged" for k in dist["details"])
+
+
+@pytest.mark.slow
+def test_local_graph_equals_the_distributed_graph_against_an_index(tmp_path):
+    rng = random.Random(18)
+    first = [mk(OLD, i, ja_text(rng, 900)) for i in range(12)]
+    index = tmp_path / "index"
+    run_dedup(first, tmp_path / "r1", write_index=str(index), index_tag="one", index_shards=2)
+    second = [mk(NEW, 100 + i, edit(rng, first[i].text, 0.005)) for i in range(4)]
+    second += [mk(NEW, 200 + i, ja_text(rng, 900)) for i in range(5)] + [mk(NEW, 300, first[0].text)]
+    kw = {"against_index": str(index), "group_cap": 2, "hot_salts": 2}
+    dist = run_dedup(second, tmp_path / "dist", write_index=str(tmp_path / "i-dist"), index_tag="t", **kw)
+    local = run_dedup(second, tmp_path / "local", write_index=str(tmp_path / "i-local"), index_tag="t",
+                      one_worker=True, **kw)
+    assert local == dist
+    import pyarrow.parquet as pq
+
+    rows = [sorted(pq.read_table(tmp_path / d).to_pylist(), key=lambda r: (r["band_key"], r["doc_id"]))
+            for d in ("i-dist", "i-local")]
+    assert rows[0] == rows[1] and rows[0]
