@@ -586,7 +586,8 @@ class Dedup(beam.PTransform):
         return cls(**cfg.transform_args(), **kwargs)
 
     def _hot_key_set(self, name: str):
-        return name >> HotKeySet(self.group_cap, self.hot_salts, self.bloom_log2_bits, self.bloom_max_log2_bits)
+        return name >> HotKeySet(self.group_cap, self.hot_salts, self.bloom_log2_bits, self.bloom_max_log2_bits,
+                                 self.one_worker)
 
     def expand(self, docs):
         spec, cap, salts = self.spec, self.group_cap, self.hot_salts

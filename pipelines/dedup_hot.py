@@ -27,7 +27,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from jawebcorpus.dedup.cluster import BLOOM_SHARD_LOG2, BloomFilter, HotKeys, bloom_log2_for, hot_level
 
-__all__ = ["HotKeySet"]
+__all__ = ["HotKeySet", "hot_keys_in_one_step"]
 
 _FLUSH_KEYS = 1 << 16
 
@@ -152,19 +152,42 @@ class _AssembleHotKeysFn(beam.CombineFn):
         return HotKeys.build(bloom, high)
 
 
+def hot_keys_in_one_step(counted, cap: int, salts: int, fixed_log2: int, max_log2: int) -> HotKeys:
+    """:class:`HotKeySet`'s result from every ``(key, member count)`` at once: the filter sized
+    and filled from the same level-1 keys (an empty one when there are none, as the assembled
+    one), the same exact high-level keys, so :meth:`HotKeys.level` answers alike."""
+    level1, high = [], []
+    for key, count in counted:
+        level = hot_level(count, cap, salts)
+        if level == 1:
+            level1.append(key)
+        elif level >= 2:
+            high.append((key, level))
+    bloom = BloomFilter(fixed_log2 or bloom_log2_for(len(level1), max_log2)).add(level1) if level1 else BloomFilter(6)
+    return HotKeys.build(bloom, high)
+
+
 class HotKeySet(beam.PTransform):
     """``(key, member count)`` of groups over ``cap`` → a singleton :class:`HotKeys` (keys are 64-bit
     integers, signed or not)."""
 
-    def __init__(self, cap: int, salts: int, bloom_log2_bits: int = 0, bloom_max_log2_bits: int = 30):
+    def __init__(self, cap: int, salts: int, bloom_log2_bits: int = 0, bloom_max_log2_bits: int = 30,
+                 one_worker: bool = False):
         super().__init__()
         self.cap = cap
         self.salts = salts
         self.bloom_log2_bits = bloom_log2_bits
         self.bloom_max_log2_bits = bloom_max_log2_bits
+        # one_worker (Beam's local runner with one worker, which holds every collection anyway):
+        # the same HotKeys built in one step from the gathered (key, count) pairs
+        self.one_worker = one_worker
 
     def expand(self, counted):
         cap, salts, fixed, max_log2 = self.cap, self.salts, self.bloom_log2_bits, self.bloom_max_log2_bits
+        if self.one_worker:
+            return (counted
+                    | "gather" >> beam.combiners.ToList()
+                    | "build" >> beam.Map(hot_keys_in_one_step, cap, salts, fixed, max_log2))
         levels = counted | "levels" >> beam.Map(lambda kc: (kc[0], hot_level(kc[1], cap, salts)))
         level1 = levels | "level_1" >> beam.FlatMap(lambda kl: [kl[0]] if kl[1] == 1 else [])
         high = levels | "level_2_up" >> beam.FlatMap(lambda kl: [("high", kl)] if kl[1] >= 2 else [])

@@ -140,6 +140,23 @@ def test_hot_key_set_is_sized_from_the_number_of_hot_keys_and_built_in_shards(tm
     assert empty.level(1) == 0 and empty.nbytes < 64
 
 
+@pytest.mark.parametrize("fixed", [0, BLOOM_SHARD_LOG2 + 1])
+def test_hot_key_set_in_one_step_is_the_same_set(tmp_path, fixed):
+    """HotKeySet(one_worker=True) (one local worker: built from the gathered pairs) gives the
+    filter bit for bit and the high-level keys of the sharded build."""
+    rng = np.random.default_rng(5)
+    keys = [int(k) for k in rng.integers(-2**63, 2**63 - 1, 3000, dtype=np.int64)]
+    counted = [(k, 65 + i % 500) for i, k in enumerate(keys)] + [(21, 9000), (22, 10**7), (23, 3)]
+    kw = {"cap": 64, "salts": 64, "bloom_log2_bits": fixed}
+    a = _run_hot_key_set(tmp_path / "a", counted, **kw)
+    b = _run_hot_key_set(tmp_path / "b", counted, one_worker=True, **kw)
+    assert a.bloom.log2_bits == b.bloom.log2_bits and np.array_equal(a.bloom.words, b.bloom.words)
+    assert np.array_equal(a.high_keys, b.high_keys) and np.array_equal(a.high_levels, b.high_levels)
+    assert a.bloom.words.any() and a.high_keys.size == 2 and b.level(23) == 0
+    none = [_run_hot_key_set(tmp_path / f"n{i}", [(1, 5)], cap=64, salts=64, one_worker=bool(i)) for i in (0, 1)]
+    assert none[0].bloom.log2_bits == none[1].bloom.log2_bits and none[1].level(1) == 0
+
+
 # -- the stage: splitting changes nothing in the result -------------------------------------------
 def _largest_groups(docs, path, labels, **kw) -> dict[str, int]:
     """Run Dedup; the most values under one key of each named GroupByKey (a measuring branch)."""
