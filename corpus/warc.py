@@ -2,7 +2,8 @@
 
 Common Crawl WARC files are concatenated gzip members, one member per record, so a record
 can be re-fetched with an HTTP range request for ``[offset, offset + length)``.  This reader
-decompresses member by member with :mod:`zlib` and reports, for each record, the compressed
+decompresses member by member (with ISA-L's inflate, :mod:`isal.isal_zlib`, when it is installed:
+the same bytes out, about twice as fast; else :mod:`zlib`) and reports, for each record, the compressed
 offset of the member it starts in and the compressed length up to the end of the member it
 ends in.  Plain (uncompressed) WARC files are read too; offsets are then file positions.
 
@@ -153,6 +154,15 @@ class Resync:
         return self.resumed_at - self.offset
 
 
+try:  # ISA-L's inflate: the same output as zlib's, ≈ 2× faster (docs/performance.md)
+    from isal import isal_zlib as _inflate
+
+    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate.error)
+except ImportError:  # pragma: no cover - a platform without an isal wheel
+    _inflate = zlib
+    _INFLATE_ERRORS = (zlib.error,)
+
+
 def _member_starts_record(data, i: int) -> bool:
     """The gzip member at ``data[i:]`` inflates to ``WARC/`` within :data:`_PROBE` bytes."""
     try:
@@ -186,7 +196,7 @@ class _Stream:
         self.replay: deque[bytes] = deque()  # compressed bytes read by a resync scan, not yet used
         self.buf = b""
         self.bpos = 0
-        self.dec: "zlib._Decompress | None" = None
+        self.dec = None  # the current member's decompressor (zlib's interface)
         self.member_start = 0  # compressed offset of the member currently in buf
         self.member_end = -1  # compressed end of that member once known
         self.plain_pos = 0  # for plain files: absolute position of buf[0]
@@ -280,10 +290,10 @@ class _Stream:
                     )
                 self.member_start = self._raw_offset_of_pending()
                 self.member_end = -1
-                self.dec = zlib.decompressobj(31)
+                self.dec = _inflate.decompressobj(31)
             try:
                 out = self.dec.decompress(self.pending, _CHUNK)
-            except zlib.error as exc:
+            except _INFLATE_ERRORS as exc:
                 raise WarcReadError("gzip_error", str(exc), self.member_start) from None
             if self.dec.eof:
                 self.pending = self.dec.unused_data
