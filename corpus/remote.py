@@ -57,6 +57,7 @@ from typing import Callable
 
 from jawebcorpus import __version__
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.redact import display_path
 
 __all__ = [
     "RemoteConfig", "RemoteError", "RemoteStream", "LocalStream", "open_input", "read_bytes",
@@ -179,22 +180,7 @@ class _EndOfObject(Exception):
     """A ranged request past the last byte (416): the object was already read completely."""
 
 
-# -- paths ---------------------------------------------------------------------------------------
-_URL_SECRETS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?:[^/@?#]*@)?(?P<rest>[^?#]*)(?P<query>[?#].*)?$", re.S)
-
-
-def display_path(path: str) -> str:
-    """A path as it may be recorded or printed: a URL loses its user information and its query
-    string (a presigned URL's signature, a token), which become ``<redacted>``."""
-    m = _URL_SECRETS.match(path)
-    if not m:
-        return path
-    authority = path[len(m.group("scheme")):].split("/", 1)[0]
-    user = "<redacted>@" if "@" in authority else ""
-    query = "?<redacted>" if m.group("query") else ""
-    return f"{m.group('scheme')}{user}{m.group('rest')}{query}"
-
-
+# -- paths (display_path, a URL without its secrets, is in corpus/redact.py) ------------------------
 def is_remote(path: str) -> bool:
     return path.lower().startswith(_REMOTE_SCHEMES)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.inputs import InputFile, SnapshotListing
-from jawebcorpus.corpus.remote import RemoteConfig, display_path
+from jawebcorpus.corpus.redact import SECRET_OPTION_RE, redact_args  # noqa: F401 (redaction lives in corpus/)
+from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.stages import file_stages, run_stages, until_choices
 
 from .config import PipelineConfig
@@ -25,37 +25,6 @@ __all__ = ["RunSpec", "redact_args", "SECRET_OPTION_RE", "CHECKPOINT_LAYOUT"]
 #: Version of the checkpoint layout (pipelines/output.py): outputs written with another layout
 #: count as another configuration (refused without --overwrite), never as half-done work.
 CHECKPOINT_LAYOUT = "sharded-256"
-
-#: Option names whose values are never recorded or printed (``--s3_secret_access_key``, ``--token`` …).
-SECRET_OPTION_RE = re.compile(r"(key|secret|token|password|passwd|credential)", re.I)
-REDACTED = "<redacted>"
-
-
-def redact_args(args) -> list[str]:
-    """A command line with the values of secret-looking options replaced (``--name=value``,
-    ``--name value``), and URLs without their user information and query strings."""
-    out: list[str] = []
-    hide_next = False
-    for a in args:
-        a = display_path(str(a)) if "://" in str(a) else str(a)
-        if a.startswith("--") and "=" in a and "://" in a:
-            name, _, value = a.partition("=")
-            a = f"{name}={display_path(value)}"
-        if hide_next:
-            out.append(REDACTED)
-            hide_next = False
-            continue
-        if a.startswith("-"):
-            name, eq, _value = a.partition("=")
-            if SECRET_OPTION_RE.search(name.lstrip("-")):
-                if eq:
-                    out.append(f"{name}={REDACTED}")
-                else:
-                    out.append(a)
-                    hide_next = True
-                continue
-        out.append(a)
-    return out
 
 
 @dataclass(frozen=True)

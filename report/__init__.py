@@ -11,9 +11,12 @@ the Parquet output under ``OUT/data/`` (for the sampling error of the extrapolat
 
 Modules: :mod:`.model` loads an output directory into frozen dataclasses (:func:`load_run` →
 :class:`RunStats`); :mod:`.analysis` builds the report document (:mod:`.schema`) from them, with
-:mod:`.estimates` for the extrapolation; :mod:`.terminal` and :mod:`.html_page` (charts in
-:mod:`.svg`, style in ``report.css``) render it; :mod:`.fmt` formats numbers for both.  Stages,
-reasons, histograms and quality rules come from ``corpus/stages.py`` and ``filters/quality.py``.
+:mod:`.estimates` for the extrapolation and :mod:`.signals` for the ``pii`` and ``quality_model``
+stages; :mod:`.terminal` and :mod:`.html_page` (with :mod:`.html_signals`, charts in :mod:`.svg`,
+style in ``report.css``) render it; :mod:`.fmt` formats numbers for both.  Stages,
+reasons, histograms, quality rules and PII kinds come from ``corpus/stages.py``,
+``filters/quality.py`` and ``filters/pii.py``.  What ``run.json`` holds is redacted again
+(``corpus/redact.py``): an older output may hold a secret.
 
 Pure Python (the standard library; pyarrow only to read ``OUT/data`` when present); it imports
 ``corpus`` and ``filters``, never Apache Beam or ``pipelines``.  ``docs/report.md`` explains how

@@ -25,6 +25,7 @@ from .estimates import SWALLOW, extrapolate
 from .model import DetailRow, ReportError, RunStats, StageRow, Written
 from .schema import (DedupReport, DetailSum, Histogram, NgWordsReport, QualityReport, ReasonEntry, Report,
                      RunReport, StageEntry)
+from .signals import PII_STAGE, QM_HIST, QM_STAGE, pii_section, quality_model_section
 
 __all__ = ["build_report", "report_json", "num_key", "CHAR_UNIT_CHANGES", "WRITE_HISTS", "HIST_STAGES",
            "NO_TEXT_STAGES", "NO_CHARS_IN_STAGES"]
@@ -39,7 +40,8 @@ NO_CHARS_IN_STAGES = STAGE_NAMES[: STAGE_NAMES.index("decode") + 1]
 WRITE_HISTS = tuple(d.kind[5:] for d in registry_stage("write").details if d.kind.startswith("hist:"))
 #: The stages whose histograms the report draws: ``write`` (the written documents) and language
 #: ID, which scores every document it sees (``<name>_scored``: the page's language-ID section).
-#: Other stages' histograms (the optional quality model's score) are listed as other details.
+#: The quality model's score has a section of its own (:mod:`.signals`); histograms of stages the
+#: report does not know are listed as other details.
 HIST_STAGES = ("langid", "write")
 
 
@@ -264,7 +266,7 @@ def _dedup(run: RunStats, funnels: dict[str, list[StageEntry]], snapshots: list[
 
 
 #: Stages whose details have a section of their own (the rest are listed under "other details").
-_OWN_SECTION = ("quality", "ngwords", "dedup")
+_OWN_SECTION = ("quality", "ngwords", "dedup", PII_STAGE, QM_STAGE)
 
 
 def _other_details(run: RunStats) -> list[DetailSum]:
@@ -315,6 +317,11 @@ def _stats_checks(run: RunStats, funnels: dict[str, list[StageEntry]], snapshots
             for (stage, kind, name), n in d.items():
                 if stage == "ngwords" and kind == "term_removed" and n > ng["dropped_docs"]:
                     out.append(f"{snap}: NG term {name!r} removed {n:,} documents, the stage dropped {ng['dropped_docs']:,}")
+        qm = by.get(QM_STAGE)
+        scored = sum(n for (stage, kind, _name), n in d.items() if stage == QM_STAGE and kind == QM_HIST)
+        if qm and scored != qm["in_docs"]:
+            out.append(f"{snap}: the quality model's score histogram counts {scored:,} documents, "
+                       f"{qm['in_docs']:,} were scored")
         for (stage, kind, name), n in d.items():
             if stage == "dedup" and kind == "not_converged" and n:
                 out.append(f"{snap}: dedup clustering did not converge ({name}: {n:,})")
@@ -387,6 +394,8 @@ def _run_model(run: RunStats, top: int, files_per_snapshot, captures_per_file, s
         "ngwords": _ngwords(run, total),
         "histograms": _histograms(run.details),
         "dedup": _dedup(run, funnels, snapshots),
+        "pii": pii_section(run, total),
+        "quality_model": quality_model_section(run, total),
         "other_details": _other_details(run),
         "samples": {"dir": run.samples_dir, "reasons": sample_list,
                     "documents": sum(s["count"] for s in sample_list)},

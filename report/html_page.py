@@ -2,7 +2,8 @@
 
 :func:`render_html` reads the report document (:mod:`.schema`): the runs, the funnel (plots and
 table, per snapshot too), each quality rule's bite, the NG-term calibration, the histograms of
-the written documents, the language-ID score, the near-duplicates, the extrapolation next to
+the written documents, the language-ID score, the near-duplicates, the personal data found and
+the quality model's score (:mod:`.html_signals`), the extrapolation next to
 Swallow, the drop reasons with example documents, and the other details.  Several runs are
 panels side by side on shared scales.  The style sheet is ``report.css`` (package data), inlined
 verbatim; the charts come from :mod:`.svg`.
@@ -22,7 +23,9 @@ from jawebcorpus.corpus.stages import HISTOGRAMS
 from .analysis import NO_CHARS_IN_STAGES, NO_TEXT_STAGES, WRITE_HISTS, num_key
 from .estimates import SWALLOW
 from .fmt import fmt_int, fmt_pct, fmt_short, fmt_si, stage_label
+from .html_signals import pii_html, pii_xmax, quality_model_html, quality_model_ymax
 from .schema import Report, RunReport, StageEntry
+from .signals import PII_STAGE, QM_STAGE
 from .svg import DROP, KEPT, esc, legend, nice, svg_hbars, svg_hist
 
 __all__ = ["render_html"]
@@ -31,7 +34,7 @@ __all__ = ["render_html"]
 #: a section of its own).
 _WRITTEN_HISTS = tuple(k for k in WRITE_HISTS if k != "lang_score")
 #: Stages with a section of their own in the page: their drop reasons are shown open.
-_SECTION_STAGES = ("langid", "quality", "ngwords", "dedup")
+_SECTION_STAGES = ("langid", "quality", "ngwords", "dedup", PII_STAGE, QM_STAGE)
 
 
 @lru_cache(maxsize=1)
@@ -423,11 +426,13 @@ def _run_info_html(m: RunReport) -> str:
     probs += "".join(f'<p class="warn">statistics: {esc(p)}</p>' for p in m["stats_warnings"][:50])
     ok = '<span class="pill ok">every record accounted for</span>' if not m["accounting_problems"] else \
         '<span class="pill warn">accounting problems</span>'
+    c = m["command"]  # redacted when loaded (model.py)
+    cmd = f'<br>command: <code>{esc(" ".join(map(str, c)) if isinstance(c, list) else c)}</code>' if c else ""
     ok += (' <span class="pill ok">statistics files agree</span>' if not m["stats_warnings"] else
            ' <span class="pill warn">statistics files disagree</span>')
     return (f'<p class="small"><code>{esc(m["dir"])}</code><br>preset <b>{esc(m["preset"])}</b> · fingerprint '
             f'{esc(m["fingerprint"])} · {len(m["snapshot_ids"])} snapshots · {fmt_int(m["files"]["total"])} WARC files '
-            f'· runner {esc(m["runner"])} · {esc(m["seconds"])} s · started {esc(m["started"])}<br>{esc(vs)}</p>'
+            f'· runner {esc(m["runner"])} · {esc(m["seconds"])} s · started {esc(m["started"])}<br>{esc(vs)}{cmd}</p>'
             f'<p>{fmt_int(m["files"]["captures"])} captures → <b>{fmt_int(m["written"]["docs"])}</b> documents '
             f'({fmt_pct(m["written"]["share_of_captures"])}), <b>{fmt_si(m["written"]["chars"])}</b> characters '
             f'{ok}</p>{probs}')
@@ -490,10 +495,12 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
         if single:
             P.append("</div>")
 
+    has_pii, has_qm = any(m["pii"] for m in models), any(m["quality_model"] for m in models)
     nav = [("funnel", "funnel"), ("snapshots", "per snapshot"), ("quality", "quality rules"),
            ("ngwords", "NG terms"), ("hist", "length & scripts"), ("langid", "language ID"),
-           ("dedup", "near-duplicates"), ("extrapolation", "extrapolation"), ("reasons", "drop reasons"),
-           ("other", "other")]
+           ("dedup", "near-duplicates")] + ([("pii", "personal data")] if has_pii else []) + \
+        ([("qmodel", "quality model")] if has_qm else []) + [
+           ("extrapolation", "extrapolation"), ("reasons", "drop reasons"), ("other", "other")]
     P.append('<nav>' + " · ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav) + "</nav><main>")
     section("runs", "Runs", "", _panels(models, _run_info_html))
     if report["config_differences"]:
@@ -538,6 +545,23 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
             _panels(models, lambda m: _hist_html(m, h_max)))
     pair(("langid", "Language-ID score", "", _panels(models, lambda m: _langid_html(m, max(h_max["lang_score"], h_max["lang_score_scored"])))),
          ("dedup", "Near-duplicates", "", _panels(models, lambda m: _dedup_html(m, d_cs, nice(d_rm)))))
+    signal_secs = []
+    if has_pii:
+        signal_secs.append((
+            "pii", "Personal data found",
+            "Per kind: matches (<code>pii_matches</code>), documents with a match and characters matched "
+            "(<code>pii_docs</code>), and matches per million characters of the text entering the stage; the mode "
+            "of each kind (<i>mask</i>: replaced by its placeholder, <i>drop</i>: the document is dropped with "
+            "reason <code>pii</code>, <i>off</i>: not looked for) is the run's <code>pii</code> configuration.",
+            _panels(models, lambda m: pii_html(m, rel, pii_xmax(models)))))
+    if has_qm:
+        signal_secs.append((
+            "qmodel", "Quality model score",
+            "Every document the quality model scored, by the probability of its label (bins of 0.05); the dashed "
+            "line is the run's <code>quality_model.threshold</code>; red bins lie wholly below it (dropped).",
+            _panels(models, lambda m: quality_model_html(m, quality_model_ymax(models)))))
+    if signal_secs:
+        pair(*signal_secs)
     section("extrapolation", "Extrapolation to whole snapshots, next to Swallow",
             "Files are the sampling unit: the documents and characters written per sampled WARC file are scaled to "
             "the files of the snapshot (its <code>warc.paths.gz</code> when it is next to the input, else "

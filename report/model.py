@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from jawebcorpus.corpus.redact import display_path, redact_args, redact_text, redact_value
 from jawebcorpus.corpus.stages import STAGE_NAMES
 from jawebcorpus.corpus.stats import iter_file_records
 
@@ -115,12 +116,13 @@ class FileEntry:
 
     @classmethod
     def from_json(cls, f: Mapping) -> FileEntry:
-        def opt(k):
+        def opt(k, redact=None):
             v = f.get(k)
-            return None if v is None else str(v)
+            return None if v is None else redact(str(v)) if redact else str(v)
 
-        return cls(opt("path"), opt("warc_file"), _snapshot(f.get("snapshot")), opt("status"), opt("error"),
-                   opt("message"), _int(f.get("records")), _int(f.get("responses")), _int(f.get("pages")))
+        return cls(opt("path", display_path), opt("warc_file"), _snapshot(f.get("snapshot")), opt("status"),
+                   opt("error"), opt("message", redact_text), _int(f.get("records")), _int(f.get("responses")),
+                   _int(f.get("pages")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,18 +142,32 @@ class RunInfo:
 
     @classmethod
     def from_json(cls, run: Mapping) -> RunInfo:
+        """``run.json`` as the report may show it: the command line and the configuration pass
+        through the pipeline's redaction again (``corpus/redact.py``), since an output written by
+        an older version may hold a secret (``--s3_secret_access_key=…``, a presigned URL)."""
         cfg = run.get("config") or {}
         if not isinstance(cfg, dict):
             cfg = {}
+        cfg = redact_value(cfg)
         preset = str(run.get("preset") or cfg.get("preset") or "?")
         return cls(preset=preset, fingerprint=run.get("fingerprint"), until=run.get("until"),
-                   runner=run.get("runner"), seconds=run.get("seconds"), started=run.get("started"),
-                   versions=run.get("versions") or {}, command=run.get("command"), config=cfg,
+                   runner=redact_value(run.get("runner")), seconds=run.get("seconds"), started=run.get("started"),
+                   versions=run.get("versions") or {}, command=_redacted_command(run.get("command")), config=cfg,
                    stages=tuple(s for s in (run.get("stages") or []) if isinstance(s, str)))
 
     def setting(self, section: str, key: str, default: Any = None) -> Any:
         """``config[section][key]``, or ``default`` when either is missing."""
         return (self.config.get(section) or {}).get(key, default)
+
+
+def _redacted_command(command: JSON) -> JSON:
+    """A recorded command line without secrets: a list through :func:`redact_args`, a string
+    split at white space first; anything else as :func:`redact_value` leaves it."""
+    if isinstance(command, str):
+        return " ".join(redact_text(a) for a in redact_args(command.split()))
+    if isinstance(command, (list, tuple)) and all(isinstance(a, str) for a in command):
+        return [redact_text(a) for a in redact_args(command)]
+    return redact_value(command)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from .estimates import Estimate
 __all__ = [
     "ReasonEntry", "KeptReason", "StageEntry", "Funnel", "FilesSummary", "WrittenSummary", "RuleEntry",
     "QualityReport", "TermEntry", "NgWordsReport", "Histogram", "DedupSnapshot", "DedupReport", "DetailSum",
+    "OutcomeEntry", "PiiKindEntry", "PiiReport", "QualityModelReport",
     "SampleEntry", "SamplesSummary", "SnapshotExtrapolation", "Extrapolation", "RunReport", "Report",
 ]
 
@@ -143,6 +144,62 @@ class DedupReport(TypedDict):
     other_details: list[dict]  # snapshot, kind, name, docs, chars
 
 
+class OutcomeEntry(TypedDict):
+    """A reason the stage declares in ``corpus/stages.py`` (or one it wrote without declaring)."""
+
+    outcome: str
+    reason: str
+    meaning: str
+    docs: int
+    chars: int
+
+
+class PiiKindEntry(TypedDict):
+    """One kind of personal data (``filters/pii.py`` KINDS order, then kinds it does not know)."""
+
+    kind: str
+    mode: str | None  # mask | drop | off, from run.json's config; None when not recorded
+    placeholder: str | None
+    matches: int  # pii_matches
+    docs: int  # pii_docs: documents with a match
+    chars: int  # pii_docs: characters matched
+    docs_share: float | None  # of the documents entering the stage
+    matches_per_million_chars: float | None  # of the characters entering the stage
+    chars_per_million_chars: float | None
+    samples: dict | None  # file, count: OUT/samples/pii/found_<kind>.jsonl
+
+
+class PiiReport(TypedDict):
+    stage: str
+    in_docs: int
+    in_chars: int
+    kept_docs: int  # unchanged + masked
+    dropped_docs: int  # reason pii (a kind in drop mode matched)
+    dropped_chars: int
+    outcomes: list[OutcomeEntry]  # unchanged, masked, pii …
+    matches: int
+    chars_matched: int
+    kinds: list[PiiKindEntry]
+    modes_known: bool  # run.json has the pii configuration
+
+
+class QualityModelReport(TypedDict):
+    stage: str
+    hist_kind: str  # hist:quality_score
+    model: Any  # quality_model.path (redacted)
+    label: Any
+    threshold: float | None
+    threshold_position: float | None  # on the histogram's x axis, in bins
+    in_docs: int
+    kept_docs: int
+    dropped_docs: int  # quality_model_below
+    dropped_chars: int
+    dropped_share: float | None
+    outcomes: list[OutcomeEntry]
+    histogram: Histogram  # every document scored (bins of 0.05)
+    below_threshold_bins_docs: int | None  # documents in the bins wholly below the threshold
+
+
 class DetailSum(TypedDict):
     stage: str
     kind: str
@@ -222,6 +279,8 @@ class RunReport(TypedDict):
     ngwords: NgWordsReport | None
     histograms: dict[str, Histogram]
     dedup: DedupReport | None
+    pii: PiiReport | None  # None: the run had no pii stage
+    quality_model: QualityModelReport | None  # None: the run had no quality model
     other_details: list[DetailSum]
     samples: SamplesSummary
     extrapolation: Extrapolation

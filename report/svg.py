@@ -11,10 +11,10 @@ import math
 
 from .fmt import fit, fmt_int, fmt_pct, fmt_short
 
-__all__ = ["KEPT", "DROP", "esc", "legend", "nice", "svg_hbars", "svg_hist"]
+__all__ = ["KEPT", "DROP", "MARK", "esc", "legend", "nice", "svg_hbars", "svg_hist"]
 
-#: Colours of kept and dropped documents.
-KEPT, DROP = "#2b6cb0", "#e53e3e"
+#: Colours of kept and dropped documents, and of a threshold line.
+KEPT, DROP, MARK = "#2b6cb0", "#e53e3e", "#1a202c"
 
 
 def esc(s) -> str:
@@ -113,8 +113,12 @@ def svg_hbars(rows: list[tuple], series: list[tuple[str, str]], xmax: float, *, 
 
 def svg_hist(labels: list[str], values: list[float], ymax: float, *, color: str = KEPT, width: int = 300,
              height: int = 150, title: str = "", xlabels_every: int = 4, yfmt=fmt_short,
-             mark_from: float | None = None) -> str:
-    """Vertical bars with a shared y maximum (for side-by-side comparison)."""
+             mark_at: float | None = None, mark_label: str = "", colors: list[str] | None = None) -> str:
+    """Vertical bars with a shared y maximum (for side-by-side comparison).
+
+    ``mark_at``: a vertical line at that position on the x axis, in bars from the left edge
+    (a threshold), labelled ``mark_label``; ``colors``: one colour per bar instead of ``color``.
+    """
     left, bottom, top = 40, 24, 30 if title else 8
     pw, ph = width - left - 8, height - bottom - top
     yt = _ticks(ymax, 3, integer=True) if ymax > 0 else [0.0]
@@ -133,12 +137,22 @@ def svg_hist(labels: list[str], values: list[float], ymax: float, *, color: str 
         if v and h < 1:
             h = 1
         x = left + i * bw
+        fill = colors[i] if colors and i < len(colors) else color
         out.append(f'<rect x="{x + 0.5:.1f}" y="{top + ph - h:.1f}" width="{max(bw - 1, 0.5):.1f}" height="{h:.1f}" '
-                   f'fill="{color}"><title>{esc(lab)}: {fmt_int(v)}</title></rect>')
+                   f'fill="{fill}"><title>{esc(lab)}: {fmt_int(v)}</title></rect>')
         if i % xlabels_every == 0:
             out.append(f'<text x="{x + bw / 2:.1f}" y="{height - bottom + 13}" font-size="10" text-anchor="middle" '
                        f'fill="#718096">{esc(lab)}</text>')
     out.append(f'<line x1="{left}" y1="{top + ph}" x2="{width - 8}" y2="{top + ph}" stroke="#a0aec0"/>')
+    if mark_at is not None:
+        mx = left + max(0.0, min(float(mark_at), n)) * bw
+        anchor = "end" if mx > left + pw * 0.6 else "start"
+        tx = mx - 4 if anchor == "end" else mx + 4
+        out.append(f'<line class="threshold" x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" y2="{top + ph}" '
+                   f'stroke="{MARK}" stroke-width="2" stroke-dasharray="5,3"/>')
+        if mark_label:
+            out.append(f'<text x="{tx:.1f}" y="{top + 8}" font-size="11" text-anchor="{anchor}" fill="{MARK}">'
+                       f'{esc(mark_label)}</text>')
     out.append("</svg>")
     return "".join(out)
 

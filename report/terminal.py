@@ -16,7 +16,7 @@ from jawebcorpus.corpus.stages import STAGE_NAMES
 from .analysis import NO_TEXT_STAGES
 from .estimates import SWALLOW, Estimate
 from .fmt import bar, fit, fmt_int, fmt_pct, fmt_short, fmt_si, stage_label, wrap
-from .schema import Report, RunReport, StageEntry
+from .schema import PiiReport, QualityModelReport, Report, RunReport, StageEntry
 
 __all__ = ["render_text"]
 
@@ -196,6 +196,68 @@ def _extrap_lines(model: RunReport, sw: dict, width: int) -> list[str]:
     return [fit(x, width) for x in lines]
 
 
+def _pii_lines(p: PiiReport, samples_dir: str | None, width: int) -> list[str]:
+    """Personal data per kind: matches, documents, characters, matches per million characters."""
+    outcomes = ", ".join(f"{fmt_int(o['docs'])} {o['reason']}" if o["outcome"] == "kept" else
+                         f"{fmt_int(o['docs'])} {o['outcome']} ({o['reason']})"
+                         for o in p["outcomes"] if o["docs"] or o["outcome"] != "error")
+    lines = wrap(f"{fmt_int(p['in_docs'])} documents ({fmt_si(p['in_chars'])} characters) entered {p['stage']}: "
+                 f"{outcomes}; {fmt_int(p['matches'])} matches, {fmt_int(p['chars_matched'])} characters", width)
+    lines.append(f"{'kind':<10} {'mode':<5} {'matches':>9} {'docs':>9} {'share':>6} {'chars':>9} {'per M chars':>11}")
+    for k in p["kinds"]:
+        lines.append(f"{fit(k['kind'], 10):<10} {fit(k['mode'] or '?', 5):<5} {fmt_int(k['matches']):>9} "
+                     f"{fmt_int(k['docs']):>9} {fmt_pct(k['docs_share']):>6} {fmt_int(k['chars']):>9} "
+                     f"{_per_million(k['matches_per_million_chars']):>11}")
+    lines.extend(wrap("per M chars = matches per million characters entering the stage; mode from run.json"
+                      + ("" if p["modes_known"] else " (not recorded: ?)"), width, "  "))
+    found = [k for k in p["kinds"] if k["samples"]]
+    if found:
+        where = os.path.join(samples_dir or "OUT/samples", p["stage"], "found_<kind>.jsonl")
+        counts = ", ".join(f"{k['kind']} {k['samples']['count']}" for k in found)
+        lines.extend(wrap(f"examples: {where} ({counts}); "
+                          "they hold the personal data itself: delete them after the audit", width, "  "))
+    return lines
+
+
+def _per_million(x) -> str:
+    if x is None:
+        return "–"
+    return "0" if x == 0 else f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def _quality_model_lines(q: QualityModelReport, width: int) -> list[str]:
+    """The model's score histogram, one row per bin, with a marker row at the threshold."""
+    thr = q["threshold"]
+    head = (f"{fmt_int(q['in_docs'])} documents scored by {q['model'] or '?'} (label {q['label'] or '?'}); "
+            + (f"threshold {thr:g}: {fmt_int(q['dropped_docs'])} dropped ({fmt_pct(q['dropped_share'])}), "
+               f"{fmt_int(q['kept_docs'])} kept" if thr is not None else "no threshold: every document kept"))
+    lines = wrap(head, width)
+    h = q["histogram"]
+    if not h["total"]:
+        return lines + ["  (no score histogram in details.json)"]
+    nz = [i for i, d in enumerate(h["docs"]) if d]
+    pos = q["threshold_position"]
+    lo, hi = nz[0], nz[-1]
+    if pos is not None:  # the threshold is always on the chart
+        lo, hi = min(lo, max(0, int(pos) - 1)), max(hi, min(len(h["bins"]) - 1, int(pos)))
+    top = max(h["docs"])
+    lines.append(f"{'score':<6} {'documents':>11} {'share':>6}")
+    for i in range(lo, hi + 1):
+        if pos is not None and i == int(pos):
+            inside = "" if pos == int(pos) else f" (inside the {h['bins'][i]} bin)"
+            lines.append((f"{'─' * 6} ▲ dropped ({_below_reason(q)}) · threshold {thr:g}{inside} · ▼ kept "
+                          + "─" * width)[:width])
+        d = h["docs"][i]
+        lines.append(f"{h['bins'][i]:<6} {fmt_int(d):>11} {fmt_pct(d / h['total']):>6} "
+                     f"{bar(d / top, 30).rstrip('░') if d else ''}".rstrip())
+    if pos is not None and int(pos) > hi:
+        lines.append((f"{'─' * 6} ▲ dropped ({_below_reason(q)}) · threshold {thr:g} " + "─" * width)[:width])
+    return lines
+
+
+def _below_reason(q: QualityModelReport) -> str:
+    return next((o["reason"] for o in q["outcomes"] if o["outcome"] == "dropped"), "dropped")
+
 
 def render_text(report: Report, width: int = 80, per_snapshot: bool = False, html_path: str | None = None) -> str:
     """The terminal report; every line at most ``width`` characters."""
@@ -263,6 +325,14 @@ def render_text(report: Report, width: int = 80, per_snapshot: bool = False, htm
         L.extend(_snapshot_matrix(m, "docs"))
         rule(f"characters leaving each stage, per snapshot{tag}")
         L.extend(_snapshot_matrix(m, "chars"))
+    for m in models:
+        tag = "" if len(models) == 1 else f" ({m['key']})"
+        if m["pii"] is not None:
+            rule(f"personal data found ({m['pii']['stage']}){tag}")
+            L.extend(_pii_lines(m["pii"], m["samples"]["dir"], width))
+        if m["quality_model"] is not None:
+            rule(f"quality model score ({m['quality_model']['stage']}){tag}")
+            L.extend(_quality_model_lines(m["quality_model"], width))
     for m in models:
         rule("extrapolation to whole snapshots" + ("" if len(models) == 1 else f" ({m['key']})"))
         L.extend(_extrap_lines(m, report["swallow"], width))

@@ -552,3 +552,275 @@ def test_statistics_files_are_cross_checked(sample_out, tmp_path):
     text = render_text(_report(out))
     assert "! statistics:" in text
     _lines_fit(text)
+
+
+# -- personal data (issue 12) --------------------------------------------------------------------
+def _pii_truth(out: Path) -> tuple[dict, int, dict]:
+    """Per kind (matches, documents, characters) from details.json; characters entering pii (what
+    the stage before it kept); the pii stage's documents per reason: all from the files themselves."""
+    from jawebcorpus.report.signals import PII_STAGE
+
+    det = json.loads((out / "stats" / "details.json").read_text())
+    per: dict = {}
+    for r in det:
+        if r["stage"] == PII_STAGE:
+            v = per.setdefault(r["name"], [0, 0, 0])
+            if r["kind"] == "pii_matches":
+                v[0] += r["docs"]
+            else:
+                v[1] += r["docs"]
+                v[2] += r["chars"]
+    rows = json.loads((out / "stats" / "stages.json").read_text())
+    order = json.loads((out / "stats" / "run.json").read_text())["stages"]
+    before = order[order.index(PII_STAGE) - 1]
+    in_chars = sum(r["chars"] for r in rows if r["stage"] == before and r["outcome"] == "kept")
+    reasons: dict = {}
+    for r in rows:
+        if r["stage"] == PII_STAGE:
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["docs"]
+    return per, in_chars, reasons
+
+
+def test_pii_section_counts_every_kind(light_out, tmp_path, capsys):
+    from jawebcorpus.filters.pii import KINDS, PLACEHOLDERS
+
+    per, in_chars, reasons = _pii_truth(light_out)
+    assert per and in_chars  # the sample has a page with an e-mail address and two phone numbers
+    assert main(["report", str(light_out), "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)["runs"][0]["pii"]
+    assert [k["kind"] for k in p["kinds"]][: len(KINDS)] == list(KINDS)
+    config = json.loads((light_out / "stats" / "run.json").read_text())["config"]["pii"]
+    for k in p["kinds"]:
+        m, d, c = per.get(k["kind"], (0, 0, 0))
+        assert (k["matches"], k["docs"], k["chars"]) == (m, d, c), k["kind"]
+        assert k["matches_per_million_chars"] == pytest.approx(m * 1e6 / in_chars)
+        assert k["mode"] == config[k["kind"]] and k["placeholder"] == PLACEHOLDERS[k["kind"]]
+    assert p["in_chars"] == in_chars and p["matches"] == sum(v[0] for v in per.values())
+    assert {o["reason"]: o["docs"] for o in p["outcomes"] if o["docs"]} == {r: n for r, n in reasons.items() if n}
+    assert p["kept_docs"] + p["dropped_docs"] == sum(reasons.values())
+    # the audit examples: linked and named, never shown (they hold the personal data itself)
+    found = sorted((light_out / "samples" / "pii").glob("found_*.jsonl"))
+    assert found and {k["kind"] for k in p["kinds"] if k["samples"]} == {f.stem[len("found_"):] for f in found}
+    spans = [json.loads(line)["span"] for f in found for line in f.read_text(encoding="utf-8").splitlines()]
+    html_path = tmp_path / "r.html"
+    assert main(["report", str(light_out), "--html", str(html_path)]) == 0
+    text = capsys.readouterr().out
+    _lines_fit(text)
+    block = text.split("── personal data found (pii)")[1].split("\n── ")[0]
+    for k in p["kinds"]:
+        assert re.search(rf"^{k['kind']}\s+{k['mode']}\s+{k['matches']:,}\s+{k['docs']:,}\s", block, re.M), k
+    assert "found_<kind>.jsonl" in block
+    page = html_path.read_text(encoding="utf-8")
+    _assert_self_contained(page)
+    assert 'id="pii"' in page and "Personal data found" in page
+    for f in found:
+        assert f'href="{os.path.relpath(f, tmp_path)}"' in page
+    for span in spans:
+        assert span not in page and span not in text
+
+
+def test_pii_modes_come_from_the_configuration_and_the_section_needs_the_stage(sample_out, tmp_path, capsys):
+    out = tmp_path / "modes"
+    shutil.copytree(sample_out / "stats", out / "stats")
+    run = json.loads((out / "stats" / "run.json").read_text())
+    run["config"]["pii"]["phone"] = "drop"
+    (out / "stats" / "run.json").write_text(json.dumps(run))
+    kinds = {k["kind"]: k for k in _report(out)["runs"][0]["pii"]["kinds"]}
+    assert kinds["phone"]["mode"] == "drop" and kinds["email"]["mode"] == run["config"]["pii"]["email"]
+    del run["config"]["pii"]  # an output that does not record it
+    (out / "stats" / "run.json").write_text(json.dumps(run))
+    p = _report(out)["runs"][0]["pii"]
+    assert not p["modes_known"] and all(k["mode"] is None for k in p["kinds"])
+    # without the stage (swallow-v1 has it off): no section anywhere
+    stages = json.loads((out / "stats" / "stages.json").read_text())
+    assert any(r["stage"] == "pii" for r in stages)
+    (out / "stats" / "stages.json").write_text(json.dumps([r for r in stages if r["stage"] != "pii"]))
+    det = json.loads((out / "stats" / "details.json").read_text())
+    (out / "stats" / "details.json").write_text(json.dumps([r for r in det if r["stage"] != "pii"]))
+    report = _report(out)
+    assert report["runs"][0]["pii"] is None and report["runs"][0]["accounting_problems"] == []
+    assert "personal data" not in render_text(report)
+    assert 'id="pii"' not in render_html(report, str(tmp_path / "r.html"))
+
+
+# -- the quality model's score (issue 12) -------------------------------------------------------
+def _with_quality_model(src: Path, dst: Path, threshold: float, scores: list[float]) -> Path:
+    """A copy of ``src``'s statistics with a quality_model stage after pii: each document it
+    received gets the next score of ``scores``, and those below ``threshold`` are dropped (what
+    filters/quality_model.py does); the stages after it lose the dropped documents' share."""
+    from jawebcorpus.corpus.stats import ratio_bin
+
+    shutil.copytree(src / "stats", dst / "stats")
+    rows = json.loads((dst / "stats" / "stages.json").read_text())
+    det = json.loads((dst / "stats" / "details.json").read_text())
+    run = json.loads((dst / "stats" / "run.json").read_text())
+    run["stages"].insert(run["stages"].index("pii") + 1, "quality_model")
+    run["config"]["quality_model"].update(path="/models/hq.bin", threshold=threshold)
+    it = iter(scores * 100)
+    for snap in sorted({r["snapshot"] for r in rows}):
+        n = sum(r["docs"] for r in rows if r["snapshot"] == snap and r["stage"] == "pii" and r["outcome"] == "kept")
+        got = [next(it) for _ in range(n)]
+        for s in got:
+            det.append({"snapshot": snap, "stage": "quality_model", "kind": "hist:quality_score",
+                        "name": ratio_bin(s), "docs": 1, "chars": 100, "bytes": 0})
+        low = sum(1 for s in got if s < threshold)
+        rows.append({"snapshot": snap, "stage": "quality_model", "outcome": "kept", "reason": "scored",
+                     "docs": n - low, "chars": 0, "bytes": 0})
+        if low:
+            rows.append({"snapshot": snap, "stage": "quality_model", "outcome": "dropped",
+                         "reason": "quality_model_below", "docs": low, "chars": 0, "bytes": 0})
+    (dst / "stats" / "stages.json").write_text(json.dumps(rows))
+    (dst / "stats" / "details.json").write_text(json.dumps(det))
+    (dst / "stats" / "run.json").write_text(json.dumps(run))
+    return dst
+
+
+def _check_quality_model_section(out: Path, tmp_path: Path, capsys) -> dict:
+    """The section agrees with stages.json and details.json; the threshold is on the chart."""
+    from jawebcorpus.report.signals import QM_STAGE
+
+    rows = json.loads((out / "stats" / "stages.json").read_text())
+    det = json.loads((out / "stats" / "details.json").read_text())
+    thr = json.loads((out / "stats" / "run.json").read_text())["config"]["quality_model"]["threshold"]
+    scored = sum(r["docs"] for r in rows if r["stage"] == QM_STAGE)
+    dropped = sum(r["docs"] for r in rows if r["stage"] == QM_STAGE and r["reason"] == "quality_model_below")
+    assert main(["report", str(out), "--json"]) == 0
+    model = json.loads(capsys.readouterr().out)["runs"][0]
+    q = model["quality_model"]
+    assert q["threshold"] == thr and q["in_docs"] == scored and q["dropped_docs"] == dropped
+    assert q["histogram"]["total"] == scored == sum(r["docs"] for r in det if r["kind"] == "hist:quality_score")
+    # no longer among the other details
+    assert not any(r["stage"] == QM_STAGE for r in model["other_details"])
+    assert main(["report", str(out), "--html", str(tmp_path / "q.html")]) == 0
+    text = capsys.readouterr().out
+    _lines_fit(text)
+    block = text.split("── quality model score")[1].split("\n── ")[0]
+    lines = block.splitlines()
+    marker = next(i for i, line in enumerate(lines) if "threshold" in line and "quality_model_below" in line)
+    bins = {float(line.split()[0]): i for i, line in enumerate(lines) if re.match(r"^\d\.\d\d\s", line)}
+    assert bins and all((i < marker) == (b < thr) for b, i in bins.items())  # the marker sits at the threshold
+    page = (tmp_path / "q.html").read_text(encoding="utf-8")
+    _assert_self_contained(page)
+    assert 'id="qmodel"' in page and 'class="threshold"' in page and f"threshold {thr:g}" in page
+    return q
+
+
+def test_quality_model_score_with_the_threshold_visible(sample_out, tmp_path, capsys):
+    from jawebcorpus.report.signals import threshold_position
+
+    out = _with_quality_model(sample_out, tmp_path / "qm", 0.6, [0.12, 0.58, 0.61, 0.83, 0.97, 0.4])
+    q = _check_quality_model_section(out, tmp_path, capsys)
+    assert 0 < q["dropped_docs"] < q["in_docs"]
+    assert q["below_threshold_bins_docs"] == q["dropped_docs"]  # 0.6 is a bin edge
+    assert _report(out)["runs"][0]["stats_warnings"] == []
+    bins = q["histogram"]["bins"]
+    assert threshold_position(bins, 0.6) == 12.0 and threshold_position(bins, 0.625) == pytest.approx(12.5)
+    assert threshold_position(bins, 0.0) == 0.0 and threshold_position(bins, 1.0) == len(bins)
+    assert threshold_position(bins, None) is None
+    # a histogram that does not count what the stage scored is flagged
+    det = json.loads((out / "stats" / "details.json").read_text())
+    next(r for r in det if r["kind"] == "hist:quality_score")["docs"] += 1
+    (out / "stats" / "details.json").write_text(json.dumps(det))
+    assert any("quality model's score histogram" in w for w in _report(out)["runs"][0]["stats_warnings"])
+
+
+@pytest.mark.slow
+def test_quality_model_section_of_a_real_run(sample_out, tmp_path, capsys):
+    """A small model trained from the sample's own pages, a run with it, the report of that run."""
+    from jawebcorpus.filters.quality_model import (QualityModel, QualityModelConfig, TrainerNotFound, find_trainer,
+                                                   train_quality_model)
+
+    try:
+        find_trainer()
+    except TrainerNotFound as exc:
+        pytest.skip(f"no fastText training build: {exc}")
+    import random
+
+    import pyarrow.dataset as ds
+
+    from jawebcorpus.corpus.charset import decode_html
+    from jawebcorpus.corpus.extract import trafilatura_extract
+    from jawebcorpus.corpus.stats import RATIO_BINS
+
+    sents = []
+    for p in sorted((REPO / "src" / "jawebcorpus" / "sample" / "pages").glob("ja_*.html")):
+        text = trafilatura_extract(decode_html(p.read_bytes(), None).text) or ""
+        sents += [s + "。" for s in re.split("[。！？]", text) if len(s.strip()) >= 12]
+    rng = random.Random(5)
+    pos = ["".join(sents[i:i + 2]) for i in range(0, len(sents) - 1, 2)]
+    neg = ["".join(rng.sample(d, len(d))) for d in pos]
+    model = tmp_path / "hq.bin"
+    train_quality_model(pos, neg, str(model), positive_label="hq", negative_label="lq", holdout=0.2, seed=1,
+                        epoch=25, lr=0.5, dim=16, bucket=100_000)
+    # a threshold on the bin edge nearest the median score of the sample's written documents,
+    # so that the run drops some documents and keeps others
+    texts = ds.dataset(sample_out / "data", format="parquet", partitioning="hive").to_table().column("text")
+    qm = QualityModel(QualityModelConfig(path=str(model), label="hq"))
+    scores = sorted(qm.score(t) for t in texts.to_pylist())
+    thr = round(scores[len(scores) // 2] * RATIO_BINS) / RATIO_BINS
+    out = tmp_path / "out"
+    assert main(["run", "--sample", "--quiet", "--output", str(out), "--quality-model", str(model),
+                 "--quality-model-threshold", str(thr)]) == 0
+    q = _check_quality_model_section(out, tmp_path, capsys)
+    assert q["below_threshold_bins_docs"] == q["dropped_docs"] and q["dropped_docs"] > 0
+    assert q["model"] == str(model) and q["label"] == "__label__hq"
+
+
+# -- no secret printed from an output's run.json (issue 12) ---------------------------------------
+SECRETS = ("XYZsecret987", "abcTOKEN123", "pa55w0rdQ", "deadbeefSIG", "hunter2cred")
+
+
+def test_no_secret_from_an_old_run_json_is_printed(sample_out, tmp_path, capsys):
+    """An output written by a version that did not redact: the report redacts again."""
+    outs = []
+    for name, extra in (("old", "one"), ("old2", "two")):
+        out = tmp_path / name
+        shutil.copytree(sample_out / "stats", out / "stats")
+        run = json.loads((out / "stats" / "run.json").read_text())
+        run["command"] = ["jawebcorpus", "run", f"--s3_secret_access_key={SECRETS[0]}", "--token", SECRETS[1],
+                          "--input", f"https://alice:{SECRETS[2]}@crawl.example/{extra}/",
+                          f"--cc-base=https://data.example/x.warc.gz?X-Amz-Signature={SECRETS[3]}&a={extra}",
+                          "--output", str(out)]
+        run["config"]["quality_model"]["path"] = f"s3://bucket/{extra}.bin?X-Amz-Signature={SECRETS[3]}"
+        run["config"].setdefault("remote", {})["s3_secret_access_key"] = SECRETS[4] + extra
+        (out / "stats" / "run.json").write_text(json.dumps(run))
+        shard = sorted((out / "stats" / "files").glob("*.jsonl"))[0]
+        recs = [json.loads(line) for line in shard.read_text().splitlines() if line.strip()]
+        recs[0]["path"] = f"https://alice:{SECRETS[2]}@crawl.example/{extra}.warc.gz?sig={SECRETS[3]}"
+        shard.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        outs.append(str(out))
+    shown = []
+    for args in (outs[:1], outs, [*outs, "--json"], [*outs, "--html", str(tmp_path / "r.html")]):
+        assert main(["report", *args]) == 0
+        shown.append(capsys.readouterr().out)
+    shown.append((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert "settings that differ" in shown[1]  # the differing settings are printed …
+    assert "quality_model.path" in shown[1] and "<redacted>" in shown[1]  # … redacted
+    for what in shown:
+        for secret in SECRETS:
+            assert secret not in what
+    data = json.loads(shown[2])
+    cmd = data["runs"][0]["command"]
+    assert "--s3_secret_access_key=<redacted>" in cmd and cmd[cmd.index("--token") + 1] == "<redacted>"
+    assert "https://<redacted>@crawl.example/one/" in cmd
+    assert "command: <code>" in shown[4] and "--token &lt;redacted&gt;" in shown[4]
+
+
+def test_redaction_lives_in_corpus():
+    from jawebcorpus.corpus import redact
+    from jawebcorpus.corpus import remote
+    from jawebcorpus.pipelines import spec
+
+    assert spec.redact_args is redact.redact_args and spec.SECRET_OPTION_RE is redact.SECRET_OPTION_RE
+    assert remote.display_path is redact.display_path
+    # settings named like secrets are hidden, ordinary ones (quality_model.tokenize) are not
+    cfg = {"remote": {"s3_secret_access_key": "k", "api_token": "t", "s3_unsigned": None},
+           "quality_model": {"tokenize": "chars", "path": "https://u:p@h.example/m.bin?sig=1"},
+           "clean": {"footer_keywords": ["お問い合わせ"]}}
+    assert redact.redact_value(cfg) == {
+        "remote": {"s3_secret_access_key": "<redacted>", "api_token": "<redacted>", "s3_unsigned": None},
+        "quality_model": {"tokenize": "chars", "path": "https://<redacted>@h.example/m.bin?<redacted>"},
+        "clean": {"footer_keywords": ["お問い合わせ"]}}
+    assert cfg["remote"]["api_token"] == "t"  # a copy, the input is unchanged
+    assert redact.redact_text("failed: https://u:p@h.example/x?sig=1 (403)") == \
+        "failed: https://<redacted>@h.example/x?<redacted> (403)"

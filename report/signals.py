@@ -1,0 +1,151 @@
+"""The sections of the stages beyond Swallow v1: personal data (``pii``) and the quality model.
+
+:func:`pii_section` sums the ``pii`` stage's detail rows per kind (``pii_docs``: documents with a
+match and characters matched; ``pii_matches``: matches) and its outcomes (kept ``unchanged`` /
+``masked``, dropped ``pii``), with each kind's mode from the run's configuration and its audit
+samples (``OUT/samples/pii/found_<kind>.jsonl``).  :func:`quality_model_section` gives the
+model's score histogram (``hist:quality_score``) with the threshold and the documents dropped
+below it.  Both are ``None`` when the run did not have the stage (``swallow-v1`` has neither).
+
+The stage names, reasons, detail kinds and PII kinds come from the registries
+(``corpus/stages.py``, ``filters/pii.py``, ``filters/quality_model.py``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from jawebcorpus.corpus.stages import stage as registry_stage
+from jawebcorpus.corpus.stats import RATIO_BINS
+from jawebcorpus.filters.pii import KINDS as PII_KINDS
+from jawebcorpus.filters.pii import PLACEHOLDERS as PII_PLACEHOLDERS
+from jawebcorpus.filters.pii import PiiStage
+from jawebcorpus.filters.quality_model import QualityModelStage
+
+from .model import RunStats
+from .schema import PiiKindEntry, PiiReport, QualityModelReport, StageEntry
+
+__all__ = ["PII_STAGE", "QM_STAGE", "PII_DETAILS", "QM_HIST", "pii_section", "quality_model_section",
+           "threshold_position"]
+
+PII_STAGE: str = PiiStage.name
+QM_STAGE: str = QualityModelStage.name
+#: the pii stage's detail kinds, as declared: (documents and characters per kind, matches per kind)
+PII_DOCS, PII_MATCHES = (d.kind for d in registry_stage(PII_STAGE).details)
+PII_DETAILS = (PII_DOCS, PII_MATCHES)
+#: the quality model's histogram (``hist:quality_score``)
+QM_HIST: str = next(d.kind for d in registry_stage(QM_STAGE).details if d.kind.startswith("hist:"))
+#: the sample files of the pii stage are ``found_<kind>.jsonl`` (audit examples, not a reason)
+PII_SAMPLE_PREFIX = "found_"
+
+
+def _entry(funnel: list[StageEntry], stage: str) -> StageEntry | None:
+    return next((s for s in funnel if s["stage"] == stage), None)
+
+
+def _outcomes(st: StageEntry, stage: str) -> list[dict]:
+    """Every declared reason of the stage (and any undeclared one found) with its documents."""
+    got = {("kept", r["reason"]): r for r in st["kept_reasons"]}
+    got.update({(r["outcome"], r["reason"]): r for r in st["reasons"]})
+    out = []
+    for r in registry_stage(stage).reasons:
+        v = got.pop((r.outcome, r.code), None)
+        out.append({"outcome": r.outcome, "reason": r.code, "meaning": r.meaning,
+                    "docs": v["docs"] if v else 0, "chars": v["chars"] if v else 0})
+    for (outcome, reason), v in sorted(got.items()):
+        out.append({"outcome": outcome, "reason": reason, "meaning": "", "docs": v["docs"], "chars": v["chars"]})
+    return out
+
+
+def pii_section(run: RunStats, total: list[StageEntry]) -> PiiReport | None:
+    """Personal data found, per kind, and what the stage did with the documents (None: no stage)."""
+    st = _entry(total, PII_STAGE)
+    if st is None:
+        return None
+    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # kind → matches, docs, chars
+    for r in run.details:
+        if r.stage != PII_STAGE:
+            continue
+        if r.kind == PII_MATCHES:
+            acc[r.name][0] += r.docs
+        elif r.kind == PII_DOCS:
+            acc[r.name][1] += r.docs
+            acc[r.name][2] += r.chars
+    cfg = run.info.config.get(PII_STAGE)
+    cfg = cfg if isinstance(cfg, dict) else {}
+    samples = {s.reason[len(PII_SAMPLE_PREFIX):]: s for s in run.samples
+               if s.stage == PII_STAGE and s.reason.startswith(PII_SAMPLE_PREFIX)}
+    n_docs, n_chars = st["in_docs"], st["in_chars"]
+    kinds: list[PiiKindEntry] = []
+    for kind in list(PII_KINDS) + sorted(k for k in acc if k not in PII_KINDS):
+        matches, docs, chars = acc.get(kind, (0, 0, 0))
+        mode = cfg.get(kind)
+        s = samples.get(kind)
+        kinds.append({"kind": kind, "mode": str(mode) if mode is not None else None,
+                      "placeholder": PII_PLACEHOLDERS.get(kind), "matches": matches, "docs": docs, "chars": chars,
+                      "docs_share": docs / n_docs if n_docs else None,
+                      "matches_per_million_chars": matches * 1e6 / n_chars if n_chars else None,
+                      "chars_per_million_chars": chars * 1e6 / n_chars if n_chars else None,
+                      "samples": {"file": s.file, "count": s.count} if s else None})
+    return {"stage": PII_STAGE, "in_docs": n_docs, "in_chars": n_chars,
+            "kept_docs": st["kept_docs"], "dropped_docs": st["dropped_docs"], "dropped_chars": st["dropped_chars"],
+            "outcomes": _outcomes(st, PII_STAGE),
+            "matches": sum(k["matches"] for k in kinds), "chars_matched": sum(k["chars"] for k in kinds),
+            "kinds": kinds, "modes_known": bool(cfg)}
+
+
+#: width of a score bin (``corpus.stats.ratio_bin``)
+BIN_WIDTH = 1.0 / RATIO_BINS
+_EPS = 1e-9
+
+
+def _num(s: str) -> float | None:
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def threshold_position(bins: list[str], threshold: float | None) -> float | None:
+    """Where the threshold falls on the histogram's x axis, in bins from the left edge (2.5 =
+    halfway through the third bin); None without a threshold or bins."""
+    if threshold is None or not bins:
+        return None
+    for i, lo in enumerate(_num(b) for b in bins):
+        if lo is None or threshold < lo - _EPS:
+            return float(i)
+        if threshold < lo + BIN_WIDTH - _EPS:
+            return i + max(0.0, threshold - lo) / BIN_WIDTH
+    return float(len(bins))
+
+
+def quality_model_section(run: RunStats, total: list[StageEntry]) -> QualityModelReport | None:
+    """The quality model's score distribution, its threshold and what it dropped (None: no stage)."""
+    st = _entry(total, QM_STAGE)
+    if st is None:
+        return None
+    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in run.details:
+        if r.stage == QM_STAGE and r.kind == QM_HIST:
+            acc[r.name][0] += r.docs
+            acc[r.name][1] += r.chars
+    bins = [f"{i / RATIO_BINS:.2f}" for i in range(RATIO_BINS)]
+    bins += sorted((b for b in acc if b not in bins), key=lambda b: (_num(b) is None, _num(b) or 0.0, b))
+    cfg = run.info.config.get(QM_STAGE)
+    cfg = cfg if isinstance(cfg, dict) else {}
+    thr = cfg.get("threshold")
+    thr = float(thr) if isinstance(thr, (int, float)) and not isinstance(thr, bool) else None
+    docs = [acc.get(b, [0, 0])[0] for b in bins]
+    # documents in the bins wholly below the threshold: all that it dropped when it is a bin edge
+    below = sum(d for b, d in zip(bins, docs)
+                if thr is not None and _num(b) is not None and _num(b) + BIN_WIDTH <= thr + _EPS)
+    n = st["in_docs"]
+    return {"stage": QM_STAGE, "hist_kind": QM_HIST, "model": cfg.get("path"), "label": cfg.get("label"),
+            "threshold": thr, "threshold_position": threshold_position(bins, thr),
+            "in_docs": n, "kept_docs": st["kept_docs"], "dropped_docs": st["dropped_docs"],
+            "dropped_chars": st["dropped_chars"], "dropped_share": st["dropped_docs"] / n if n else None,
+            "outcomes": _outcomes(st, QM_STAGE),
+            "histogram": {"bins": bins, "docs": docs, "chars": [acc.get(b, [0, 0])[1] for b in bins],
+                          "total": sum(docs)},
+            "below_threshold_bins_docs": below if thr is not None else None}
+
