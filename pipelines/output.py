@@ -100,8 +100,13 @@ def checkpoint_part_path(output_dir: str, fingerprint: str, warc_file: str) -> s
     return storage.join(parts_dir(output_dir, fingerprint), shard_of(warc_file), part_name(warc_file))
 
 
-def shard_patterns(directory: str, suffix: str) -> list[str]:
-    """One glob per checkpoint prefix under ``directory`` (``<xx>/*<suffix>``)."""
+def shard_patterns(directory: str, suffix: str, sharded: bool = True) -> list[str]:
+    """One glob per checkpoint prefix under ``directory`` (``<xx>/*<suffix>``): listings that
+    workers run in parallel.  ``sharded=False`` (one worker, which would list the prefixes one
+    after another): one glob for them all (``*/*<suffix>``, the same files), which object
+    storage answers with one paginated listing instead of 256 requests."""
+    if not sharded:
+        return [storage.join(directory, "*", f"*{suffix}")]
     return [storage.join(directory, f"{i:02x}", f"*{suffix}") for i in range(CHECKPOINT_SHARDS)]
 
 

@@ -24,7 +24,8 @@ from .lock import OutputLock
 from .output import checkpoint_dir, checkpoint_name, runs_dir
 from .progress import ProgressMonitor, ProgressSink
 from .spec import RunSpec, redact_args
-from .transforms import DedupAndWrite, Finalize, ListSnapshotFiles, ProcessFiles, SkipCommitted, done_signal
+from .finalize import Finalize
+from .transforms import DedupAndWrite, ListSnapshotFiles, ProcessFiles, SkipCommitted, done_signal
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prepare_output", "OutputError",
            "environment_error", "build_pipeline", "dry_run", "is_dry_run", "code_shipping"]

@@ -64,12 +64,13 @@ def _jawebcorpus(args: list[str], log: Path) -> subprocess.CompletedProcess:
 
 
 def _digests(out: Path) -> dict[str, str]:
-    """Every file of an output except run.json (which records the runner, times, the command)
-    and the checkpoints (their names and records are the same, but they hold absolute paths)."""
+    """Every file of an output except run.json (which records the runner, times, the command),
+    the run markers (``_runs/``: when the output was started) and the checkpoints (their names
+    and records are the same, but they hold absolute paths)."""
     found = {}
     for p in sorted(out.rglob("*")):
         rel = p.relative_to(out)
-        if p.is_file() and rel.parts[0] != "_checkpoints" and p.name != "run.json":
+        if p.is_file() and rel.parts[0] not in ("_checkpoints", "_runs") and p.name != "run.json":
             found[rel.as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
     return found
 
