@@ -80,8 +80,7 @@ def stage_class(name: str) -> type[Stage]:
 
 class PipelineResources(LocalResources):
     """The stages' resources in a Beam worker: assets on any file system Beam knows (``gs://``,
-    ``s3://`` …) are copied once per machine into a local cache (:func:`storage.local_copy`),
-    and looked up on the store once per worker process (not once per DoFn instance)."""
+    ``s3://`` …) are looked up once per process and copied once per machine (:func:`storage.local_copy`)."""
 
     def local_path(self, path: str) -> str:
         return self.get(("local_copy", path), lambda: storage.local_copy(path))
