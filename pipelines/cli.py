@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="take a deterministic subset of N files per snapshot (spread over the listing), e.g. --max-files 10")
     rem = run.add_argument_group("remote input")
     rem.add_argument("--s3-endpoint-url", metavar="URL",
-                     help="S3-compatible endpoint for s3:// input (and output), e.g. --s3-endpoint-url http://127.0.0.1:9000")
+                     help="S3-compatible endpoint for s3:// paths (input, output, assets, band index), e.g. "
+                          "--s3-endpoint-url http://127.0.0.1:9000")
     rem.add_argument("--s3-unsigned", choices=("auto", "yes", "no"), default="auto",
                      help="anonymous S3 requests: auto (signed when credentials are found), yes, no")
     rem.add_argument("--remote-retries", type=int, metavar="N",
@@ -202,7 +203,8 @@ def _check_assets(cfg) -> None:
         if storage.is_local(path):
             ok = os.path.isdir(path) if is_dir else os.path.isfile(path)
         else:
-            ok = bool(storage.match(storage.join(path, "*"), limit=1)) if is_dir else storage.exists(path)
+            # a folder on object storage is a prefix with a file at any depth (UT1: <dir>/<category>/domains)
+            ok = bool(storage.match(storage.join(path, "**"), limit=1)) if is_dir else storage.exists(path)
         if not ok:
             raise ConfigError(f"{what} not found: {path}")
 
@@ -330,10 +332,12 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
     )
 
     try:
-        spec = build_spec(args, argv)
-        if spec.output.startswith("s3://") and args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
+        # The endpoint serves Beam's S3 file system too: s3:// output, assets and band index.
+        if args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
             beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
         options = PipelineOptions(_with_defaults(beam_args))
+        FileSystems.set_options(options)  # before looking into an s3:// or gs:// index, asset or output
+        spec = build_spec(args, argv)
         _check_runner(options)
         shipping = code_shipping(options)
         missing = ("nothing ships jawebcorpus to this runner's workers: pass --sdk_container_image=IMAGE (the "
@@ -346,7 +350,6 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
             raise ConfigError(missing)
         if not spec.quiet and shipping and "local runner" not in shipping:
             print(f"[jawebcorpus] workers get the code from {shipping}", file=sys.stderr)
-        FileSystems.set_options(options)  # before looking into an s3:// or gs:// --output
         _check_assets(spec.config)
         _check_output_path(spec.output)
     except (ConfigError, InputError) as exc:

@@ -109,43 +109,64 @@ def write_json(path: str, value, indent: int | None = 1) -> None:
     atomic_write(path, json_bytes(value, indent))
 
 
+def _remote_versions(paths: list[str]) -> dict[str, str]:
+    """``size:mtime`` of each remote file of ``paths`` that exists (absent ones are left out):
+    part of an asset's cache key, so an object replaced on the store is downloaded again
+    instead of served stale."""
+    found = {}
+    for path in paths:
+        try:
+            meta = FileSystems.get_filesystem(path).metadata(path)
+        except Exception:  # BeamIOError: absent (or the store cannot say: reading it will tell)
+            continue
+        found[path] = f"{meta.size_in_bytes}:{meta.last_updated_in_seconds}"
+    return found
+
+
+def _cache_dir(cache_dir: str | None) -> str:
+    return cache_dir or os.path.join(tempfile.gettempdir(), "jawebcorpus-assets")
+
+
+def _download(src: str, dst: str) -> None:
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    tmp = f"{dst}.tmp-{uuid.uuid4().hex}"
+    with open_read(src) as fh, open(tmp, "wb") as out:
+        shutil.copyfileobj(fh, out, 1 << 20)
+    os.replace(tmp, dst)
+
+
 def local_copy(path: str, cache_dir: str | None = None) -> str:
     """A local path for an asset (a model, a list): the path itself when local, else a copy in a
-    per-machine cache, downloaded once (the name is a hash of the remote path)."""
+    per-machine cache, downloaded once (the name is a hash of the remote path and its version)."""
     if is_local(path):
         return path
-    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "jawebcorpus-assets")
-    os.makedirs(cache_dir, exist_ok=True)
-    name = hashlib.sha256(path.encode()).hexdigest()[:24] + "-" + split(path)[1][-80:]
-    local = os.path.join(cache_dir, name)
+    version = _remote_versions([path]).get(path, "")  # absent: reading it below raises the store's error
+    key = hashlib.sha256(f"{path}\n{version}".encode()).hexdigest()[:24]
+    local = os.path.join(_cache_dir(cache_dir), key + "-" + split(path)[1][-80:])
     if not os.path.exists(local):
-        tmp = f"{local}.tmp-{uuid.uuid4().hex}"
-        with open_read(path) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(tmp, local)
+        _download(path, local)
     return local
 
 
 def local_dir_copy(path: str, names: list[str], cache_dir: str | None = None) -> str:
     """A local folder with the files ``names`` (relative paths) of the folder ``path``: the
-    folder itself when local, else a per-machine cached copy of the names that exist."""
+    folder itself when local, else a per-machine cached copy of the names that exist (one
+    folder per remote path and versions of its files: a changed file gives a new copy)."""
     if is_local(path):
         return path
-    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "jawebcorpus-assets")
-    local = os.path.join(cache_dir, hashlib.sha256(path.encode()).hexdigest()[:24])
+    wanted = {}
     for name in names:
-        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+        parts = tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", ".", ".."))
+        if parts:
+            wanted[join(path, *parts)] = parts
+    versions = _remote_versions(list(wanted))
+    found = {parts: versions[remote] for remote, parts in wanted.items() if remote in versions}
+    blob = "\n".join([path, *(f"{'/'.join(p)}\t{v}" for p, v in sorted(found.items()))])
+    local = os.path.join(_cache_dir(cache_dir), hashlib.sha256(blob.encode()).hexdigest()[:24])
+    for parts in found:
         dst = os.path.join(local, *parts)
-        if os.path.exists(dst):
-            continue
-        src = join(path, *parts)
-        if not exists(src):
-            continue
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        tmp = f"{dst}.tmp-{uuid.uuid4().hex}"
-        with open_read(src) as fh, open(tmp, "wb") as out:
-            shutil.copyfileobj(fh, out, 1 << 20)
-        os.replace(tmp, dst)
+        if not os.path.exists(dst):
+            _download(join(path, *parts), dst)
     os.makedirs(local, exist_ok=True)
     return local
 

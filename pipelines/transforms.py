@@ -78,13 +78,13 @@ def stage_class(name: str) -> type[Stage]:
 
 class PipelineResources(LocalResources):
     """The stages' resources in a Beam worker: assets on any file system Beam knows (``gs://``,
-    ``s3://`` …) are copied once per machine into a local cache (:func:`storage.local_copy`)."""
+    ``s3://`` …) are looked up once per process and copied once per machine (:func:`storage.local_copy`)."""
 
     def local_path(self, path: str) -> str:
-        return storage.local_copy(path)
+        return self.get(("local_copy", path), lambda: storage.local_copy(path))
 
     def local_dir(self, path: str, names: list[str]) -> str:
-        return storage.local_dir_copy(path, names)
+        return self.get(("local_dir_copy", path, tuple(names)), lambda: storage.local_dir_copy(path, names))
 
 
 class _ResourceBox:

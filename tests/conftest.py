@@ -72,3 +72,34 @@ def labelled_pages():
     from fixturegen.pages import charset_pages
 
     return charset_pages()
+
+
+# -- an S3 API on loopback: moto in server mode -------------------------------------------------
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """``(url, client, args)``: moto's S3 server on a free loopback port with an empty bucket
+    ``corpus``, a boto3 client for it, and the ``jawebcorpus run`` arguments that point the
+    pipeline (and Beam's S3 file system) at it; test credentials only (nothing real is used)."""
+    moto_server = pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    import socket
+
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            mp.setenv(k, v)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        url = f"http://127.0.0.1:{port}"
+        client = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+        client.create_bucket(Bucket="corpus")
+        try:
+            yield url, client, [f"--s3-endpoint-url={url}", "--s3_access_key_id=testing",
+                                "--s3_secret_access_key=testing", "--s3_region_name=us-east-1"]
+        finally:
+            server.stop()
+
