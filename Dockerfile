@@ -19,6 +19,7 @@ COPY corpus ./corpus
 COPY filters ./filters
 COPY dedup ./dedup
 COPY pipelines ./pipelines
+COPY report ./report
 COPY ngwords ./ngwords
 RUN pip wheel --no-cache-dir --no-deps -w /dist .
 

@@ -57,3 +57,22 @@ def test_dataflow_dry_run_offline_after_installing_the_dataflow_extra(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "dry run: the Dataflow job" in run.stderr and "nothing ships jawebcorpus" in run.stderr
+
+
+def test_the_worker_image_copies_every_package_folder_and_pins_every_dependency():
+    """The Dockerfile builds the wheel from the folders pyproject.toml maps to packages (a folder
+    left out builds a wheel without that package), and the lock it installs with --no-deps pins
+    every runtime dependency of pyproject.toml (one left out is missing on every worker)."""
+    import re
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    folders = {d.split("/")[0] for d in project["tool"]["setuptools"]["package-dir"].values()}
+    dockerfile = (repo / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\S+) \./\S+$", dockerfile, re.M))
+    assert folders and folders <= copied, f"not copied into the image: {sorted(folders - copied)}"
+    lock = (repo / "requirements-lock.txt").read_text(encoding="utf-8").lower()
+    pinned = {line.split("==")[0].replace("_", "-") for line in lock.splitlines() if "==" in line}
+    wanted = {re.split(r"[<>=!~\[ ]", dep)[0].lower().replace("_", "-") for dep in project["project"]["dependencies"]}
+    assert wanted and wanted <= pinned, f"not in requirements-lock.txt: {sorted(wanted - pinned)}"
