@@ -56,7 +56,6 @@ _LANG_JA_RE = re.compile(rb"\slang\s*=\s*(?:[\"']\s*)?ja", re.I)
 _SJIS_KANA_RE = re.compile(rb"\x82[\x9f-\xf1]|\x83[\x40-\x96]")
 _EUC_KANA_RE = re.compile(rb"\xa4[\xa1-\xf3]|\xa5[\xa1-\xf6]")
 _KANA_TEXT_RE = re.compile("[\u3041-\u309f\u30a0-\u30ff]")
-_NON_ASCII_RE = re.compile("[^\x00-\x7f]")
 _CONFIRM_BYTES = 64 * 1024
 _LANG_SCAN_BYTES = 64 * 1024
 
@@ -161,7 +160,7 @@ def _confirm(body: bytes, codec: str, min_kana: int) -> int:
     if kana < min_kana:
         return 0
     bad = text.count("\ufffd")
-    non_ascii = len(_NON_ASCII_RE.findall(text)) or 1
+    non_ascii = (len(text) - len(text.encode("ascii", "ignore"))) or 1  # non-ASCII characters
     # Japanese prose is a third or more kana; Korean jamo or GB kana rows read through a
     # Japanese codec give a few kana among many other characters.
     return kana if bad <= 0.02 * non_ascii and kana >= 0.15 * non_ascii else 0
