@@ -116,15 +116,21 @@ def _row(snap, stage, outcome, reason, docs, chars, nbytes) -> dict:
 
 def checkpoint(i: int, fingerprint: str = "0123456789abcdef", lean: bool = False) -> dict:
     """A synthetic checkpoint of the structure ``commit_file`` writes (no samples: ``--samples-per-reason 0``).
-    ``lean``: only the read stage's rows and one detail row (a smaller checkpoint, same report)."""
+    ``lean``: three read rows and one detail row (a smaller checkpoint, the same report)."""
     rep = file_report(i)
     snap, resp, pages = rep["snapshot"], rep["responses"], rep["pages"]
     other = resp - pages
-    stats = [_row(snap, "read", "kept", "html", pages - 1, 0, pages * 60_000),
-             _row(snap, "read", "dropped", "request_record", resp, 0, resp * 400),
-             _row(snap, "read", "dropped", "metadata_record", resp, 0, resp * 300),
-             _row(snap, "read", "dropped", "warcinfo_record", 1, 0, 500)]
-    for k, (stage, outcome, reason) in enumerate(_READ_OTHER):  # the rest of the responses, split
+    if lean:  # three read rows (they still add up to the file's records), one detail row
+        stats = [_row(snap, "read", "kept", "html", pages, 0, pages * 60_000),
+                 _row(snap, "read", "dropped", "request_record", resp, 0, resp * 400),
+                 _row(snap, "read", "dropped", "metadata_record", rep["records"] - pages - resp, 0, resp * 300)]
+        other = 0
+    else:
+        stats = [_row(snap, "read", "kept", "html", pages - 1, 0, pages * 60_000),
+                 _row(snap, "read", "dropped", "request_record", resp, 0, resp * 400),
+                 _row(snap, "read", "dropped", "metadata_record", resp, 0, resp * 300),
+                 _row(snap, "read", "dropped", "warcinfo_record", 1, 0, 500)]
+    for k, (stage, outcome, reason) in enumerate(() if lean else _READ_OTHER):  # the rest of the responses, split
         n = other // len(_READ_OTHER) + (other % len(_READ_OTHER) if k == 0 else 0)
         stats.append(_row(snap, stage, outcome, reason, n + (1 if reason == "html_truncated" else 0), 0, n * 2000))
     for k, (stage, outcome, reason, share) in enumerate(() if lean else _PAGE_ROWS):
@@ -182,7 +188,7 @@ def _write_old(records, path: str) -> int:
     return len(data)
 
 
-def run_one(n: int, old_shape: bool, lean: bool = False, measure: bool = True) -> dict:
+def run_one(n: int, old_shape: bool, lean: bool = False, workers: int = 1, measure: bool = True) -> dict:
     import apache_beam as beam
     import psutil
     from apache_beam.metrics.metric import MetricsFilter
@@ -215,7 +221,7 @@ def run_one(n: int, old_shape: bool, lean: bool = False, measure: bool = True) -
     # the SDK worker process imports bench_scale's measuring DoFn by name
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [os.path.dirname(os.path.abspath(__file__))] + [x for x in [os.environ.get("PYTHONPATH")] if x])
-    opts = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=1"])
+    opts = PipelineOptions(["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
     tmp = tempfile.mkdtemp(prefix="jawebcorpus-bench-files-")
     spec = RunSpec(config=PipelineConfig(), output=tmp)
     p = beam.Pipeline(runner=local_runner(opts), options=opts)
@@ -253,7 +259,7 @@ def run_one(n: int, old_shape: bool, lean: bool = False, measure: bool = True) -
         steps.setdefault(label, {})[what] = c.committed if c.committed is not None else c.attempted
     out = {"files": n, "seconds": seconds, "peak_rss_runner_mib": peak["runner"] / 2**20,
            "peak_rss_worker_mib": peak["workers"] / 2**20, "measured_pcollections": measured, "old_shape": old_shape,
-           "lean": lean, "steps": steps, "outputs": inspect_outputs(tmp), "check": check_outputs(tmp, expected(n))}
+           "lean": lean, "workers": workers, "steps": steps, "outputs": inspect_outputs(tmp), "check": check_outputs(tmp, expected(n))}
     shutil.rmtree(tmp, ignore_errors=True)
     return out
 
@@ -327,22 +333,25 @@ def print_table(results: list[dict]) -> None:
 
 
 def run_label(r: dict) -> str:
-    return f"{r['files']:,} {'lean' if r.get('lean') else 'full'}{' +old' if r['old_shape'] else ''}"
+    w = r.get("workers", 1)
+    return f"{r['files']:,} {'lean' if r.get('lean') else 'full'}{' +old' if r['old_shape'] else ''}{f' {w}w' if w > 1 else ''}"
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(ap)
     ap.add_argument("--runs", default="160000:full,160000:lean:old,1600000:lean",
-                    help="runs, comma-separated: FILES:full|lean[:old] (lean: only the read stage's rows in "
-                         "each checkpoint; old: add the old shape, every file record in one element)")
+                    help="runs, comma-separated: FILES:full|lean[:old][:wN] (lean: three read rows and one detail "
+                         "row per checkpoint; old: add the old shape, every file record in one element; wN: N SDK "
+                         "worker processes, default 1)")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="combine the results of earlier invocations")
     ap.add_argument("--name", default="bench_files_scale", help="result name (bench/results/<name>.json)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        n, kind, *old = args.one.split(":")
-        print("RESULT " + json.dumps(run_one(int(n), bool(old), kind == "lean")))
+        n, kind, *more = args.one.split(":")
+        workers = int(next((m[1:] for m in more if m.startswith("w")), 1))
+        print("RESULT " + json.dumps(run_one(int(n), "old" in more, kind == "lean", workers)))
         return
     results = []
     if args.merge:
