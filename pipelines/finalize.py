@@ -17,7 +17,7 @@ from .output import RETRY_ERRORS, checkpoint_dir, file_record_shard, file_record
 from .spec import RunSpec
 from .transforms import FilesAfter
 
-__all__ = ["Finalize", "FilesSummaryFn", "write_rows_json"]
+__all__ = ["Finalize", "RunStatistics", "FilesSummaryFn", "write_rows_json"]
 
 
 # -- statistics of the whole run -----------------------------------------------------------------
@@ -199,19 +199,45 @@ class Finalize(beam.PTransform):
         self.extra_details = extra_details
         self.written_per_file = written_per_file  # (warc_file, (docs, chars)) written after dedup
         self.extra_samples = extra_samples  # ((stage, reason), record) from after the commits
+        self.spec = spec
         self.output_dir = spec.output
         self.fingerprint = spec.fingerprint
-        self.stages = spec.stages
-        self.samples_per_reason = spec.samples_per_reason
 
     def expand(self, pbegin):
         patterns = shard_patterns(checkpoint_dir(self.output_dir, self.fingerprint), ".json", self.spread)
-        cps = (
+        keyed = (
             pbegin
             | "checkpoints" >> FilesAfter(patterns, self.after, self.spread)  # every file of this run committed first
             | "load_checkpoints" >> beam.Map(_load_checkpoint)
-            # a file retried after a transient failure may briefly have both checkpoints
             | "key_checkpoints" >> beam.Map(lambda cp: (cp["warc_file"], cp))
+        )
+        return keyed | "statistics" >> RunStatistics(
+            self.spec, extra_stats=self.extra_stats, extra_details=self.extra_details,
+            written_per_file=self.written_per_file, extra_samples=self.extra_samples)
+
+
+class RunStatistics(beam.PTransform):
+    """``(warc_file, checkpoint)`` pairs (every checkpoint of the run, as :func:`_load_checkpoint`
+    reads them) → ``OUT/stats`` and ``OUT/samples``; returns the checkpoints, one per file.
+
+    The part of :class:`Finalize` after the checkpoints are read, apart so that it can be driven
+    with synthetic checkpoints at full size (``bench/bench_files_scale.py``)."""
+
+    def __init__(self, spec: RunSpec, extra_stats=None, extra_details=None, written_per_file=None,
+                 extra_samples=None):
+        super().__init__()
+        self.extra_stats = extra_stats
+        self.extra_details = extra_details
+        self.written_per_file = written_per_file
+        self.extra_samples = extra_samples
+        self.output_dir = spec.output
+        self.stages = spec.stages
+        self.samples_per_reason = spec.samples_per_reason
+
+    def expand(self, keyed):
+        cps = (
+            keyed
+            # a file retried after a transient failure may briefly have both checkpoints
             | "one_per_file" >> beam.CombinePerKey(_prefer_completed)
             | "checkpoint_values" >> beam.Values()
         )
