@@ -221,7 +221,16 @@ class SkipCommitted(beam.PTransform):
 
 
 # -- dedup across every file of the run, then the final write -------------------------------------
-def _read_part(readable_file, cfg: PipelineConfig) -> list[Doc]:
+def _read_part(readable_file, cfg: PipelineConfig, checkpoints: str) -> list[Doc]:
+    """A committed file's documents.  A part whose file has no checkpoint under ``checkpoints``
+    (a run that stopped between writing the two: a rerun with the same inputs redoes that file,
+    one with other inputs does not) is not this run's: it is skipped, as Finalize skips it."""
+    path = readable_file.metadata.path
+    folder, name = storage.split(path)
+    shard, stem = storage.split(folder)[1], name[: -len(".parquet")]
+    if not any(storage.exists(storage.join(checkpoints, shard, stem + ext)) for ext in (".json", ".retry.json")):
+        _log.warning("skipping %s: no checkpoint (a run stopped between the part and its checkpoint)", name)
+        return []
     with readable_file.open() as fh:
         return read_part(fh, cfg)
 
@@ -344,7 +353,7 @@ class DedupAndWrite(beam.PTransform):
         docs = (
             pbegin
             | "checkpointed_parts" >> FilesAfter(patterns, self.after, self.spread)
-            | "read_parts" >> beam.FlatMap(_read_part, self.cfg)
+            | "read_parts" >> beam.FlatMap(_read_part, self.cfg, checkpoint_dir(self.output_dir, self.fingerprint))
         )
         res = docs | "dedup" >> Dedup.from_config(
             c, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,

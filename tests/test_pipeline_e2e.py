@@ -402,3 +402,34 @@ def test_incremental_snapshot_against_a_published_index(tmp_path, capsys):
                    "--output", str(tmp_path / "other")) == 2
     err = capsys.readouterr().err
     assert "num_perm" in err and "128" in err and "800" in err
+
+
+@pytest.mark.slow
+def test_a_part_without_its_checkpoint_is_not_read_by_a_rerun_with_other_inputs(tmp_path, caplog):
+    """A run that stopped between a file's Parquet part and its checkpoint leaves an orphan part.
+    A rerun over other inputs (same configuration, so the same checkpoint folder) does not redo
+    that file: its part must not reach dedup and the final write (its documents would be written
+    without ever being read: an accounting error on every rerun)."""
+    import shutil
+
+    import jawebcorpus
+
+    sample = Path(jawebcorpus.__file__).parent / "sample" / "crawl-data"
+    kept = next(sample.glob("CC-MAIN-2024-10/segments/*/warc/*.warc.gz"))
+    lost = next(sample.glob("CC-MAIN-2024-18/segments/*/warc/*.warc.gz"))
+    out = tmp_path / "out"
+    assert run_cli("--input", str(lost), "--output", str(out)) == 0
+    # the state of a run stopped after the part of `lost` was written, before its checkpoint
+    orphans = list((out / "_checkpoints").rglob("*.parquet"))
+    assert len(orphans) == 1
+    for p in out.iterdir():
+        if p.name not in ("_checkpoints", "_runs"):
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    for p in (out / "_checkpoints").rglob("*.json"):
+        p.unlink()
+    fresh = tmp_path / "fresh"
+    assert run_cli("--input", str(kept), "--output", str(fresh)) == 0
+    with caplog.at_level("WARNING"):
+        assert run_cli("--input", str(kept), "--output", str(out)) == 0
+    assert "no checkpoint" in caplog.text and orphans[0].exists()
+    assert output_digest(out) == output_digest(fresh)  # nothing of the orphan part
