@@ -434,3 +434,32 @@ def wait_for_quiet(max_busy: float = 0.25, timeout_s: float = 60.0, log=print) -
         time.sleep(2.0)
         busy = busy_fraction()
     return busy
+
+
+def sample_peak_rss(interval_s: float = 0.1):
+    """Start sampling, every ``interval_s``, the RSS of this process (``"runner"``) and the
+    largest of its child processes (``"workers"``: the local runner's SDK workers).  Returns
+    the dict of peaks (bytes) and the event that stops the sampler."""
+    import threading
+
+    import psutil
+
+    me = psutil.Process()
+    peak = {"runner": me.memory_info().rss, "workers": 0}
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            try:
+                peak["runner"] = max(peak["runner"], me.memory_info().rss)
+                for c in me.children(recursive=True):
+                    try:
+                        peak["workers"] = max(peak["workers"], c.memory_info().rss)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            time.sleep(interval_s)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return peak, stop

@@ -36,12 +36,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_common_args, table, write_results  # noqa: E402
-from bench_scale import approx_size, instrument, measure_fn  # noqa: E402
+from _common import add_common_args, sample_peak_rss, table, write_results  # noqa: E402
+from bench_scale import instrument, measure_fn  # noqa: E402
 
 #: 21 snapshots, as many as Swallow's corpus used.
 SNAPSHOTS = tuple(f"CC-MAIN-{2013 + i // 2}-{(20 if i % 2 else 10) + i % 7:02d}" for i in range(21))
@@ -193,7 +192,6 @@ def _write_old(records, path: str) -> int:
 
 def run_one(n: int, old_shape: bool, lean: bool = False, workers: int = 1, measure: bool = True) -> dict:
     import apache_beam as beam
-    import psutil
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.pipeline import PipelineVisitor
@@ -203,24 +201,7 @@ def run_one(n: int, old_shape: bool, lean: bool = False, workers: int = 1, measu
     from jawebcorpus.pipelines.run import local_runner
     from jawebcorpus.pipelines.spec import RunSpec
 
-    me = psutil.Process()
-    peak = {"runner": me.memory_info().rss, "workers": 0}
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            try:
-                peak["runner"] = max(peak["runner"], me.memory_info().rss)
-                for c in me.children(recursive=True):
-                    try:
-                        peak["workers"] = max(peak["workers"], c.memory_info().rss)
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                pass
-            time.sleep(0.1)
-
-    threading.Thread(target=sample, daemon=True).start()
+    peak, stop = sample_peak_rss()
     # the SDK worker process imports bench_scale's measuring DoFn by name
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [os.path.dirname(os.path.abspath(__file__))] + [x for x in [os.environ.get("PYTHONPATH")] if x])
@@ -249,7 +230,7 @@ def run_one(n: int, old_shape: bool, lean: bool = False, workers: int = 1, measu
     result = p.run()
     result.wait_until_finish()
     seconds = time.perf_counter() - t0
-    stop.set()
+    stop.set()  # peak: the runner's and the largest worker's RSS
     steps: dict = {}
     q = result.metrics().query(MetricsFilter().with_namespace("scale"))
     for d in q["distributions"]:

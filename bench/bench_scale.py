@@ -36,12 +36,11 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import typing
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_common_args, fmt, table, write_results  # noqa: E402
+from _common import add_common_args, sample_peak_rss, table, write_results  # noqa: E402
 
 SNAPS = ("CC-MAIN-2023-06", "CC-MAIN-2023-14", "CC-MAIN-2023-23")
 HUB_SNAP = "CC-MAIN-2024-10"  # newer than the rest: the hub document is every group's minimum
@@ -228,7 +227,6 @@ def instrument(p, prefix: str = "dedup/"):
 def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, dedup_kwargs: dict,
             measure: bool = True) -> dict:
     import apache_beam as beam
-    import psutil
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -236,24 +234,7 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     from jawebcorpus.pipelines.run import local_runner
 
     dd._PrepareFn = make_prepare(dd, scale)
-    me = psutil.Process()
-    peak = {"runner": me.memory_info().rss, "workers": 0}
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            try:
-                peak["runner"] = max(peak["runner"], me.memory_info().rss)
-                for c in me.children(recursive=True):
-                    try:
-                        peak["workers"] = max(peak["workers"], c.memory_info().rss)
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                pass
-            time.sleep(0.1)
-
-    threading.Thread(target=sample, daemon=True).start()
+    peak, stop = sample_peak_rss()
     args = []
     if workers_mode == "multi_processing":
         args = ["--direct_running_mode=multi_processing", "--direct_num_workers=1"]
@@ -271,7 +252,7 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     result = p.run()
     result.wait_until_finish()
     seconds = time.perf_counter() - t0
-    stop.set()
+    stop.set()  # peak: the runner's and the largest worker's RSS
     steps: dict = {}
     q = result.metrics().query(MetricsFilter().with_namespace("scale"))
     for d in q["distributions"]:

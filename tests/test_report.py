@@ -727,31 +727,19 @@ def test_quality_model_score_with_the_threshold_visible(sample_out, tmp_path, ca
 @pytest.mark.slow
 def test_quality_model_section_of_a_real_run(sample_out, tmp_path, capsys):
     """A small model trained from the sample's own pages, a run with it, the report of that run."""
-    from jawebcorpus.filters.quality_model import (QualityModel, QualityModelConfig, TrainerNotFound, find_trainer,
-                                                   train_quality_model)
+    from jawebcorpus.filters.quality_model import QualityModel, QualityModelConfig, TrainerNotFound, find_trainer
 
     try:
         find_trainer()
     except TrainerNotFound as exc:
         pytest.skip(f"no fastText training build: {exc}")
-    import random
-
     import pyarrow.dataset as ds
+    from _sample_model import train_sample_model
 
-    from jawebcorpus.corpus.charset import decode_html
-    from jawebcorpus.corpus.extract import trafilatura_extract
     from jawebcorpus.corpus.stats import RATIO_BINS
 
-    sents = []
-    for p in sorted((REPO / "src" / "jawebcorpus" / "sample" / "pages").glob("ja_*.html")):
-        text = trafilatura_extract(decode_html(p.read_bytes(), None).text) or ""
-        sents += [s + "。" for s in re.split("[。！？]", text) if len(s.strip()) >= 12]
-    rng = random.Random(5)
-    pos = ["".join(sents[i:i + 2]) for i in range(0, len(sents) - 1, 2)]
-    neg = ["".join(rng.sample(d, len(d))) for d in pos]
     model = tmp_path / "hq.bin"
-    train_quality_model(pos, neg, str(model), positive_label="hq", negative_label="lq", holdout=0.2, seed=1,
-                        epoch=25, lr=0.5, dim=16, bucket=100_000)
+    train_sample_model(model, epoch=25)
     # a threshold on the bin edge nearest the median score of the sample's written documents,
     # so that the run drops some documents and keeps others
     texts = ds.dataset(sample_out / "data", format="parquet", partitioning="hive").to_table().column("text")

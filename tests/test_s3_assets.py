@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-import re
 import shutil
 import tempfile
 from importlib import resources
@@ -119,22 +117,10 @@ def assets(s3_endpoint, tmp_path_factory) -> dict:
 
 
 def _train_small_quality_model(path: Path) -> None:
-    """A small fastText classifier: sentences of the sample's Japanese pages against the same
-    sentences with shuffled characters (the approach of tests/test_signals.py)."""
-    from jawebcorpus.corpus.charset import decode_html
-    from jawebcorpus.corpus.extract import trafilatura_extract
-    from jawebcorpus.filters.quality_model import train_quality_model
+    """A small fastText classifier from the sample's pages (tests/_sample_model.py)."""
+    from _sample_model import train_sample_model
 
-    pages = Path(__file__).resolve().parents[1] / "src" / "jawebcorpus" / "sample" / "pages"
-    sents = []
-    for p in sorted(pages.glob("ja_*.html")):
-        text = trafilatura_extract(decode_html(p.read_bytes(), None).text) or ""
-        sents += [s + "。" for s in re.split("[。！？]", text) if len(s.strip()) >= 12]
-    rng = random.Random(5)
-    pos = ["".join(sents[i:i + 2]) for i in range(0, len(sents) - 1, 2)]
-    neg = ["".join(rng.sample(d, len(d))) for d in pos]
-    train_quality_model(pos, neg, str(path), positive_label="hq", negative_label="lq", holdout=0.2, seed=1,
-                        epoch=15, lr=0.5, dim=16, bucket=100_000)
+    train_sample_model(path)
 
 
 @pytest.fixture(scope="module")

@@ -108,30 +108,17 @@ def test_tie_break_quality_needs_a_model(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_quality_model_scores_cuts_and_breaks_ties(tmp_path):
-    from jawebcorpus.filters.quality_model import TrainerNotFound, find_trainer, train_quality_model
+    from jawebcorpus.filters.quality_model import TrainerNotFound, find_trainer
 
     try:
         find_trainer()
     except TrainerNotFound as exc:
         pytest.skip(f"no fastText training build: {exc}")
+    from _sample_model import train_sample_model
+
     # a small model: sentences of the sample pages against shuffled characters
-    import random
-    import re
-
-    from jawebcorpus.corpus.charset import decode_html
-    from jawebcorpus.corpus.extract import trafilatura_extract
-
-    pages = Path(__file__).resolve().parents[1] / "src" / "jawebcorpus" / "sample" / "pages"
-    sents = []
-    for p in sorted(pages.glob("ja_*.html")):
-        text = trafilatura_extract(decode_html(p.read_bytes(), None).text) or ""
-        sents += [s + "。" for s in re.split("[。！？]", text) if len(s.strip()) >= 12]
-    rng = random.Random(5)
-    pos = ["".join(sents[i:i + 2]) for i in range(0, len(sents) - 1, 2)]
-    neg = ["".join(rng.sample(d, len(d))) for d in pos]
     model = tmp_path / "hq.bin"
-    train_quality_model(pos, neg, str(model), positive_label="hq", negative_label="lq", holdout=0.2, seed=1,
-                        epoch=15, lr=0.5, dim=16, bucket=100_000)
+    train_sample_model(model)
     out = tmp_path / "out"
     assert run("--sample", "--output", str(out), "--quality-model", str(model), "--quality-model-threshold", "0.2",
                "--set", "dedup.tie_break=quality") == 0
