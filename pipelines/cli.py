@@ -390,8 +390,9 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         with OutputLock(spec.output, spec.fingerprint, job=job_info) as lock:
             prepare_output(spec)
             if not spec.quiet:
-                what = (f"{len(spec.inputs)} input files" if spec.inputs else f"the input list {spec.input_list}"
-                        if spec.input_list else f"{len(spec.listings)} snapshots")
+                what = (f"{len(spec.inputs)} input files" if spec.inputs else
+                        f"the input list {remote.display_path(spec.input_list)}" if spec.input_list else
+                        f"{len(spec.listings)} snapshots")
                 print(f"[jawebcorpus] {what}, preset {spec.config.preset}, until {spec.until} → {spec.output}",
                       file=sys.stderr)
             if args.detach:
@@ -401,6 +402,12 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
             result = run_pipeline(spec, options, locked=True, lock=lock)
     except (OutputError, OutputLocked) as exc:
         return _error(str(exc))
+    except KeyboardInterrupt:
+        if not remote_job:
+            raise
+        print(f"jawebcorpus: interrupted; a submitted job may still run and holds {spec.output} until its last step "
+              f"(jawebcorpus status {spec.output})", file=sys.stderr)
+        return 130
     except Exception as exc:
         message = environment_error(exc)
         if message is None:
