@@ -36,7 +36,8 @@ from .remote import RemoteConfig, RemoteError
 __all__ = [
     "InputFile", "InputError", "resolve_paths", "resolve_snapshots", "snapshot_from_path",
     "open_input", "SNAPSHOT_RE", "sample_per_snapshot", "SNAPSHOT_SETS", "expand_snapshots",
-    "list_snapshot", "DEFAULT_CC_BASE", "SnapshotListing",
+    "list_snapshot", "DEFAULT_CC_BASE", "SnapshotListing", "INPUT_LIST_LIMITS", "iter_lines", "parse_input_list",
+    "list_entry_files",
 ]
 
 #: Where ``--snapshot`` reads from by default: Common Crawl over HTTPS (CloudFront).
@@ -318,3 +319,86 @@ def open_input(path: str, config: RemoteConfig | None = None):
     The stream has ``.read(n)``, ``.retries`` and ``.bytes_read``; see :mod:`.remote`.
     """
     return remote.open_input(path, config)
+
+
+# -- input lists (--input-list) ---------------------------------------------------------------------
+#: Bounds of an input list: 21 snapshots of Common Crawl are ≈ 1.9 M files; an entry is a path or
+#: URL (a presigned URL may run to a few kilobytes).
+INPUT_LIST_LIMITS = {"bytes": 512 << 20, "entries": 4_000_000, "entry_length": 8192}
+
+
+def iter_lines(chunks, max_line: int):
+    """``(line number, line)`` of a stream given as byte chunks, without the line ends; a line
+    longer than ``max_line`` bytes raises :class:`ValueError` (before it is held whole)."""
+    partial = b""
+    line_no = 0
+    for chunk in chunks:
+        lines = (partial + chunk).split(b"\n")
+        partial = lines.pop()
+        for line in lines:
+            line_no += 1
+            if len(line) > max_line:
+                raise ValueError(f"line {line_no} is over {max_line} bytes")
+            yield line_no, line
+        if len(partial) > max_line:
+            raise ValueError(f"line {line_no + 1} is over {max_line} bytes")
+    if partial:
+        yield line_no + 1, partial
+
+
+def parse_input_list(chunks, name: str):
+    """The entries of an input list, as ``(line number, entry)``: one path or URL per line,
+    surrounding blanks removed; blank lines and lines starting with ``#`` are skipped.  Read
+    streaming and bounded (:data:`INPUT_LIST_LIMITS`); a line that is not UTF-8 or holds a
+    control character refuses the list (:class:`InputError` with its line number)."""
+    lim = INPUT_LIST_LIMITS
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"input list {name} refused: {why}")
+
+    total = 0
+
+    def counted():
+        nonlocal total
+        for chunk in chunks:
+            total += len(chunk)
+            if total > lim["bytes"]:
+                raise refuse(f"over {lim['bytes']:,} bytes")
+            yield chunk
+
+    entries = 0
+    try:
+        for line_no, raw in iter_lines(counted(), lim["entry_length"]):
+            try:
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise refuse(f"line {line_no} is not UTF-8") from None
+            if not text or text.startswith("#"):
+                continue
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+                raise refuse(f"line {line_no} holds a control character")
+            entries += 1
+            if entries > lim["entries"]:
+                raise refuse(f"more than {lim['entries']:,} entries")
+            yield line_no, text
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise refuse(str(exc)) from None
+
+
+def list_entry_files(entry: str, line_no: int, name: str, base_dir: str | None) -> list[InputFile]:
+    """One entry of an input list → its WARC files, checked as an ``--input`` argument is
+    (:func:`resolve_paths`).  A relative path is relative to the list's own folder
+    (``base_dir``); a list that is not a local file (``base_dir`` None) must give absolute
+    paths or URLs."""
+    path = entry
+    if not remote.is_remote(entry) and not os.path.isabs(remote.local_path(entry)):
+        if base_dir is None:
+            raise InputError(f"input list {name}, line {line_no}: a relative path in a list that is not a local "
+                             "file (give absolute paths or URLs)")
+        path = os.path.join(base_dir, entry)
+    try:
+        return resolve_paths([path])
+    except InputError as exc:
+        raise InputError(f"input list {name}, line {line_no}: {exc}") from None

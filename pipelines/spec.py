@@ -39,6 +39,9 @@ class RunSpec:
     inputs: tuple[InputFile, ...] = ()
     #: snapshots listed inside the pipeline (``--snapshot``); then ``inputs`` is empty
     listings: tuple[SnapshotListing, ...] = ()
+    #: a file listing the input files, read inside the pipeline (``--input-list``); then
+    #: ``inputs`` and ``listings`` are empty
+    input_list: str | None = None
     remote: RemoteConfig = field(default_factory=RemoteConfig)
     samples_per_reason: int = 0
     overwrite: bool = False
@@ -66,8 +69,8 @@ class RunSpec:
             raise ConfigError("--against and --write-index need the dedup stage (do not stop before it)")
         if self.samples_per_reason < 0:
             raise ConfigError("--samples-per-reason must be 0 or more")
-        if bool(self.inputs) and bool(self.listings):
-            raise ConfigError("a run reads either input files or snapshot listings, not both")
+        if sum((bool(self.inputs), bool(self.listings), bool(self.input_list))) > 1:
+            raise ConfigError("a run reads input files, snapshot listings or an input list, only one of them")
         self.config.validate()
 
     def replace(self, **changes) -> "RunSpec":

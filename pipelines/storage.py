@@ -58,15 +58,36 @@ def listdir(path: str) -> list[str]:
     return sorted({p[len(prefix):].split("/")[0] for p in match(prefix + "*") if p.startswith(prefix)})
 
 
+#: Objects listed, then deleted, per round of :func:`remove_tree` on object storage.
+DELETE_BATCH = 1000
+
+
 def remove_tree(path: str) -> None:
-    """Delete a directory and everything under it (nothing when absent)."""
+    """Delete a directory and everything under it, or a file (nothing when absent).
+
+    On object storage (``s3://``, ``gs://``: one code path through Beam's ``FileSystems``) a
+    folder is a key prefix, not an object: the object ``path`` itself (when it is a file) is
+    deleted, then every object listed under ``path + "/"`` (the slash: ``out`` never takes
+    ``out-2`` with it), :data:`DELETE_BATCH` at a time, each checked to lie under that prefix
+    before it is deleted.  Bounded: a round that deletes nothing new stops with an error."""
     if is_local(path):
         if os.path.isdir(path):
             shutil.rmtree(path)
         elif os.path.lexists(path):
             os.remove(path)
-    elif FileSystems.exists(path):
+        return
+    if FileSystems.exists(path):
         FileSystems.delete([path])
+    prefix = path.rstrip("/") + "/"
+    previous: list[str] = []
+    while True:
+        batch = [p for p in match(prefix + "**", limit=DELETE_BATCH) if p.startswith(prefix) and p != prefix]
+        if not batch:
+            return
+        if batch == previous:  # the store still lists what was deleted: never loop on it
+            raise OSError(f"objects under {prefix} are still listed after being deleted ({batch[0]} …)")
+        FileSystems.delete(batch)
+        previous = batch
 
 
 def makedirs(path: str) -> None:

@@ -190,14 +190,21 @@ def _committed_names(pattern: str):
 def _pending(item):
     _name, joined = item
     if joined["done"]:
-        Metrics.counter("read", "files_resumed").inc(len(joined["file"]))
+        resumed = len(joined["file"])
+        Metrics.counter("read", "files_resumed").inc(resumed)
+        if resumed:
+            yield beam.pvalue.TaggedOutput(SkipCommitted.RESUMED, resumed)
         return
     yield from joined["file"][:1]  # a path listed twice is processed once
 
 
 class SkipCommitted(beam.PTransform):
     """Input files minus those this configuration already committed: the checkpoints are listed
-    per prefix in parallel and joined with the inputs by name (no step sees every file)."""
+    per prefix in parallel and joined with the inputs by name (no step sees every file).  After
+    it is applied, ``.resumed`` holds the counts of input files found committed (run.json's
+    ``resumed_files``)."""
+
+    RESUMED = "resumed"
 
     def __init__(self, output_dir: str, fingerprint: str, spread: bool = True):
         super().__init__()
@@ -213,11 +220,13 @@ class SkipCommitted(beam.PTransform):
             | "list_committed" >> beam.FlatMap(_committed_names)
             | "done_by_name" >> beam.Map(lambda name: (name, True))
         )
-        return (
+        split = (
             {"file": files | "file_by_name" >> beam.Map(lambda inp: (checkpoint_name(inp.rel), inp)), "done": done}
             | "join_committed" >> beam.CoGroupByKey()
-            | "pending" >> beam.FlatMap(_pending)
+            | "pending" >> beam.FlatMap(_pending).with_outputs(self.RESUMED, main="pending")
         )
+        self.resumed = split[self.RESUMED]
+        return split.pending
 
 
 # -- dedup across every file of the run, then the final write -------------------------------------

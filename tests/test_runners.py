@@ -6,6 +6,7 @@ The output and every statistics file must equal those of the in-process run."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -122,3 +123,141 @@ def test_sample_through_a_job_service_and_an_external_worker_pool_equals_the_in_
     assert sorted(theirs) == sorted(mine)
     assert [k for k in mine if mine[k] != theirs[k]] == []
     print(f"portable run through the job service and worker pool: {seconds:.1f} s")
+
+
+# -- detached jobs: the job, not its launcher, finishes the run (issue 17, item 3) ---------------
+class _GatedFiles:
+    """The sample crawl over HTTP on loopback, each response held until :meth:`open` (so a job
+    that reads it is provably still running while the test looks at it)."""
+
+    def __init__(self):
+        import threading
+        from functools import partial
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        from jawebcorpus.sample import CRAWL_ROOT, warc_paths
+
+        gate = self.gate = threading.Event()
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):
+                gate.wait(RUN_TIMEOUT_S)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(CRAWL_ROOT)))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.urls = [base + p.relative_to(CRAWL_ROOT).as_posix() for p in warc_paths()]
+
+    def open(self):
+        self.gate.set()
+
+    def close(self):
+        self.gate.set()
+        self.server.shutdown()
+
+
+@pytest.fixture
+def gated():
+    files = _GatedFiles()
+    yield files
+    files.close()
+
+
+def _lock(out: Path) -> dict | None:
+    try:
+        return json.loads((out / "_lock.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _wait_for_the_job(out: Path) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while (out / "_lock.json").exists() or not (out / "stats" / "run.json").exists():
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(1)
+
+
+def _common(urls: list[str]) -> list[str]:
+    return ["run", "--input", *urls, "--quiet", "--samples-per-reason", "2", "--remote-timeout", str(RUN_TIMEOUT_S)]
+
+
+def _portable(job_port: int, pool_port: int) -> list[str]:
+    return ["--runner=PortableRunner", f"--job_endpoint=localhost:{job_port}", "--environment_type=EXTERNAL",
+            f"--environment_config=localhost:{pool_port}"]
+
+
+@pytest.mark.slow
+def test_a_detached_job_holds_its_output_finishes_alone_and_equals_the_in_process_run(tmp_path, services, gated):
+    job_port, pool_port = services
+    local, detached = tmp_path / "local", tmp_path / "detached"
+    gated.open()
+    a = _jawebcorpus([*_common(gated.urls), "--output", str(local)], tmp_path / "local.log")
+    assert a.returncode == 0, (tmp_path / "local.log").read_text(errors="replace")[-3000:]
+    gated.gate.clear()  # from here the job cannot finish until the test opens the gate
+    t0 = time.monotonic()
+    b = _jawebcorpus([*_common(gated.urls), "--output", str(detached), "--detach", *_portable(job_port, pool_port)],
+                     tmp_path / "detached.log")
+    returned = time.monotonic() - t0
+    log = (tmp_path / "detached.log").read_text(errors="replace")
+    assert b.returncode == 0, log[-3000:]
+    line = [x for x in log.splitlines() if "detached" in x]
+    lock = _lock(detached)
+    assert len(line) == 1 and lock and lock["job_id"] in line[0] and "jawebcorpus status" in line[0]
+    assert lock["holder"] == "job" and lock["job_endpoint"] == f"localhost:{job_port}"
+    assert not (detached / "stats" / "run.json").exists()
+    # while the job runs, another run into its output is refused, whoever launches it
+    c = _jawebcorpus([*_common(gated.urls), "--output", str(detached)], tmp_path / "second.log")
+    second = (tmp_path / "second.log").read_text(errors="replace")
+    assert c.returncode == 2 and f"the job {lock['job_id']}" in second and "RUNNING" in second, second[-2000:]
+    assert f"jawebcorpus unlock {detached}" in second
+    s = _jawebcorpus(["status", str(detached)], tmp_path / "status.log")
+    assert s.returncode == 0 and "RUNNING" in (tmp_path / "status.log").read_text(errors="replace")
+    gated.open()
+    _wait_for_the_job(detached)
+    mine, theirs = _digests(local), _digests(detached)
+    assert any(k.startswith("data/") for k in mine) and any(k.startswith("samples/") for k in mine)
+    assert theirs == mine
+    run = json.loads((detached / "stats" / "run.json").read_text())
+    assert run["runner"] == "PortableRunner" and run["accounting_problems"] == [] and run["inputs"] == len(gated.urls)
+    # a lock naming a job its job service reports ended is taken over at once
+    (detached / "_lock.json").write_text(json.dumps({**lock, "heartbeat": time.time()}))
+    d = _jawebcorpus([*_common(gated.urls), "--output", str(detached)], tmp_path / "after.log")
+    assert d.returncode == 0, (tmp_path / "after.log").read_text(errors="replace")[-2000:]
+    assert json.loads((detached / "stats" / "run.json").read_text())["resumed_files"] == len(gated.urls)
+    assert _digests(detached) == mine
+    print(f"the detaching launcher returned after {returned:.1f} s")
+
+
+@pytest.mark.slow
+def test_a_job_whose_launcher_is_killed_finishes_the_run(tmp_path, services, gated):
+    job_port, pool_port = services
+    local, orphan = tmp_path / "local", tmp_path / "orphan"
+    gated.open()
+    a = _jawebcorpus([*_common(gated.urls), "--output", str(local)], tmp_path / "local.log")
+    assert a.returncode == 0, (tmp_path / "local.log").read_text(errors="replace")[-3000:]
+    gated.gate.clear()
+    exe = shutil.which("jawebcorpus", path=os.path.dirname(sys.executable)) or "jawebcorpus"
+    with open(tmp_path / "launcher.log", "wb") as fh:
+        launcher = subprocess.Popen([exe, *_common(gated.urls), "--output", str(orphan), *_portable(job_port, pool_port)],
+                                    stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S * 2
+        while not (_lock(orphan) or {}).get("job_id"):  # submitted
+            assert launcher.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "launcher.log").read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
+    finally:
+        launcher.kill()
+        launcher.wait()
+    lock = _lock(orphan)
+    assert lock["holder"] == "job" and lock["job_id"]
+    c = _jawebcorpus([*_common(gated.urls), "--output", str(orphan)], tmp_path / "second.log")
+    assert c.returncode == 2 and "RUNNING" in (tmp_path / "second.log").read_text(errors="replace")
+    gated.open()
+    _wait_for_the_job(orphan)
+    assert _digests(orphan) == _digests(local)
+    assert json.loads((orphan / "stats" / "run.json").read_text())["accounting_problems"] == []
