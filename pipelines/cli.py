@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="transient failures in a row (no new bytes) before a remote file fails, e.g. --remote-retries 10")
     rem.add_argument("--remote-timeout", type=float, metavar="SECONDS",
                      help="connect/read timeout for remote input, e.g. --remote-timeout 60")
+    rem.add_argument("--remote-deadline", type=float, metavar="SECONDS",
+                     help="a remote file not read within this many seconds of its first request fails as "
+                          "remote_too_slow (default 7200; retried by a rerun), e.g. --remote-deadline 7200")
+    rem.add_argument("--remote-min-rate", type=int, metavar="BYTES_PER_S",
+                     help="a remote file whose server sends less than this per second of waiting for it (over "
+                          "60 s of waiting) fails as remote_too_slow (default 262144; 0: no minimum)")
     run.add_argument("--output", required=True, metavar="DIR",
                      help="output directory: Parquet under DIR/data/snapshot=<ID>/, statistics under DIR/stats/")
     run.add_argument("--overwrite", action="store_true",
@@ -219,6 +225,10 @@ def _remote_config(args):
         changes["max_retries"] = args.remote_retries
     if args.remote_timeout is not None:
         changes["timeout_s"] = args.remote_timeout
+    if args.remote_deadline is not None:
+        changes["deadline_s"] = args.remote_deadline
+    if args.remote_min_rate is not None:
+        changes["min_rate_bytes_s"] = args.remote_min_rate
     try:
         return dataclasses.replace(remote.get_default_config(), **changes)
     except ValueError as exc:
