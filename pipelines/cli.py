@@ -395,17 +395,21 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
 
 def cmd_report(args) -> int:
     from jawebcorpus.report import ReportError, build_report, load_run, render_html, render_text, report_json
+    from jawebcorpus.report.folder import check_html_path, write_html
 
     try:
+        if args.html is not None:
+            check_html_path(args.html)
         report = build_report([load_run(o) for o in args.outputs], top=max(1, args.top),
                               files_per_snapshot=args.files_per_snapshot,
                               captures_per_file=args.captures_per_file, snapshots_total=args.snapshots_total)
+        if args.html is not None:
+            write_html(args.html, render_html(report, args.html))
     except ReportError as exc:
         print(f"jawebcorpus: error: {exc}", file=sys.stderr)
         return 2
-    if args.html:
-        with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render_html(report, args.html))
+    if hasattr(sys.stdout, "reconfigure"):  # a folder name that is not UTF-8 is printed escaped
+        sys.stdout.reconfigure(errors="backslashreplace")
     sys.stdout.write(report_json(report) if args.json else
                      render_text(report, per_snapshot=args.per_snapshot, html_path=args.html))
     return 0
