@@ -25,7 +25,8 @@ byte by byte, ``urllib3``'s ``read(n)`` that loops until ``n`` bytes) is seen to
 classes of the HTTP and S3 connections read through :class:`_PacedSocketIO`.  One network read
 still waits up to ``timeout_s``, and a TLS handshake up to ``timeout_s`` in all, so a file ends
 at most ``timeout_s`` after its deadline.  The accounting is two clock readings and a few
-additions per network read (a read returns up to 1 MiB): no measurable cost.
+additions per network read, ≈ 0.6 µs (``bench/bench_remote_pace.py``): at most ≈ 45 ms per
+1.1 GB file even over HTTPS, where a read returns one 16 KiB TLS record.
 
 The S3 hook replaces the connection-pool classes of the boto3 client this package creates
 (``client._endpoint.http_session``, botocore's own subclasses, extended here): a botocore
