@@ -142,13 +142,19 @@ class RemoteConfig:
             raise ConfigError("remote chunk_bytes must be >= 1")
         if self.s3_unsigned not in (None, True, False):
             raise ConfigError("s3_unsigned must be None (auto), True or False")
-        for name, (low, high), unit in (("deadline_s", DEADLINE_RANGE_S, "s"), ("min_rate_bytes_s", MIN_RATE_RANGE, "bytes/s"),
-                                        ("rate_window_s", RATE_WINDOW_RANGE_S, "s")):
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                    or not low <= value <= high or (name == "min_rate_bytes_s" and not isinstance(value, int))):
-                kind = "an integer" if name == "min_rate_bytes_s" else "a number"
-                raise ConfigError(f"remote {name} must be {kind} from {low:g} to {high:g} {unit}, not {value!r}")
+        _check_range("deadline_s", self.deadline_s, DEADLINE_RANGE_S, "s")
+        _check_range("min_rate_bytes_s", self.min_rate_bytes_s, MIN_RATE_RANGE, "bytes/s", integer=True)
+        _check_range("rate_window_s", self.rate_window_s, RATE_WINDOW_RANGE_S, "s")
+
+
+def _check_range(name: str, value, bounds: tuple, unit: str, integer: bool = False) -> None:
+    """A setting that must be a finite number (an integer when ``integer``) within ``bounds``."""
+    low, high = bounds
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        low, high = (f"{x:,}" if isinstance(x, int) else f"{x:g}" for x in bounds)
+        raise ConfigError(f"remote {name} must be {kind} from {low} to {high} {unit}, not {value!r}")
 
 
 _default_config = RemoteConfig()
