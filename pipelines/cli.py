@@ -399,7 +399,7 @@ def cmd_report(args) -> int:
 
     try:
         if args.html is not None:
-            check_html_path(args.html)
+            check_html_path(args.html, args.outputs)
         report = build_report([load_run(o) for o in args.outputs], top=max(1, args.top),
                               files_per_snapshot=args.files_per_snapshot,
                               captures_per_file=args.captures_per_file, snapshots_total=args.snapshots_total)

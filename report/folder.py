@@ -335,8 +335,9 @@ def listing_entries(path: str) -> int | None:
         return None
 
 
-def check_html_path(path: str) -> None:
-    """Refuse an ``--html`` path that cannot be written as a page, before anything is read."""
+def check_html_path(path: str, outputs=()) -> None:
+    """Refuse an ``--html`` path that cannot be written as a page, or that lies among what the
+    report reads in one of ``outputs``, before anything is read."""
     if not path:
         raise ReportError("--html needs a file name, e.g. --html report.html")
     if os.path.isdir(path):
@@ -346,6 +347,13 @@ def check_html_path(path: str) -> None:
         raise ReportError(f"--html {path}: the folder {parent} does not exist")
     if os.path.exists(path) and not os.path.isfile(path):
         raise ReportError(f"--html {path} exists and is not a regular file")
+    real = os.path.realpath(path)
+    for out in outputs:
+        for sub in ("stats", "samples", "data", "_checkpoints"):
+            inside = os.path.join(os.path.realpath(out), sub)
+            if real == inside or real.startswith(inside + os.sep):
+                raise ReportError(f"--html {path} would overwrite part of the output {out} ({sub}/): "
+                                  f"write the page elsewhere, e.g. --html {os.path.join(out, 'report.html')}")
 
 
 def write_html(path: str, page: str) -> None:

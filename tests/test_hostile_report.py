@@ -380,6 +380,11 @@ def test_bad_html_paths_are_refused_before_the_folder_is_read(runner, out, tmp_p
     os.mkfifo(tmp_path / "fifo.html")
     assert_refused(run_report(runner, out, "--html", str(tmp_path / "fifo.html")), "not a regular file")
     assert_refused(run_report(runner, tmp_path / "nothing-here", "--html", str(tmp_path)), "is a folder")
+    stages = out / "stats" / "stages.json"
+    before = stages.read_bytes()
+    assert_refused(run_report(runner, out, "--html", str(stages)), "would overwrite part of the output")
+    assert stages.read_bytes() == before
+    assert_reported(run_report(runner, out, "--html", str(out / "report.html")))
 
 
 @pytest.mark.parametrize("url", ["s3://bucket/out", "gs://bucket/out/", "https://example.org/out"])
