@@ -16,7 +16,11 @@ the caller).  Remote streams survive transient failures without losing or repeat
   carry ``If-Match``);
 * ``max_retries`` failures in a row without a byte of progress, or ``max_total_retries`` in
   all, end the stream with :class:`RemoteError` (``code`` ``remote_error``); 404/410 and
-  401/403 end it at once (``not_found``, ``forbidden``).  :class:`RemoteError` is an
+  401/403 end it at once (``not_found``, ``forbidden``);
+* a file not read within ``deadline_s`` of its first request, or whose server delivers less
+  than ``min_rate_bytes_s`` per second of waiting for it (over windows of ``rate_window_s``),
+  ends with ``remote_too_slow`` (:mod:`.remote_pace`: how time and bytes are counted, so that
+  slow processing never counts as a slow server).  :class:`RemoteError` is an
   :class:`OSError`, so code that treats any ``OSError`` as a failed file keeps working.
 
 HTTP uses the standard library (``urllib.request``: ``*_proxy`` environment variables are
@@ -43,6 +47,7 @@ import email.utils
 import http.client
 import io
 import logging
+import math
 import os
 import random
 import re
@@ -58,6 +63,7 @@ from typing import Callable
 from jawebcorpus import __version__
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.redact import display_path
+from jawebcorpus.corpus.remote_pace import Pace, PacedHTTPHandler, PacedHTTPSHandler, TooSlow, pace_s3_client, paced
 
 __all__ = [
     "RemoteConfig", "RemoteError", "RemoteStream", "LocalStream", "open_input", "read_bytes",
@@ -66,7 +72,7 @@ __all__ = [
 ]
 
 #: Error classes a failed remote file is reported with (FileReport.error).
-REMOTE_ERROR_CODES = ("remote_error", "not_found", "forbidden")
+REMOTE_ERROR_CODES = ("remote_error", "remote_too_slow", "not_found", "forbidden")
 
 _log = logging.getLogger(__name__)
 _REMOTE_SCHEMES = ("http://", "https://", "s3://")
@@ -83,6 +89,10 @@ _S3_TRANSIENT = frozenset({
 })
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
 _MAX_REDIRECTS = 5
+#: The ranges of the pace settings (docs/configuration.md): finite, so that a run with them can end.
+DEADLINE_RANGE_S = (0.001, 7 * 86400.0)
+MIN_RATE_RANGE = (0, 1 << 30)
+RATE_WINDOW_RANGE_S = (0.001, 3600.0)
 
 
 def _printable(text: object, limit: int = 200) -> str:
@@ -106,6 +116,13 @@ class RemoteConfig:
     timeout_s: float = 60.0
     #: Largest read taken from the network at once.
     chunk_bytes: int = 1 << 20
+    #: A file's read must end within this many seconds of its first request (wall clock: network,
+    #: retries, backoff and the processing between reads; a 1.1 GB Common Crawl file takes ≈ 110 s).
+    deadline_s: float = 7200.0
+    #: Bytes per second of waiting for the server (not of processing), over each ``rate_window_s``
+    #: of waiting; 0: no minimum.  256 KiB/s brings a 1.1 GB file within the deadline.
+    min_rate_bytes_s: int = 256 << 10
+    rate_window_s: float = 60.0
     #: S3-compatible endpoint (e.g. http://127.0.0.1:9000); None: boto3's resolution (AWS_ENDPOINT_URL_S3, AWS).
     s3_endpoint_url: str | None = None
     #: None: sign when the credential chain finds credentials, else anonymous; True/False: force.
@@ -125,6 +142,19 @@ class RemoteConfig:
             raise ConfigError("remote chunk_bytes must be >= 1")
         if self.s3_unsigned not in (None, True, False):
             raise ConfigError("s3_unsigned must be None (auto), True or False")
+        _check_range("deadline_s", self.deadline_s, DEADLINE_RANGE_S, "s")
+        _check_range("min_rate_bytes_s", self.min_rate_bytes_s, MIN_RATE_RANGE, "bytes/s", integer=True)
+        _check_range("rate_window_s", self.rate_window_s, RATE_WINDOW_RANGE_S, "s")
+
+
+def _check_range(name: str, value, bounds: tuple, unit: str, integer: bool = False) -> None:
+    """A setting that must be a finite number (an integer when ``integer``) within ``bounds``."""
+    low, high = bounds
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        low, high = (f"{x:,}" if isinstance(x, int) else f"{x:g}" for x in bounds)
+        raise ConfigError(f"remote {name} must be {kind} from {low} to {high} {unit}, not {value!r}")
 
 
 _default_config = RemoteConfig()
@@ -145,7 +175,7 @@ def set_default_config(config: RemoteConfig) -> RemoteConfig:
 class RemoteError(OSError):
     """A remote input that could not be read.
 
-    ``code``: ``not_found``, ``forbidden`` or ``remote_error``; ``path``: what was opened;
+    ``code``: ``not_found``, ``forbidden``, ``remote_error`` or ``remote_too_slow``; ``path``: what was opened;
     ``last_error``: the last failure; ``retries``: retries made; ``offset``: bytes handed out
     before the failure (where reading stopped in the file).
     """
@@ -257,6 +287,7 @@ class RemoteStream(io.RawIOBase):
         self._fails = 0  # failures in a row without progress
         self._eof = False
         self._last_error = ""
+        self._pace: Pace | None = None  # the file's deadline and rate, from its first request
 
     # -- io.RawIOBase -------------------------------------------------------------------------
     def readable(self) -> bool:
@@ -291,19 +322,23 @@ class RemoteStream(io.RawIOBase):
             if self.size is not None and self.bytes_read >= self.size:
                 self._finish()
                 return b""
+            pace = self._pace
             try:
+                if pace is not None and (pace.tripped is not None or time.monotonic() >= pace.deadline_at):
+                    pace.check(time.monotonic())
                 if self._body is None:
                     self._open()
                 data = self._read_some(size)
             except _EndOfObject:
                 self._finish()
                 return b""
-            except _Transient as exc:
+            except (_Transient, TooSlow) as exc:
                 self._drop_body()
-                self._backoff(str(exc), exc.retry_after)
+                self._backoff(str(exc), getattr(exc, "retry_after", None))
                 continue
             except _Fatal as exc:
                 self._drop_body()
+                self._raise_if_too_slow()
                 raise RemoteError(exc.code, self.path, str(exc), self.retries, self.bytes_read) from None
             if data:
                 self.bytes_read += len(data)
@@ -331,17 +366,26 @@ class RemoteStream(io.RawIOBase):
             except Exception:  # closing a broken connection may raise anything; it is gone either way
                 pass
 
+    def _raise_if_too_slow(self) -> None:
+        """A failure that the pace caused (a library may have wrapped its exception) ends the file."""
+        if self._pace is not None and self._pace.tripped is not None:
+            raise RemoteError("remote_too_slow", self.path, self._pace.tripped, self.retries, self.bytes_read)
+
     def _backoff(self, message: str, retry_after: float | None) -> None:
+        self._raise_if_too_slow()
         self._last_error = message
         self._fails += 1
         c = self.config
         if self._fails > c.max_retries or self.retries >= c.max_total_retries:
             raise RemoteError("remote_error", self.path, message, self.retries, self.bytes_read)
-        self.retries += 1
         cap = min(c.backoff_max_s, c.backoff_base_s * (2 ** (self._fails - 1)))
         delay = cap / 2 + self._rng.random() * cap / 2
         if retry_after is not None:
             delay = max(delay, min(retry_after, c.backoff_max_s))
+        if self._pace is not None and time.monotonic() + delay >= self._pace.deadline_at:
+            raise RemoteError("remote_too_slow", self.path, f"{self._pace.missed_deadline()}: the next retry "
+                              f"would start after it (last failure: {message})", self.retries, self.bytes_read)
+        self.retries += 1
         self.sleeps.append(delay)
         _log.info("retry %d of %s from byte %d in %.1f s: %s", self.retries, self.path, self.bytes_read, delay, message)
         if delay > 0:
@@ -349,7 +393,11 @@ class RemoteStream(io.RawIOBase):
 
     def _open(self) -> None:
         start = self.bytes_read
-        body, first, total, validator, length = self._request(start)
+        if self._pace is None:
+            c = self.config
+            self._pace = Pace(c.deadline_s, c.min_rate_bytes_s, c.rate_window_s)
+        with paced(self._pace):  # the response reads through the pace (corpus/remote_pace.py)
+            body, first, total, validator, length = self._request(start)
         try:
             if validator is not None:
                 if self._validator is None:
@@ -442,7 +490,7 @@ class HttpStream(RemoteStream):
     def __init__(self, path: str, config: RemoteConfig, sleep=None, rng=None):
         super().__init__(path, config, sleep, rng)
         # *_proxy environment variables; redirects only to the same host (see the module docstring)
-        self._opener = urllib.request.build_opener(_SameHostRedirects())
+        self._opener = urllib.request.build_opener(_SameHostRedirects(), PacedHTTPHandler(), PacedHTTPSHandler())
 
     def _request(self, start: int):
         headers = {"User-Agent": self.config.user_agent, "Accept-Encoding": "identity"}
@@ -541,6 +589,7 @@ def _s3_client(config: RemoteConfig):
             endpoint_url=config.s3_endpoint_url, config=cfg,
         )
         client._jawebcorpus_unsigned = unsigned  # for tests and diagnostics
+        client._jawebcorpus_paced = pace_s3_client(client)
         _s3_clients[key] = client
         return client
 

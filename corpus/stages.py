@@ -137,6 +137,8 @@ _QUALITY_RULES = (
 FILE_ERRORS: dict[str, str] = {
     "io_error": "the file cannot be opened or read",
     "remote_error": "HTTPS/S3 retries exhausted (a rerun of the same command tries the file again)",
+    "remote_too_slow": "not read within --remote-deadline, or the server sent less than --remote-min-rate per "
+                       "second of waiting for it (a rerun of the same command tries the file again)",
     "not_found": "the remote object does not exist (404/410, NoSuchKey)",
     "forbidden": "access denied (401/403)",
     "not_a_warc": "the file does not start with a WARC record",

@@ -178,7 +178,7 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
             count.bind(snapshot, 0).error(exc.code)
         report.status, report.error, report.message = "failed", exc.code, str(exc)
         report.stopped_at = exc.offset
-    except RemoteError as exc:  # remote_error (retries exhausted), not_found, forbidden
+    except RemoteError as exc:  # remote_error (retries exhausted), remote_too_slow, not_found, forbidden
         report.status, report.error, report.message = "failed", exc.code, str(exc)
         report.stopped_at = exc.offset
     except OSError as exc:

@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="transient failures in a row (no new bytes) before a remote file fails, e.g. --remote-retries 10")
     rem.add_argument("--remote-timeout", type=float, metavar="SECONDS",
                      help="connect/read timeout for remote input, e.g. --remote-timeout 60")
+    rem.add_argument("--remote-deadline", type=float, metavar="SECONDS",
+                     help="a remote file not read within this many seconds of its first request fails as "
+                          "remote_too_slow (default 7200; retried by a rerun), e.g. --remote-deadline 7200")
+    rem.add_argument("--remote-min-rate", type=int, metavar="BYTES_PER_S",
+                     help="a remote file whose server sends less than this per second of waiting for it (over "
+                          "60 s of waiting) fails as remote_too_slow (default 262144; 0: no minimum)")
     run.add_argument("--output", required=True, metavar="DIR",
                      help="output directory: Parquet under DIR/data/snapshot=<ID>/, statistics under DIR/stats/")
     run.add_argument("--overwrite", action="store_true",
@@ -231,6 +237,10 @@ def _remote_config(args):
         changes["max_retries"] = args.remote_retries
     if args.remote_timeout is not None:
         changes["timeout_s"] = args.remote_timeout
+    if args.remote_deadline is not None:
+        changes["deadline_s"] = args.remote_deadline
+    if args.remote_min_rate is not None:
+        changes["min_rate_bytes_s"] = args.remote_min_rate
     try:
         return dataclasses.replace(remote.get_default_config(), **changes)
     except ValueError as exc:
@@ -429,17 +439,21 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
 
 def cmd_report(args) -> int:
     from jawebcorpus.report import ReportError, build_report, load_run, render_html, render_text, report_json
+    from jawebcorpus.report.folder import check_html_path, write_html
 
     try:
+        if args.html is not None:
+            check_html_path(args.html, args.outputs)
         report = build_report([load_run(o) for o in args.outputs], top=max(1, args.top),
                               files_per_snapshot=args.files_per_snapshot,
                               captures_per_file=args.captures_per_file, snapshots_total=args.snapshots_total)
+        if args.html is not None:
+            write_html(args.html, render_html(report, args.html))
     except ReportError as exc:
         print(f"jawebcorpus: error: {exc}", file=sys.stderr)
         return 2
-    if args.html:
-        with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render_html(report, args.html))
+    if hasattr(sys.stdout, "reconfigure"):  # a folder name that is not UTF-8 is printed escaped
+        sys.stdout.reconfigure(errors="backslashreplace")
     sys.stdout.write(report_json(report) if args.json else
                      render_text(report, per_snapshot=args.per_snapshot, html_path=args.html))
     return 0

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: File errors a rerun should try again (the network may be back).
-RETRY_ERRORS = frozenset({"remote_error"})
+RETRY_ERRORS = frozenset({"remote_error", "remote_too_slow"})
 #: Prefixes checkpoints and parts are spread over (listed in parallel).
 CHECKPOINT_SHARDS = 256
 #: Shards of the per-file records of one snapshot (``OUT/stats/files/``).

@@ -188,7 +188,8 @@ def _quality(run: RunStats, total_funnel: list[StageEntry]) -> QualityReport | N
         return None
     alone = {name: v for (_k, name), v in _details_by(run.details, "quality", "rule_fails").items()}
     first = {r["reason"]: r for r in st["reasons"] if r["outcome"] == "dropped"}
-    disabled = set(run.info.setting("quality", "disabled") or [])
+    disabled = run.info.setting("quality", "disabled")
+    disabled = {x for x in disabled if isinstance(x, str)} if isinstance(disabled, list) else set()
     names = list(RULES) + sorted((set(alone) | set(first)) - set(RULES))
     n = st["in_docs"]
     rules = []
@@ -403,6 +404,7 @@ def _run_model(run: RunStats, top: int, files_per_snapshot, captures_per_file, s
                                      snapshots_total),
         "accounting_problems": problems,
         "stats_warnings": _stats_checks(run, funnels, snapshots),
+        "skipped": list(run.skipped),
     }
 
 
@@ -412,6 +414,11 @@ def build_report(runs: Sequence[RunStats], *, top: int = 3, files_per_snapshot: 
     """The report as plain JSON-ready data (what ``--json`` prints)."""
     if not runs:
         raise ReportError("no output directory given")
+    for name, value, low, high in (("--top", top, 1, 10 ** 6), ("--files-per-snapshot", files_per_snapshot, 1, 10 ** 9),
+                                   ("--captures-per-file", captures_per_file, 1, 10 ** 9),
+                                   ("--snapshots-total", snapshots_total, 1, 10 ** 6)):
+        if value is not None and (type(value) is not int or not low <= value <= high):
+            raise ReportError(f"{name} must be an integer from {low:,} to {high:,}, not {value!r}")
     models = [_run_model(r, top, files_per_snapshot, captures_per_file, snapshots_total) for r in runs]
     # Labels: directory name (+ preset); disambiguate equal names by their parent directory.
     labels = [m["label"] for m in models]

@@ -10,12 +10,14 @@ is the reference the report compares with.  ``docs/report.md`` explains the meth
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 from collections import defaultdict
 from typing import Mapping, Sequence, TypedDict
 
+from jawebcorpus.corpus.inputs import SNAPSHOT_RE
+
+from .folder import listing_entries
 from .model import FileEntry, RunStats, Written
 
 __all__ = ["SWALLOW", "Estimate", "t95", "estimate_total", "interval", "extrapolate"]
@@ -124,8 +126,16 @@ def interval(est: float, hw: float | None) -> Estimate:
             "rel_error": (hw / est if est else None) if hw is not None else None}
 
 
+_MAX_LISTINGS_TRIED = 16
+
+
 def _listing_count(files: Sequence[FileEntry], snapshot: str) -> tuple[int | None, str | None]:
-    """Files in ``crawl-data/<ID>/warc.paths.gz`` next to the local input files, if it exists."""
+    """Files in ``crawl-data/<ID>/warc.paths.gz`` next to the local input files, if it exists.
+
+    The paths come from the per-file records, so from the folder: the snapshot must be a
+    snapshot id, and at most a few places are tried."""
+    if not SNAPSHOT_RE.match(snapshot):
+        return None, None
     tried = set()
     for f in files:
         path, rel = f.path or "", (f.warc_file or "").replace("\\", "/")
@@ -138,13 +148,12 @@ def _listing_count(files: Sequence[FileEntry], snapshot: str) -> tuple[int | Non
         listing = os.path.join(root or ".", "crawl-data", snapshot, "warc.paths.gz")
         if listing in tried:
             continue
+        if len(tried) >= _MAX_LISTINGS_TRIED:
+            break
         tried.add(listing)
-        if os.path.isfile(listing):
-            try:
-                with gzip.open(listing, "rt", encoding="utf-8", errors="replace") as fh:
-                    return sum(1 for line in fh if line.strip()), listing
-            except (OSError, EOFError):
-                continue
+        n = listing_entries(listing)  # a regular file, within a listing's bounds (report/folder.py)
+        if n is not None:
+            return n, listing
     return None, None
 
 

@@ -22,6 +22,7 @@ from jawebcorpus.corpus.stages import HISTOGRAMS
 
 from .analysis import NO_CHARS_IN_STAGES, NO_TEXT_STAGES, WRITE_HISTS, num_key
 from .estimates import SWALLOW
+from .folder import sample_examples
 from .fmt import fmt_int, fmt_pct, fmt_short, fmt_si, stage_label
 from .html_signals import pii_html, pii_xmax, quality_model_html, quality_model_ymax
 from .schema import Report, RunReport, StageEntry
@@ -206,7 +207,8 @@ def _langid_html(m: RunReport, ymax: float) -> str:
     h = scored if scored and scored["total"] else m["histograms"].get("lang_score")
     if not h or not h["total"]:
         return '<div class="empty">no language-ID score histogram in details.json</div>'
-    thr = ((m["config"].get("langid") or {}).get("threshold"))
+    langid = m["config"].get("langid")
+    thr = langid.get("threshold") if isinstance(langid, dict) else None
     who = "every document language ID scored" if h is scored else "written documents"
     note = f'<p class="small">{who} by fastText probability of Japanese'
     note += f"; threshold {thr}" if thr is not None else ""
@@ -324,29 +326,6 @@ def _extrap_html(m: RunReport, sw: dict) -> str:
     return "".join(h)
 
 
-def _read_examples(path: str, k: int = 3, clip: int = 600) -> list[dict]:
-    out = []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict):
-                    out.append(obj)
-                if len(out) >= k:
-                    break
-    except OSError:
-        pass
-    for o in out:
-        t = str(o.get("text") or "")
-        o["text"] = t[:clip] + ("…" if len(t) > clip else "")
-    return out
-
-
 def _reasons_html(m: RunReport, rel, embed: int) -> str:
     samples = {(s["stage"], s["reason"]): s for s in m["samples"]["reasons"]}
     parts = []
@@ -371,7 +350,7 @@ def _reasons_html(m: RunReport, rel, embed: int) -> str:
             ex = ""
             if s:
                 ex = f'<a href="{esc(rel(s["file"]))}">{fmt_int(s["count"])} in {esc(os.path.basename(s["file"]))}</a>'
-                docs = _read_examples(s["file"], embed) if embed else []
+                docs = sample_examples(m["samples"]["dir"], s["file"], embed) if embed else []
                 if docs:
                     ex += "<details><summary>show</summary>"
                     for o in docs:
@@ -424,6 +403,7 @@ def _run_info_html(m: RunReport) -> str:
     vs = ", ".join(f"{k} {x}" for k, x in v.items() if x)
     probs = "".join(f'<p class="warn">accounting: {esc(p)}</p>' for p in m["accounting_problems"])
     probs += "".join(f'<p class="warn">statistics: {esc(p)}</p>' for p in m["stats_warnings"][:50])
+    probs += "".join(f'<p class="warn">not read: {esc(p)}</p>' for p in m["skipped"][:50])
     ok = '<span class="pill ok">every record accounted for</span>' if not m["accounting_problems"] else \
         '<span class="pill warn">accounting problems</span>'
     c = m["command"]  # redacted when loaded (model.py)

@@ -7,22 +7,28 @@ stage, outcome and reason), ``details.json`` (:class:`DetailRow`), the per-file 
 (:class:`SampleFile`) and the documents and characters written per WARC file (:class:`Written`,
 from the per-file records or the Parquet output) into one :class:`RunStats`.
 
-Loading normalises what the report reads: counts are ``int`` (missing or null → 0), names and
-reasons are ``str``, a missing snapshot is ``"?"``.  Values the report only passes through to
-``--json`` (the configuration, versions, command, timings) keep their JSON types.  A file that
-is not a list of objects, or a stage row without a stage, is a :class:`ReportError`.
+The folder is read as untrusted (:mod:`.folder`): regular files inside it only, within size
+and nesting bounds.  Loading checks and normalises what the report reads: counts are integers
+from 0 to 2⁶³ − 1 (missing or null → 0), names and reasons are text (with control characters
+replaced), a missing snapshot is ``"?"``; values the report only passes through to ``--json``
+(the configuration, versions, command, timings) keep their JSON types, within bounds.  Statistics
+it cannot trust (``stats/``: a file that is not a regular file inside the folder, too large, not
+JSON, a list that is not a list of objects, a row without a stage, a value of the wrong type or
+out of range) are a :class:`ReportError` (one line, exit status 2); example documents and
+Parquet files it cannot trust are skipped and listed in :attr:`RunStats.skipped`.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 from jawebcorpus.corpus.redact import display_path, redact_args, redact_text, redact_value
 from jawebcorpus.corpus.stages import STAGE_NAMES
-from jawebcorpus.corpus.stats import iter_file_records
+
+from .folder import LIMITS, Folder, Refused, ReportError, count, parse_json, plain, sample_lines, text_of
 
 __all__ = [
     "ReportError", "StageRow", "DetailRow", "FileEntry", "RunInfo", "SampleFile", "Written", "RunStats",
@@ -33,20 +39,19 @@ __all__ = [
 JSON = Any
 
 
-class ReportError(Exception):
-    """An output directory cannot be reported on (no statistics, unreadable JSON)."""
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def _int(v: Any) -> int:
-    return int(v or 0)
+def _int(r: Mapping, key: str) -> int:
+    return count(r.get(key), key)
 
 
-def _str(v: Any, missing: str = "") -> str:
-    return missing if v is None else str(v)
+def _str(r: Mapping, key: str, missing: str | None = "") -> str | None:
+    return text_of(r.get(key), key, missing)
 
 
-def _snapshot(v: Any) -> str:
-    return str(v) if v else "?"
+def _snapshot(r: Mapping) -> str:
+    return _str(r, "snapshot") or "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +69,9 @@ class StageRow:
     @classmethod
     def from_json(cls, r: Mapping) -> StageRow:
         if r.get("stage") is None:
-            raise ValueError("a row without a stage")
-        return cls(_snapshot(r.get("snapshot")), str(r["stage"]), _str(r.get("outcome")), _str(r.get("reason")),
-                   _int(r.get("docs")), _int(r.get("chars")), _int(r.get("bytes")))
+            raise Refused("a row without a stage")
+        return cls(_snapshot(r), _str(r, "stage"), _str(r, "outcome"), _str(r, "reason"),
+                   _int(r, "docs"), _int(r, "chars"), _int(r, "bytes"))
 
     def as_json(self) -> dict:
         """The row as ``stages.json`` holds it (what :func:`corpus.stats.check_accounting` reads)."""
@@ -88,8 +93,8 @@ class DetailRow:
 
     @classmethod
     def from_json(cls, r: Mapping) -> DetailRow:
-        return cls(_snapshot(r.get("snapshot")), _str(r.get("stage")), _str(r.get("kind")), _str(r.get("name")),
-                   _int(r.get("docs")), _int(r.get("chars")), _int(r.get("bytes")))
+        return cls(_snapshot(r), _str(r, "stage"), _str(r, "kind"), _str(r, "name"),
+                   _int(r, "docs"), _int(r, "chars"), _int(r, "bytes"))
 
     def as_json(self) -> dict:
         return {"snapshot": self.snapshot, "stage": self.stage, "kind": self.kind, "name": self.name,
@@ -117,12 +122,12 @@ class FileEntry:
     @classmethod
     def from_json(cls, f: Mapping) -> FileEntry:
         def opt(k, redact=None):
-            v = f.get(k)
-            return None if v is None else redact(str(v)) if redact else str(v)
+            v = _str(f, k, None)
+            return None if v is None else redact(v) if redact else v
 
-        return cls(opt("path", display_path), opt("warc_file"), _snapshot(f.get("snapshot")), opt("status"),
-                   opt("error"), opt("message", redact_text), _int(f.get("records")), _int(f.get("responses")),
-                   _int(f.get("pages")))
+        return cls(opt("path", display_path), opt("warc_file"), _snapshot(f), opt("status"),
+                   opt("error"), opt("message", redact_text), _int(f, "records"), _int(f, "responses"),
+                   _int(f, "pages"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,19 +150,25 @@ class RunInfo:
         """``run.json`` as the report may show it: the command line and the configuration pass
         through the pipeline's redaction again (``corpus/redact.py``), since an output written by
         an older version may hold a secret (``--s3_secret_access_key=…``, a presigned URL)."""
+        run = plain(run, "run.json")  # bounded nesting, finite numbers, text shown safely
         cfg = run.get("config") or {}
         if not isinstance(cfg, dict):
             cfg = {}
         cfg = redact_value(cfg)
-        preset = str(run.get("preset") or cfg.get("preset") or "?")
-        return cls(preset=preset, fingerprint=run.get("fingerprint"), until=run.get("until"),
+        versions = run.get("versions") or {}
+        if not isinstance(versions, dict):
+            raise Refused(f"versions is {type(versions).__name__} where an object belongs")
+        stages = run.get("stages") or []
+        preset = _str(run, "preset", None) or text_of(cfg.get("preset"), "config.preset", None) or "?"
+        return cls(preset=preset, fingerprint=_str(run, "fingerprint", None), until=run.get("until"),
                    runner=redact_value(run.get("runner")), seconds=run.get("seconds"), started=run.get("started"),
-                   versions=run.get("versions") or {}, command=_redacted_command(run.get("command")), config=cfg,
-                   stages=tuple(s for s in (run.get("stages") or []) if isinstance(s, str)))
+                   versions=versions, command=_redacted_command(run.get("command")), config=cfg,
+                   stages=tuple(s for s in (stages if isinstance(stages, list) else []) if isinstance(s, str)))
 
     def setting(self, section: str, key: str, default: Any = None) -> Any:
-        """``config[section][key]``, or ``default`` when either is missing."""
-        return (self.config.get(section) or {}).get(key, default)
+        """``config[section][key]``, or ``default`` when either is missing (or not an object)."""
+        sec = self.config.get(section)
+        return sec.get(key, default) if isinstance(sec, dict) else default
 
 
 def _redacted_command(command: JSON) -> JSON:
@@ -205,6 +216,8 @@ class RunStats:
     written_per_file: Mapping[tuple[str, str], Written] | None = None
     written_source: str = ""  # where written_per_file came from
     files_source: str = "files.json"  # where the per-file records came from (``OUT/stats/files``)
+    #: parts of the folder not read (example documents, Parquet files it cannot trust), one line each
+    skipped: tuple[str, ...] = ()
 
     @property
     def preset(self) -> str:
@@ -219,58 +232,88 @@ class RunStats:
 
 
 # ------------------------------------------------------------------------------------------------
-def _read_json(path: str, default=None, required: bool = False):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
+def _where(folder: Folder, rel: str) -> str:
+    return os.path.join(folder.path, *rel.split("/"))
+
+
+def _stats_json(folder: Folder, rel: str, limit: int = LIMITS["stats_json"], default=None, required: bool = False):
+    """A statistics file, or ``default`` when it is missing; anything it cannot trust: :class:`ReportError`."""
+    if folder.kind(rel) == "missing":
         if required:
-            raise ReportError(f"{path} not found: is this the --output directory of a jawebcorpus run?") from None
+            raise ReportError(f"{_where(folder, rel)} not found: is this the --output directory of a jawebcorpus run?")
         return default
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"cannot read {path}: {exc}") from None
+    try:
+        return folder.read_json(rel, limit)
+    except Refused as why:
+        raise ReportError(f"{_where(folder, rel)}: {why}") from None
+
+
+def _checked(path: str, data) -> list:
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ReportError(f"{path} is not a list of rows")
+    return data
 
 
 def _rows(path: str, data, cls):
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise ReportError(f"{path} is not a list of rows")
-    try:
-        return tuple(cls.from_json(r) for r in data)
-    except (TypeError, ValueError) as exc:
-        raise ReportError(f"{path}: {exc}") from None
+    out = []
+    for i, r in enumerate(_checked(path, data)):
+        try:
+            out.append(cls.from_json(r))
+        except Refused as why:
+            raise ReportError(f"{path}: row {i + 1}: {why}") from None
+    return tuple(out)
 
 
-def _scan_samples(out: str) -> tuple[str | None, tuple[SampleFile, ...]]:
+def _sample_file(folder: Folder, rel: str, reason: str) -> tuple[str, int]:
+    """The reason an example file holds (its first line's, when the name is a sanitised form of
+    it) and its non-blank lines."""
+    fh, size = folder.open(rel, LIMITS["sample_file"])
+    folder.charge(size)
+    n = 0
+    with fh:
+        for line in sample_lines(fh, LIMITS["sample_line"]):
+            if n == 0 and line is not None:
+                try:
+                    first = parse_json(line)
+                except Refused:
+                    first = None
+                if isinstance(first, dict) and isinstance(first.get("reason"), str) and first["reason"]:
+                    reason = text_of(first["reason"], "reason")
+            n += 1
+    return reason, n
+
+
+def _scan_samples(folder: Folder, skipped: list[str]) -> tuple[str | None, tuple[SampleFile, ...]]:
     """``OUT/samples/<stage>/<reason>.jsonl``, in pipeline order of the stage, then by reason."""
-    root = os.path.join(out, "samples")
-    if not os.path.isdir(root):
+    root = _where(folder, "samples")
+    kind = folder.kind("samples")
+    if kind != "dir":
+        if kind not in ("missing", "file"):
+            skipped.append(f"{root}: {kind}")
         return None, ()
     found: dict[tuple[str, str], SampleFile] = {}
-    for stage in sorted(os.listdir(root)):
-        sdir = os.path.join(root, stage)
-        if not os.path.isdir(sdir):
-            continue
-        for name in sorted(os.listdir(sdir)):
-            if not name.endswith(".jsonl") or name.startswith("."):
+    try:
+        for stage_dir in folder.listdir("samples"):
+            kind = folder.kind(f"samples/{stage_dir}")
+            if kind != "dir":
+                if kind not in ("missing", "file"):
+                    skipped.append(f"{os.path.join(root, stage_dir)}: {kind}")
                 continue
-            path = os.path.join(sdir, name)
-            reason = name[: -len(".jsonl")]
-            count = 0
-            try:
-                with open(path, "rb") as fh:
-                    for line in fh:
-                        if line.strip():
-                            if count == 0:
-                                try:  # the file name may be a sanitised form of the reason
-                                    first = json.loads(line)
-                                    if isinstance(first, dict) and first.get("reason"):
-                                        reason = str(first["reason"])
-                                except ValueError:
-                                    pass
-                            count += 1
-            except OSError:
-                continue
-            found[(stage, reason)] = SampleFile(stage, reason, path, count)
+            stage = text_of(stage_dir, "stage")
+            for name in folder.listdir(f"samples/{stage_dir}"):
+                if not name.endswith(".jsonl") or name.startswith("."):
+                    continue
+                rel = f"samples/{stage_dir}/{name}"
+                try:
+                    reason, n = _sample_file(folder, rel, text_of(name[: -len(".jsonl")], "reason"))
+                except Refused as why:
+                    skipped.append(f"{_where(folder, rel)}: {why}")
+                    if folder.read_total > LIMITS["total"]:
+                        raise
+                    continue
+                found[(stage, reason)] = SampleFile(stage, reason, _where(folder, rel), n)
+    except Refused as why:
+        skipped.append(f"{root}: not all read: {why}")
 
     def order(s: SampleFile):
         return (STAGE_NAMES.index(s.stage) if s.stage in STAGE_NAMES else 99, s.reason)
@@ -278,28 +321,57 @@ def _scan_samples(out: str) -> tuple[str | None, tuple[SampleFile, ...]]:
     return root, tuple(sorted(found.values(), key=order))
 
 
-def _file_records(stats: str) -> tuple[list, str, str]:
+def _file_records(folder: Folder) -> tuple[list, str, str]:
     """The per-file records, where they came from, and its name in messages.
 
     ``OUT/stats/files/*.jsonl`` (sharded; in snapshot, file, path order, the order of the
     ``files.json`` that older outputs wrote, which is read as it is).
     """
-    if os.path.isdir(os.path.join(stats, "files")):
+    stats = _where(folder, "stats")
+    kind = folder.kind("stats/files")
+    if kind == "dir":
+        recs = []
         try:
-            recs = list(iter_file_records(stats))
-        except (OSError, ValueError) as exc:
-            raise ReportError(f"cannot read {stats}/files/: {exc}") from None
-        if all(isinstance(r, dict) for r in recs):
-            recs.sort(key=lambda r: tuple(str(r.get(k) or "") for k in ("snapshot", "warc_file", "path")))
-        return recs, f"{stats}/files/", "OUT/stats/files"
-    return _read_json(os.path.join(stats, "files.json"), default=[]) or [], f"{stats}/files.json", "files.json"
+            names = folder.listdir("stats/files")
+        except Refused as why:
+            raise ReportError(f"{stats}/files/: {why}") from None
+        for name in names:
+            if not name.endswith(".jsonl"):
+                continue
+            try:
+                data = folder.read(f"stats/files/{name}", LIMITS["stats_json"])
+                for n, line in enumerate(data.split(b"\n"), 1):
+                    if line.strip():
+                        try:
+                            recs.append(parse_json(line))
+                        except Refused as why:
+                            raise Refused(f"line {n}: {why}") from None
+            except Refused as why:
+                raise ReportError(f"{stats}/files/{name}: {why}") from None
+        keyed = []
+        for i, r in enumerate(_checked(f"{stats}/files/", recs)):
+            try:
+                keyed.append((tuple(_str(r, k) or "" for k in ("snapshot", "warc_file", "path")), i, r))
+            except Refused as why:
+                raise ReportError(f"{stats}/files/: record {i + 1}: {why}") from None
+        return [r for _k, _i, r in sorted(keyed, key=lambda t: t[:2])], f"{stats}/files/", "OUT/stats/files"
+    if kind != "missing":
+        raise ReportError(f"{stats}/files: {kind}")
+    legacy = _stats_json(folder, "stats/files.json", LIMITS["files_json"])
+    return [] if legacy is None else legacy, f"{stats}/files.json", "files.json"
 
 
-def _written_from_files(files: list[dict]) -> dict[tuple[str, str], Written] | None:
+def _written_from_files(path: str, files: list[dict]) -> dict[tuple[str, str], Written] | None:
     """Per-file written documents/characters, when the per-file records carry them."""
     for kd, kc in (("written_docs", "written_chars"), ("written", "written_chars"), ("kept_docs", "kept_chars")):
         if files and all(kd in f and kc in f for f in files):
-            return {(f["snapshot"], f["warc_file"]): Written(int(f[kd] or 0), int(f[kc] or 0)) for f in files}
+            out = {}
+            for i, f in enumerate(files):
+                try:
+                    out[(_snapshot(f), _str(f, "warc_file", None))] = Written(_int(f, kd), _int(f, kc))
+                except Refused as why:
+                    raise ReportError(f"{path}: record {i + 1}: {why}") from None
+            return out
     return None
 
 
@@ -319,28 +391,85 @@ def _constant_column(md, schema, name: str):
     return value
 
 
-def _written_from_parquet(out: str) -> dict[tuple[str, str], Written] | None:
+def _parquet_files(folder: Folder, skipped: list[str], max_depth: int = 8):
+    """The ``*.parquet`` files under ``OUT/data`` (folders and names in order, hidden ones left out)
+    that are regular files inside the folder; the others are listed in ``skipped``."""
+    stack = [("data", 0)]
+    while stack:
+        rel, depth = stack.pop()
+        subdirs = []
+        for n, kind, real in folder.scan(rel):
+            if n.startswith("."):
+                continue
+            sub = f"{rel}/{n}"
+            if kind == "dir":
+                if depth < max_depth:
+                    subdirs.append((sub, depth + 1))
+            elif n.endswith(".parquet"):
+                if kind == "file":
+                    yield sub, real
+                else:
+                    skipped.append(f"{_where(folder, sub)}: {kind}")
+        stack.extend(reversed(subdirs))
+
+
+_PROC_FD = os.path.isdir("/proc/self/fd")
+
+
+def _open_parquet(real: str):
+    """A Parquet file (found regular by the folder's scan) whose metadata is within bounds,
+    opened for pyarrow → (descriptor, ParquetFile).  Its data is read column by column, never whole."""
+    import pyarrow.parquet as pq
+
+    fd, size = Folder.open_fd(real)
+    try:
+        tail = os.pread(fd, 8, size - 8) if size >= 12 else b""
+        footer = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or footer > size - 12:
+            raise Refused("not a Parquet file")
+        if footer > LIMITS["parquet_footer"]:
+            raise Refused(f"metadata of {footer:,} bytes, over the limit of {LIMITS['parquet_footer']:,}")
+        # pyarrow reads a path natively (a Python file object costs more): on Linux the
+        # descriptor's own path, so that it opens the very file checked here
+        pf = pq.ParquetFile(f"/proc/self/fd/{fd}" if _PROC_FD else os.fdopen(os.dup(fd), "rb"))
+        md, schema = pf.metadata, pf.schema_arrow
+        columns = [i for i in (schema.get_field_index(n) for n in ("snapshot", "warc_file", "num_chars")) if i >= 0]
+        for i in range(md.num_row_groups):
+            rg = md.row_group(i)
+            for j in columns:
+                chunk = rg.column(j).total_uncompressed_size
+                if chunk > LIMITS["stats_json"]:
+                    raise Refused(f"a column chunk of {chunk:,} bytes, over the limit of {LIMITS['stats_json']:,}")
+        return fd, pf
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _written_from_parquet(folder: Folder, skipped: list[str]) -> dict[tuple[str, str], Written] | None:
     """Per-file written documents/characters from the Parquet output (``warc_file``, ``num_chars``).
 
     A part file holds one WARC file's documents: its ``snapshot`` and ``warc_file`` are read from
     the row-group statistics and only ``num_chars`` is read; other files are grouped in full.
     """
-    data = os.path.join(out, "data")
-    if not os.path.isdir(data):
+    kind = folder.kind("data")
+    if kind != "dir":
+        if kind not in ("missing", "file"):
+            skipped.append(f"{_where(folder, 'data')}: {kind}")
         return None
     try:
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a dependency of the package
         return None
     result: dict[tuple[str, str], list[int]] = {}
     try:
-        for root, dirs, names in os.walk(data):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for n in sorted(names):
-                if not n.endswith(".parquet") or n.startswith("."):
-                    continue
-                pf = pq.ParquetFile(os.path.join(root, n))
+        for rel, real in _parquet_files(folder, skipped):
+            try:
+                fd, pf = _open_parquet(real)
+            except Refused as why:
+                skipped.append(f"{_where(folder, rel)}: {why}")
+                continue
+            try:
                 md, schema = pf.metadata, pf.schema_arrow
                 if md.num_rows == 0:
                     continue
@@ -359,35 +488,52 @@ def _written_from_parquet(out: str) -> dict[tuple[str, str], Written] | None:
                     v = result.setdefault((s_, w_), [0, 0])
                     v[0] += int(c_ or 0)
                     v[1] += int(n_ or 0)
-    except Exception:  # a foreign or damaged file: no per-file figures rather than no report
+            finally:
+                os.close(fd)
+    except Exception as exc:  # a foreign or damaged file: no per-file figures rather than no report
+        skipped.append(f"{_where(folder, 'data')}: not used for per-file figures ({type(exc).__name__})")
         return None
     return {k: Written(d, c) for k, (d, c) in result.items()}
 
 
 def load_run(out: str, read_data: bool = True) -> RunStats:
     """Read an output directory of ``jawebcorpus run`` (``read_data``: the Parquet output too, when
-    the per-file records do not give the documents written per file)."""
+    the per-file records do not give the documents written per file), as untrusted (:mod:`.folder`)."""
+    if _URL.match(out):
+        raise ReportError(f"{out}: the report reads a local folder; copy the output's stats/ (and samples/) "
+                          f"to one first, e.g. with gsutil -m cp -r or aws s3 cp --recursive")
     out = os.path.normpath(out)
     stats = os.path.join(out, "stats")
-    if not os.path.isdir(stats):
+    folder = Folder(out)
+    kind = folder.kind("stats") if os.path.isdir(out) else "missing"
+    if kind in ("missing", "file"):
         raise ReportError(f"{out}: no stats/ directory: is this the --output directory of a jawebcorpus run?")
-    stages = _read_json(os.path.join(stats, "stages.json"), required=True)
-    details = _read_json(os.path.join(stats, "details.json"), default=[]) or []
-    files, files_path, files_source = _file_records(stats)
-    run = _read_json(os.path.join(stats, "run.json"), default={}) or {}
+    if kind != "dir":
+        raise ReportError(f"{stats}: {kind}")
+    stages = _stats_json(folder, "stats/stages.json", required=True)
+    details = _stats_json(folder, "stats/details.json")
+    files, files_path, files_source = _file_records(folder)
+    run = _stats_json(folder, "stats/run.json", LIMITS["run_json"])
+    details = [] if details is None else details  # missing (or null): none
+    run = {} if run is None else run
     if not isinstance(stages, list):
         raise ReportError(f"{stats}/stages.json is not a list of rows")
     if not isinstance(run, dict):
         raise ReportError(f"{stats}/run.json is not an object")
-    samples_dir, samples = _scan_samples(out)
+    try:
+        info = RunInfo.from_json(run)
+    except Refused as why:
+        raise ReportError(f"{stats}/run.json: {why}") from None
+    skipped: list[str] = []
+    samples_dir, samples = _scan_samples(folder, skipped)
     file_rows = _rows(files_path, files, FileEntry)
-    written, source = _written_from_files(files), files_source
+    written, source = _written_from_files(files_path, files), files_source
     if written is None and read_data:
-        written, source = _written_from_parquet(out), "OUT/data (Parquet)"
+        written, source = _written_from_parquet(folder, skipped), "OUT/data (Parquet)"
     return RunStats(
-        path=out, name=os.path.basename(os.path.abspath(out)) or out, info=RunInfo.from_json(run),
+        path=out, name=os.path.basename(os.path.abspath(out)) or out, info=info,
         stages=_rows(f"{stats}/stages.json", stages, StageRow),
         details=_rows(f"{stats}/details.json", details, DetailRow), files=file_rows,
         samples=samples, samples_dir=samples_dir,
         written_per_file=written, written_source=source if written is not None else "",
-        files_source=files_source)
+        files_source=files_source, skipped=tuple(skipped))

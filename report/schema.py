@@ -286,6 +286,7 @@ class RunReport(TypedDict):
     extrapolation: Extrapolation
     accounting_problems: list[str]
     stats_warnings: list[str]
+    skipped: list[str]  # parts of the folder not read (not regular files inside it, too large, damaged)
     key: str  # A, B, … (added last)
 
 

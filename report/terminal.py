@@ -286,6 +286,10 @@ def render_text(report: Report, width: int = 80, per_snapshot: bool = False, htm
             L.extend(wrap(f"   ! statistics: {p}", width, "     "))
         if len(m["stats_warnings"]) > 5:
             L.append(f"   ! … and {len(m['stats_warnings']) - 5} more (see --json: stats_warnings)")
+        for p in m["skipped"][:5]:
+            L.extend(wrap(f"   ! not read: {p}", width, "     "))
+        if len(m["skipped"]) > 5:
+            L.append(f"   ! … and {len(m['skipped']) - 5} more not read (see --json: skipped)")
         for fl in f["failed_list"][:5]:
             name = os.path.basename(str(fl["path"] or ""))
             L.extend(wrap(f"   ! failed file: {fl['snapshot']} {name}: {fl['error']}", width, "     "))

@@ -49,6 +49,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 LOOPBACK = "127.0.0.1"
 SNAPS = ["CC-MAIN-2023-14", "CC-MAIN-2023-23"]
 STALL_S = 1.5
+DRIP_S = 0.02
 #: Fast, deterministic retries for tests (the sleep function is replaced too).
 FAST = RemoteConfig(max_retries=4, max_total_retries=50, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=10.0)
 
@@ -59,7 +60,8 @@ class FaultPlan:
 
     ``"503"`` … a status (``"503ra7"``: with ``Retry-After: 7``); ``"drop@N"``: N body bytes,
     then the connection is closed (FIN); ``"reset@N"``: N bytes, then a TCP reset;
-    ``"stall@N"``: N bytes, then silence past the client's timeout; ``"ignore_range"``: 200
+    ``"stall@N"``: N bytes, then silence past the client's timeout; ``"drip@N"``: N bytes, then
+    one byte every ``DRIP_S`` (tests/test_remote_drip.py); ``"ignore_range"``: 200
     with the whole body; ``"early@K"``: a 206 that starts K bytes before the asked position;
     ``"etag"``: another ETag; ``"slowdown"``, ``"internal"``, ``"denied"``: S3 error documents
     (503, 500, 403).  Parts combine with ``+``: ``"ignore_range+drop@3000000"``.
@@ -118,7 +120,7 @@ def _send_body(handler: BaseHTTPRequestHandler, body: bytes, fault: str | None, 
     """Write the body, or only its first N bytes and then misbehave as the fault says."""
     parts = _parts(fault)
     limit = len(body)
-    kind = next((k for k in ("drop", "reset", "stall") if k in parts), None)
+    kind = next((k for k in ("drop", "reset", "stall", "drip") if k in parts), None)
     if kind:
         limit = min(limit, int(parts[kind]))
     entry["sent"] = limit  # before the client can see the end of it
@@ -127,6 +129,12 @@ def _send_body(handler: BaseHTTPRequestHandler, body: bytes, fault: str | None, 
         for i in range(0, limit, 1 << 16):
             handler.wfile.write(view[i:min(i + (1 << 16), limit)])
         handler.wfile.flush()
+        if kind == "drip":  # the rest, a byte at a time, for as long as the client listens
+            for i in range(limit, len(body)):
+                time.sleep(DRIP_S)
+                handler.wfile.write(view[i:i + 1])
+                handler.wfile.flush()
+            return
         if limit < len(body):
             handler.close_connection = True
             if kind == "stall":
