@@ -57,7 +57,9 @@ from typing import Callable
 
 from jawebcorpus import __version__
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.paths import is_remote, local_path, scheme
 from jawebcorpus.corpus.redact import display_path
+from jawebcorpus.corpus.settings import check_settings, setting
 
 __all__ = [
     "RemoteConfig", "RemoteError", "RemoteStream", "LocalStream", "open_input", "read_bytes",
@@ -69,7 +71,6 @@ __all__ = [
 REMOTE_ERROR_CODES = ("remote_error", "not_found", "forbidden")
 
 _log = logging.getLogger(__name__)
-_REMOTE_SCHEMES = ("http://", "https://", "s3://")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 522, 524})
 _S3_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
 _S3_FORBIDDEN = frozenset({
@@ -96,16 +97,16 @@ class RemoteConfig:
     """How remote inputs are fetched.  None of it changes results, only whether they arrive."""
 
     #: Failed attempts in a row without a byte of progress before the file is given up.
-    max_retries: int = 10
+    max_retries: int = setting(10, 0, 1000)
     #: Retries of one file in all (progress resets ``max_retries``' count, not this one).
-    max_total_retries: int = 200
+    max_total_retries: int = setting(200, 0, 100_000)
     #: Backoff before retry k (k = failures in a row): uniform in [d/2, d], d = min(max, base·2^(k-1)).
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
+    backoff_base_s: float = setting(1.0, 0.0, 3600.0)
+    backoff_max_s: float = setting(60.0, 0.0, 3600.0)
     #: Connect and per-read socket timeout.
-    timeout_s: float = 60.0
+    timeout_s: float = setting(60.0, 0.01, 3600.0)
     #: Largest read taken from the network at once.
-    chunk_bytes: int = 1 << 20
+    chunk_bytes: int = setting(1 << 20, 1, 64 << 20)
     #: S3-compatible endpoint (e.g. http://127.0.0.1:9000); None: boto3's resolution (AWS_ENDPOINT_URL_S3, AWS).
     s3_endpoint_url: str | None = None
     #: None: sign when the credential chain finds credentials, else anonymous; True/False: force.
@@ -115,14 +116,9 @@ class RemoteConfig:
     user_agent: str = f"jawebcorpus/{__version__} (Common Crawl corpus builder)"
 
     def __post_init__(self):
-        if self.max_retries < 0 or self.max_total_retries < 0:
-            raise ConfigError("remote retries must be >= 0")
-        if self.backoff_base_s < 0 or self.backoff_max_s < self.backoff_base_s:
+        check_settings(self, "remote")
+        if self.backoff_max_s < self.backoff_base_s:
             raise ConfigError("remote backoff needs 0 <= backoff_base_s <= backoff_max_s")
-        if self.timeout_s <= 0:
-            raise ConfigError("remote timeout_s must be > 0")
-        if self.chunk_bytes < 1:
-            raise ConfigError("remote chunk_bytes must be >= 1")
         if self.s3_unsigned not in (None, True, False):
             raise ConfigError("s3_unsigned must be None (auto), True or False")
 
@@ -180,20 +176,11 @@ class _EndOfObject(Exception):
     """A ranged request past the last byte (416): the object was already read completely."""
 
 
-# -- paths (display_path, a URL without its secrets, is in corpus/redact.py) ------------------------
-def is_remote(path: str) -> bool:
-    return path.lower().startswith(_REMOTE_SCHEMES)
-
-
-def local_path(path: str) -> str:
-    if path.lower().startswith("file://"):
-        return urllib.request.url2pathname(urllib.parse.urlsplit(path).path)
-    return path
-
-
+# -- paths (is_remote and local_path: corpus/paths.py; display_path, a URL without its secrets:
+# corpus/redact.py) -------------------------------------------------------------------------------
 def join_path(base: str, rel: str) -> str:
     """``base`` (a directory, ``https://host/prefix/`` or ``s3://bucket/prefix/``) joined with ``rel``."""
-    if is_remote(base) or base.lower().startswith("file://"):
+    if scheme(base) is not None:
         return base.rstrip("/") + "/" + rel.lstrip("/")
     return os.path.join(base, rel)
 
