@@ -143,6 +143,7 @@ def resolve_paths(args: list[str]) -> list[InputFile]:
     files: list[str] = []
     urls: list[str] = []
     for arg in args:
+        arg = os.fspath(arg)
         check_input_location(arg)
         if paths.is_remote(arg):  # taken as given (no listing or existence check over the network)
             urls.append(arg)

@@ -136,13 +136,13 @@ def plain_local_paths(args) -> None:
             setattr(args, attr, paths.local_path(value))
 
 
-def check_file_systems(spec) -> None:
+def check_file_systems(cfg, output: str | None = None, against: str | None = None,
+                       write_index: str | None = None) -> None:
     """Every remote path the run writes or reads through Beam has a file system installed
     (``gs://`` needs ``apache-beam[gcp]``)."""
     from apache_beam.io.filesystems import FileSystems
 
-    cfg = spec.config
-    named = [("--output", spec.output), ("--against", spec.against_index), ("--write-index", spec.write_index),
+    named = [("--output", output), ("--against", against), ("--write-index", write_index),
              ("language-ID model", cfg.langid.model_path), ("quality model", cfg.quality_model.path),
              ("UT1 blocklist directory", cfg.hosts.ut1_dir), ("NG-word lists directory", cfg.ngwords.lists_dir)]
     for what, path in named:
@@ -175,8 +175,12 @@ def _model(what: str, path: str, label: str | None) -> None:
         size = _remote_size(path)
         if size is not None and size > MAX_MODEL_BYTES:
             raise ConfigError(f"{what} {path} is {size:,} bytes: larger than {MAX_MODEL_BYTES:,}")
-        try:
-            local = storage.local_copy(path)  # the workers' cache on this machine: copied once
+        try:  # into the cache the workers of this machine use (so it is copied once)
+            if what == "quality model":  # its stage copies the model with its training record
+                name = os.path.basename(path)
+                local = os.path.join(storage.local_dir_copy(os.path.dirname(path), [name, name + ".json"]), name)
+            else:
+                local = storage.local_copy(path)
         except Exception as exc:  # the store's error, whatever its type
             raise ConfigError(f"{what} {path} cannot be read: {type(exc).__name__}: {exc}") from None
     elif not os.path.isfile(paths.local_path(path)):

@@ -246,7 +246,10 @@ def build_spec(args, argv: list[str]):
     """The command line's run arguments → one validated :class:`~.spec.RunSpec`."""
     from .spec import RunSpec
 
+    from . import checks
+
     cfg = _config(args)
+    checks.check_file_systems(cfg, args.output, args.against, args.write_index)
     inputs, listings = _inputs(args)
     until = args.until
     if until == "dedup" and not cfg.dedup.enabled:
@@ -331,7 +334,6 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         checks.check_beam_options(options)
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// index, asset or output
         spec = build_spec(args, argv)
-        checks.check_file_systems(spec)
         _check_runner(options)
         shipping = code_shipping(options)
         missing = ("nothing ships jawebcorpus to this runner's workers: pass --sdk_container_image=IMAGE (the "

@@ -67,7 +67,7 @@ def _tokens(expr: str) -> list[tuple[str, object]]:
         kind = m.lastgroup
         val = m.group(kind)
         if kind == "num":
-            val = _number(val, pos)
+            val = _number(val, m.start(kind))
         elif kind == "str":
             val = re.sub(r"\\(.)", r"\1", val[1:-1])
         out.append((kind, val))
