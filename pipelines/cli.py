@@ -244,9 +244,8 @@ def _with_defaults(beam_args: list[str]) -> list[str]:
 
 def build_spec(args, argv: list[str]):
     """The command line's run arguments → one validated :class:`~.spec.RunSpec`."""
-    from .spec import RunSpec
-
     from . import checks
+    from .spec import RunSpec
 
     cfg = _config(args)
     checks.check_file_systems(cfg, args.output, args.against, args.write_index)
