@@ -29,29 +29,30 @@ import time
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .settings import check_settings, setting
 
 __all__ = ["ExtractConfig", "ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPTIONS"]
 
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    timeout_s: float = 5.0
+    #: Seconds per document (a page that takes longer is extract_timeout).
+    timeout_s: float = setting(5.0, 0.1, 3600.0)
     #: "process": trafilatura in a child process (time limit, crash isolation); "none": in-process.
     isolation: str = "process"
     #: trafilatura fast=True (no fallback extractors); Swallow used the default (False).
     fast: bool = False
     #: Pages whose HTML is longer than this many characters use fast=True (0: never).  Their
     #: fallback comparison can take minutes; see corpus/extract.py.
-    fast_above_chars: int = 500_000
-    memory_limit_mb: int = 2048
+    fast_above_chars: int = setting(500_000, 0, 1 << 31)
+    #: Address-space limit of the extraction child (it needs ≈ 64 MB to start; 0 or a negative
+    #: value would not mean "no limit": refused).
+    memory_limit_mb: int = setting(2048, 256, 1 << 20)
 
     def validate(self) -> None:
-        if self.timeout_s <= 0:
-            raise ConfigError("extract.timeout_s must be positive")
         if self.isolation not in ("process", "none"):
             raise ConfigError("extract.isolation must be process or none")
-        if self.fast_above_chars < 0:
-            raise ConfigError("extract.fast_above_chars must be ≥ 0 (0 turns it off)")
+        check_settings(self, "extract")
 
 # Swallow's call (reference §2): everything else at trafilatura's defaults.
 TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": False}

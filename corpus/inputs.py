@@ -30,14 +30,15 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from . import remote
+from . import paths, remote
 from .remote import RemoteConfig, RemoteError
+from .settings import Range
 
 __all__ = [
     "InputFile", "InputError", "resolve_paths", "resolve_snapshots", "snapshot_from_path",
     "open_input", "SNAPSHOT_RE", "sample_per_snapshot", "SNAPSHOT_SETS", "expand_snapshots",
     "list_snapshot", "DEFAULT_CC_BASE", "SnapshotListing", "INPUT_LIST_LIMITS", "iter_lines", "parse_input_list",
-    "list_entry_files",
+    "list_entry_files", "check_input_location",
 ]
 
 #: Where ``--snapshot`` reads from by default: Common Crawl over HTTPS (CloudFront).
@@ -66,6 +67,9 @@ _LISTING_ENTRY_RE = re.compile(rf"crawl-data/(CC-MAIN-\d{{4}}-\d{{2}})/segments/
 _SNAPSHOT_IN_PATH = re.compile(r"(?:^|/)crawl-data/(CC-MAIN-\d{4}-\d{2})/")
 _WARC_SUFFIXES = (".warc.gz", ".warc")
 UNKNOWN_SNAPSHOT = "unknown"
+#: ``--max-files``: files taken per snapshot (a snapshot lists about 90,000; a listing at most
+#: ``LISTING_LIMITS["entries"]``).
+MAX_FILES = Range(1, LISTING_LIMITS["entries"], integer=True, optional=True)
 
 
 class InputError(ValueError):
@@ -86,6 +90,28 @@ class SnapshotListing:
     snapshot: str
     cc_base: str
     max_files: int | None = None
+
+    def __post_init__(self):
+        check_input_location(self.cc_base, "--cc-base")
+        try:
+            MAX_FILES.check("--max-files", self.max_files)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+
+
+def check_input_location(path: str, what: str = "--input") -> None:
+    """Refuse a path input cannot be read from: not a usable path, or a URL scheme
+    :mod:`.remote` does not read (input files and snapshot listings are local, ``file://``,
+    ``http(s)://`` or ``s3://``; ``gs://`` and Beam's other file systems serve assets, the band
+    index and the output, not input)."""
+    why = paths.path_problem(path)
+    if why is not None:
+        raise InputError(f"{what} {paths.shown(path)!r}: {why}" if isinstance(path, str) else f"{what}: {why}")
+    s = paths.scheme(path)
+    if s not in (None, "file") and s not in paths.INPUT_SCHEMES:
+        raise InputError(f"{what} {paths.shown(path)}: {s}:// is not read as input; input files and snapshot listings "
+                         f"are local paths, file://, http(s):// or s3:// ({s}:// works for assets, the band index "
+                         f"and the output)")
 
 
 def snapshot_from_path(path: str) -> str | None:
@@ -118,9 +144,13 @@ def resolve_paths(args: list[str]) -> list[InputFile]:
     files: list[str] = []
     urls: list[str] = []
     for arg in args:
-        if remote.is_remote(arg):  # taken as given (no listing or existence check over the network)
+        arg = os.fspath(arg)
+        check_input_location(arg)
+        if paths.is_remote(arg):  # taken as given (no listing or existence check over the network)
             urls.append(arg)
-        elif any(ch in arg for ch in "*?["):
+            continue
+        arg = paths.local_path(arg)
+        if any(ch in arg for ch in "*?["):
             matched = sorted(glob.glob(arg, recursive=True))
             if not matched:
                 raise InputError(f"input pattern matches no file: {arg}")
@@ -286,16 +316,17 @@ def list_snapshot(snapshot: str, cc_base: str = DEFAULT_CC_BASE, max_files: int 
     """
     if not SNAPSHOT_RE.match(snapshot):
         raise InputError(f"not a Common Crawl snapshot id (CC-MAIN-YYYY-WW): {snapshot}")
+    check_input_location(cc_base, "--cc-base")
     listing = remote.join_path(cc_base, f"crawl-data/{snapshot}/warc.paths.gz")
-    if not remote.is_remote(listing) and not os.path.exists(remote.local_path(listing)):
+    if not paths.is_remote(listing) and not os.path.exists(paths.local_path(listing)):
         raise InputError(f"snapshot listing not found: {listing}")
     rels = _read_listing(listing, snapshot, config)
     out = []
     for rel in _sample(rels, max_files):
         path = remote.join_path(cc_base, rel)
-        if not remote.is_remote(path):  # defence in depth: the entry check already ensures it
-            base = os.path.abspath(remote.local_path(cc_base))
-            if os.path.commonpath([base, os.path.abspath(remote.local_path(path))]) != base:
+        if not paths.is_remote(path):  # defence in depth: the entry check already ensures it
+            base = os.path.abspath(paths.local_path(cc_base))
+            if os.path.commonpath([base, os.path.abspath(paths.local_path(path))]) != base:
                 raise InputError(f"snapshot listing {listing} refused: an entry resolves outside {cc_base}")
         out.append(InputFile(snapshot, rel, path))
     return sorted(out)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from .errors import ConfigError
+from .settings import check_settings, setting
 
 __all__ = ["OutputConfig", "Doc", "Column", "OUTPUT_SCHEMA", "output_schema", "host_of", "docs_to_table", "table_to_docs"]
 
@@ -16,7 +17,7 @@ __all__ = ["OutputConfig", "Doc", "Column", "OUTPUT_SCHEMA", "output_schema", "h
 @dataclass(frozen=True)
 class OutputConfig:
     compression: str = "zstd"
-    row_group_rows: int = 10_000
+    row_group_rows: int = setting(10_000, 1, 1_000_000)
     #: Write every document's quality signals as columns (the 21 measures q_<measure>, the
     #: NG-word fraction, script shares, PII counts, the quality model's score): re-filter later
     #: without reading Common Crawl again (docs/schema.md).
@@ -28,6 +29,7 @@ class OutputConfig:
     def validate(self) -> None:
         if self.compression not in ("zstd", "snappy", "gzip", "none"):
             raise ConfigError("output.compression must be zstd, snappy, gzip or none")
+        check_settings(self, "output")
 
 
 @dataclass(slots=True)

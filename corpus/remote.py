@@ -47,7 +47,6 @@ import email.utils
 import http.client
 import io
 import logging
-import math
 import os
 import random
 import re
@@ -62,8 +61,10 @@ from typing import Callable
 
 from jawebcorpus import __version__
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.paths import is_remote, local_path, scheme
 from jawebcorpus.corpus.redact import display_path
 from jawebcorpus.corpus.remote_pace import Pace, PacedHTTPHandler, PacedHTTPSHandler, TooSlow, pace_s3_client, paced
+from jawebcorpus.corpus.settings import check_settings, setting
 
 __all__ = [
     "RemoteConfig", "RemoteError", "RemoteStream", "LocalStream", "open_input", "read_bytes",
@@ -75,7 +76,6 @@ __all__ = [
 REMOTE_ERROR_CODES = ("remote_error", "remote_too_slow", "not_found", "forbidden")
 
 _log = logging.getLogger(__name__)
-_REMOTE_SCHEMES = ("http://", "https://", "s3://")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 522, 524})
 _S3_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
 _S3_FORBIDDEN = frozenset({
@@ -106,23 +106,23 @@ class RemoteConfig:
     """How remote inputs are fetched.  None of it changes results, only whether they arrive."""
 
     #: Failed attempts in a row without a byte of progress before the file is given up.
-    max_retries: int = 10
+    max_retries: int = setting(10, 0, 1000)
     #: Retries of one file in all (progress resets ``max_retries``' count, not this one).
-    max_total_retries: int = 200
+    max_total_retries: int = setting(200, 0, 100_000)
     #: Backoff before retry k (k = failures in a row): uniform in [d/2, d], d = min(max, base·2^(k-1)).
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
+    backoff_base_s: float = setting(1.0, 0.0, 3600.0)
+    backoff_max_s: float = setting(60.0, 0.0, 3600.0)
     #: Connect and per-read socket timeout.
-    timeout_s: float = 60.0
+    timeout_s: float = setting(60.0, 0.01, 3600.0)
     #: Largest read taken from the network at once.
-    chunk_bytes: int = 1 << 20
+    chunk_bytes: int = setting(1 << 20, 1, 64 << 20)
     #: A file's read must end within this many seconds of its first request (wall clock: network,
     #: retries, backoff and the processing between reads; a 1.1 GB Common Crawl file takes ≈ 110 s).
-    deadline_s: float = 7200.0
+    deadline_s: float = setting(7200.0, DEADLINE_RANGE_S[0], DEADLINE_RANGE_S[1])
     #: Bytes per second of waiting for the server (not of processing), over each ``rate_window_s``
     #: of waiting; 0: no minimum.  256 KiB/s brings a 1.1 GB file within the deadline.
-    min_rate_bytes_s: int = 256 << 10
-    rate_window_s: float = 60.0
+    min_rate_bytes_s: int = setting(256 << 10, MIN_RATE_RANGE[0], MIN_RATE_RANGE[1])
+    rate_window_s: float = setting(60.0, RATE_WINDOW_RANGE_S[0], RATE_WINDOW_RANGE_S[1])
     #: S3-compatible endpoint (e.g. http://127.0.0.1:9000); None: boto3's resolution (AWS_ENDPOINT_URL_S3, AWS).
     s3_endpoint_url: str | None = None
     #: None: sign when the credential chain finds credentials, else anonymous; True/False: force.
@@ -132,29 +132,11 @@ class RemoteConfig:
     user_agent: str = f"jawebcorpus/{__version__} (Common Crawl corpus builder)"
 
     def __post_init__(self):
-        if self.max_retries < 0 or self.max_total_retries < 0:
-            raise ConfigError("remote retries must be >= 0")
-        if self.backoff_base_s < 0 or self.backoff_max_s < self.backoff_base_s:
+        check_settings(self, "remote")
+        if self.backoff_max_s < self.backoff_base_s:
             raise ConfigError("remote backoff needs 0 <= backoff_base_s <= backoff_max_s")
-        if self.timeout_s <= 0:
-            raise ConfigError("remote timeout_s must be > 0")
-        if self.chunk_bytes < 1:
-            raise ConfigError("remote chunk_bytes must be >= 1")
         if self.s3_unsigned not in (None, True, False):
             raise ConfigError("s3_unsigned must be None (auto), True or False")
-        _check_range("deadline_s", self.deadline_s, DEADLINE_RANGE_S, "s")
-        _check_range("min_rate_bytes_s", self.min_rate_bytes_s, MIN_RATE_RANGE, "bytes/s", integer=True)
-        _check_range("rate_window_s", self.rate_window_s, RATE_WINDOW_RANGE_S, "s")
-
-
-def _check_range(name: str, value, bounds: tuple, unit: str, integer: bool = False) -> None:
-    """A setting that must be a finite number (an integer when ``integer``) within ``bounds``."""
-    low, high = bounds
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        low, high = (f"{x:,}" if isinstance(x, int) else f"{x:g}" for x in bounds)
-        raise ConfigError(f"remote {name} must be {kind} from {low} to {high} {unit}, not {value!r}")
 
 
 _default_config = RemoteConfig()
@@ -210,20 +192,11 @@ class _EndOfObject(Exception):
     """A ranged request past the last byte (416): the object was already read completely."""
 
 
-# -- paths (display_path, a URL without its secrets, is in corpus/redact.py) ------------------------
-def is_remote(path: str) -> bool:
-    return path.lower().startswith(_REMOTE_SCHEMES)
-
-
-def local_path(path: str) -> str:
-    if path.lower().startswith("file://"):
-        return urllib.request.url2pathname(urllib.parse.urlsplit(path).path)
-    return path
-
-
+# -- paths (is_remote and local_path: corpus/paths.py; display_path, a URL without its secrets:
+# corpus/redact.py) -------------------------------------------------------------------------------
 def join_path(base: str, rel: str) -> str:
     """``base`` (a directory, ``https://host/prefix/`` or ``s3://bucket/prefix/``) joined with ``rel``."""
-    if is_remote(base) or base.lower().startswith("file://"):
+    if scheme(base) is not None:
         return base.rstrip("/") + "/" + rel.lstrip("/")
     return os.path.join(base, rel)
 

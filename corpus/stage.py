@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable
 
+from .paths import is_remote, local_path
 from .record import Doc
 from .stages import reason_outcome
 from .stats import StatsAccumulator
@@ -105,10 +106,6 @@ class Count:
             self.sampler(self.stage, name, make_record)
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path and not path.lower().startswith("file://")
-
-
 class Resources:
     """What a worker process gives its stages: heavy objects shared by every stage (a
     language-ID model is loaded once even when two stages use it), and assets (models, lists)
@@ -123,9 +120,9 @@ class Resources:
         raise NotImplementedError
 
     def local_path(self, path: str) -> str:
-        if _is_remote(path):
+        if is_remote(path):
             raise ValueError(f"{path}: assets on remote storage are fetched by the pipeline's file systems")
-        return path
+        return local_path(path)
 
     def local_dir(self, path: str, names: list[str]) -> str:
         """A local folder holding ``names`` (relative paths) of the folder ``path``; names that

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator
 
 from .charset import decode_html
-from .errors import ConfigError
 from .extract import Extractor
 from .http import header_charset, is_html_like, parse_response
 from .inputs import UNKNOWN_SNAPSHOT, InputFile, open_input
 from .record import Doc
 from .remote import RemoteConfig, RemoteError
+from .settings import check_settings, setting
 from .stage import Count, Resources, Stage
 from .warc import Resync, WarcReadError, iter_records
 
@@ -30,13 +30,12 @@ __all__ = ["ReadConfig", "FileReport", "ReadStage", "DecodeStage", "ExtractStage
 @dataclass(frozen=True)
 class ReadConfig:
     #: Record blocks are held in memory up to this size; larger pages are dropped (page_too_large).
-    max_record_bytes: int = 8 * 1024 * 1024
+    max_record_bytes: int = setting(8 * 1024 * 1024, 1024, 1 << 30)
     #: Only 2xx responses go on (others: http_status).
     only_2xx: bool = True
 
     def validate(self) -> None:
-        if self.max_record_bytes < 1024:
-            raise ConfigError("read.max_record_bytes must be at least 1024")
+        check_settings(self, "read")
 
 
 RECORD_TYPE_REASONS = {

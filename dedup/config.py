@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.settings import check_settings, setting
 
 from .cluster import MAX_SPLIT, TIE_BREAKS, KeepPolicy
-from .minhash import SignatureSpec
+from .minhash import MAX_NUM_PERM, MAX_SHINGLE_SIZE, SignatureSpec
 
 __all__ = ["DedupConfig"]
 
@@ -21,29 +22,29 @@ class DedupConfig:
     """
 
     enabled: bool = True
-    shingle_size: int = 5
+    shingle_size: int = setting(5, 1, MAX_SHINGLE_SIZE)
     normalization: str = "none"  # none | nfkc | nfkc_casefold_width
-    num_perm: int = 800
-    bands: int = 40
-    rows: int = 20
+    num_perm: int = setting(800, 1, MAX_NUM_PERM)
+    bands: int = setting(40, 1, MAX_NUM_PERM)
+    rows: int = setting(20, 1, MAX_NUM_PERM)
     #: After "newest snapshot first": longer | quality | none; then a stable id.
     tie_break: str = "longer"
-    max_rounds: int = 10
+    max_rounds: int = setting(10, 1, 1000)
     #: Band groups and parents with more members than this are hot: split over sub-keys.
-    group_cap: int = 64
+    group_cap: int = setting(64, 2, 1_000_000)
     #: A hot group is split over hot_salts**l sub-keys, the smallest l ≥ 1 that leaves about
     #: group_cap members per sub-key.
-    hot_salts: int = 64
+    hot_salts: int = setting(64, 1, MAX_SPLIT)
     #: Bloom filter of hot keys: 2**n bits; 0 sizes it from the number of hot keys (16–32 bits each).
-    bloom_log2_bits: int = 0
+    bloom_log2_bits: int = setting(0, 10, 34, also=(0,))
     #: Upper bound of a filter sized from the input (2**30 bits = 128 MiB per worker).
-    bloom_max_log2_bits: int = 30
+    bloom_max_log2_bits: int = setting(30, 10, 34)
     #: Documents per signature batch.
-    batch_size: int = 256
+    batch_size: int = setting(256, 1, 100_000)
     #: --write-index: Parquet files of the band index; 0 derives them from the number of rows.
-    index_shards: int = 0
+    index_shards: int = setting(0, 0, 100_000)
     #: --write-index with index_shards = 0: rows per Parquet file (≈ 100 MB of zstd Parquet).
-    index_rows_per_shard: int = 4_000_000
+    index_rows_per_shard: int = setting(4_000_000, 1, 1_000_000_000)
 
     def spec(self) -> SignatureSpec:
         return SignatureSpec(shingle_size=self.shingle_size, normalization=self.normalization,
@@ -65,22 +66,7 @@ class DedupConfig:
     def validate(self) -> None:
         if self.tie_break not in TIE_BREAKS:
             raise ConfigError(f"dedup.tie_break must be one of {', '.join(TIE_BREAKS)}")
-        if self.max_rounds < 1:
-            raise ConfigError("dedup.max_rounds must be at least 1")
-        if self.group_cap < 2:
-            raise ConfigError("dedup.group_cap must be at least 2")
-        if not 1 <= self.hot_salts <= MAX_SPLIT:
-            raise ConfigError(f"dedup.hot_salts must be between 1 and {MAX_SPLIT}")
-        if self.bloom_log2_bits != 0 and not 10 <= self.bloom_log2_bits <= 34:
-            raise ConfigError("dedup.bloom_log2_bits must be 0 (sized from the input) or between 10 and 34")
-        if not 10 <= self.bloom_max_log2_bits <= 34:
-            raise ConfigError("dedup.bloom_max_log2_bits must be between 10 and 34")
-        if self.batch_size < 1:
-            raise ConfigError("dedup.batch_size must be at least 1")
-        if self.index_shards < 0:
-            raise ConfigError("dedup.index_shards must be 0 (from the number of rows) or more")
-        if self.index_rows_per_shard < 1:
-            raise ConfigError("dedup.index_rows_per_shard must be at least 1")
+        check_settings(self, "dedup")
         try:
             self.spec().validate()
         except ValueError as exc:

@@ -34,6 +34,7 @@ from .shingle import NORMALIZATIONS, batch_shingle_hashes, fmix64, seed_mix
 __all__ = [
     "SignatureSpec", "signatures", "jaccard_estimate", "exact_jaccard", "optimal_bands_rows",
     "false_positive_area", "false_negative_area", "MINHASH_FAMILY", "DENSIFY_PROBES", "SPEC_VERSION",
+    "MAX_SHINGLE_SIZE", "MAX_NUM_PERM",
 ]
 
 #: The hash family: shingle hash + OPH binning + optimal densification (this module's algorithm).
@@ -41,6 +42,11 @@ MINHASH_FAMILY = f"oph-densified-{SHINGLE_HASH}"
 #: Version of the signature and band-key algorithms; bumped whenever any signature value or
 #: band key could change (the tests pin some).
 SPEC_VERSION = 1
+#: Bounds of a signature spec: a shingle is at most this many code points (every text is padded
+#: to one shingle, and hashing makes one pass over a batch per code point of a shingle) …
+MAX_SHINGLE_SIZE = 100
+#: … and a signature at most this many values.
+MAX_NUM_PERM = 1 << 16
 #: Densification attempts before the circular fall-back.
 DENSIFY_PROBES = 64
 
@@ -82,16 +88,18 @@ class SignatureSpec:
                 problems.append(f"{name} must be an integer, not {v!r}")
         if problems:
             raise ValueError("; ".join(problems))
-        if self.shingle_size < 1:
-            problems.append("shingle_size must be at least 1")
-        if self.normalization not in NORMALIZATIONS:
+        if not 1 <= self.shingle_size <= MAX_SHINGLE_SIZE:
+            problems.append(f"shingle_size must be between 1 and {MAX_SHINGLE_SIZE}")
+        if self.unicode_version is not None and not isinstance(self.unicode_version, str):
+            problems.append(f"unicode_version must be a string, not {self.unicode_version!r}")
+        if not isinstance(self.normalization, str) or self.normalization not in NORMALIZATIONS:
             problems.append(f"normalization must be one of {', '.join(NORMALIZATIONS)}, not {self.normalization!r}")
         if self.hash_family != MINHASH_FAMILY:
             problems.append(f"hash_family {self.hash_family!r} is not implemented (this version: {MINHASH_FAMILY!r})")
         if self.spec_version != SPEC_VERSION:
             problems.append(f"spec_version {self.spec_version} is not implemented (this version: {SPEC_VERSION})")
-        if not 1 <= self.num_perm <= 1 << 16:
-            problems.append("num_perm must be between 1 and 65536")
+        if not 1 <= self.num_perm <= MAX_NUM_PERM:
+            problems.append(f"num_perm must be between 1 and {MAX_NUM_PERM}")
         if self.bands < 1 or self.rows < 1 or self.bands * self.rows != self.num_perm:
             problems.append(f"bands × rows must equal num_perm: {self.bands} × {self.rows} != {self.num_perm}")
         if not 0 <= self.seed < 1 << 63:
@@ -105,6 +113,8 @@ class SignatureSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SignatureSpec":
+        if not isinstance(d, dict):
+            raise ValueError(f"a signature spec is a JSON object, not a {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:

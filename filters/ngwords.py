@@ -56,6 +56,7 @@ from pathlib import Path
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.settings import check_settings, setting
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 
 __all__ = [
@@ -152,7 +153,7 @@ class NgWordsConfig:
     #: Lists to load, by file name (``<category>.txt`` in ``lists_dir``).
     categories: tuple[str, ...] = ALL_CATEGORIES
     #: Reject when matched characters / Japanese letters ≥ this (swallow-v1: 0.05).
-    max_fraction: float = 0.05
+    max_fraction: float = setting(0.05, 0.0, 1.0, lo_open=True)
     #: "morpheme": a match must not split a word (see the module docstring); "naive": any match.
     mode: str = "morpheme"
     #: Directory of the list files; None: the package's ``ngwords/`` directory.
@@ -163,8 +164,9 @@ class NgWordsConfig:
     def validate(self) -> None:
         if self.mode not in ("morpheme", "naive"):
             raise ConfigError(f"ngwords.mode must be morpheme or naive, not {self.mode!r}")
-        if not 0.0 < self.max_fraction <= 1.0:
-            raise ConfigError("ngwords.max_fraction must be in (0, 1]")
+        check_settings(self, "ngwords")
+        if self.lists_dir is not None and (not isinstance(self.lists_dir, str) or not self.lists_dir.strip()):
+            raise ConfigError("ngwords.lists_dir must be a non-empty path or unset")
         if isinstance(self.categories, str):
             raise ConfigError("ngwords.categories must be a tuple of names, not a string")
         if not self.categories and not self.extra_terms:

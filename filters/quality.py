@@ -84,7 +84,6 @@ regex scan per line, n-grams with numpy (2- and 3-grams exactly, packed in 64-bi
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -94,6 +93,7 @@ import numpy as np
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.settings import check_settings, setting
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 from jawebcorpus.corpus.stages import stage
 
@@ -136,32 +136,44 @@ _INT_MEASURES = frozenset({"letters", "japanese_letters", "longest_sentence"})
 _LIGHT_OFF: tuple[str, ...] = tuple(f"dup_{n}gram" for n in range(5, 11)) + ("long_sentence",)
 
 
+def _frac(default: float):
+    return setting(default, 0.0, 1.0)
+
+
+def _count(default: int):
+    return setting(default, 0, 10**9)
+
+
+def _length(default: float):
+    return setting(default, 0.0, 1e9, integer=False)
+
+
 @dataclass(frozen=True)
 class QualityConfig:
     """Thresholds of the 21 rules (defaults: Swallow v1) and the rules switched off."""
 
-    min_letters: int = 400  # 1: reject if letters < min_letters
-    max_dup_line_frac: float = 0.30  # 2
-    max_dup_sentence_frac: float = 0.30  # 3
-    max_dup_line_char_frac: float = 0.20  # 4
-    max_dup_sentence_char_frac: float = 0.20  # 5
-    max_top_2gram_frac: float = 0.20  # 6
-    max_top_3gram_frac: float = 0.18  # 7
-    max_top_4gram_frac: float = 0.16  # 8
-    max_dup_5gram_frac: float = 0.15  # 9
-    max_dup_6gram_frac: float = 0.14  # 10
-    max_dup_7gram_frac: float = 0.13  # 11
-    max_dup_8gram_frac: float = 0.12  # 12
-    max_dup_9gram_frac: float = 0.11  # 13
-    max_dup_10gram_frac: float = 0.10  # 14
-    min_hiragana_frac: float = 0.2  # 15
-    max_katakana_frac: float = 0.5  # 16
-    min_japanese_frac: float = 0.5  # 17
-    min_japanese_letters: int = 400  # 18
-    min_avg_sentence_len: float = 20  # 19: reject if avg < min or avg > max
-    max_avg_sentence_len: float = 90  # 19
-    max_longest_sentence: int = 200  # 20
-    max_ellipsis_frac: float = 0.2  # 21
+    min_letters: int = _count(400)  # 1: reject if letters < min_letters
+    max_dup_line_frac: float = _frac(0.30)  # 2
+    max_dup_sentence_frac: float = _frac(0.30)  # 3
+    max_dup_line_char_frac: float = _frac(0.20)  # 4
+    max_dup_sentence_char_frac: float = _frac(0.20)  # 5
+    max_top_2gram_frac: float = _frac(0.20)  # 6
+    max_top_3gram_frac: float = _frac(0.18)  # 7
+    max_top_4gram_frac: float = _frac(0.16)  # 8
+    max_dup_5gram_frac: float = _frac(0.15)  # 9
+    max_dup_6gram_frac: float = _frac(0.14)  # 10
+    max_dup_7gram_frac: float = _frac(0.13)  # 11
+    max_dup_8gram_frac: float = _frac(0.12)  # 12
+    max_dup_9gram_frac: float = _frac(0.11)  # 13
+    max_dup_10gram_frac: float = _frac(0.10)  # 14
+    min_hiragana_frac: float = _frac(0.2)  # 15
+    max_katakana_frac: float = _frac(0.5)  # 16
+    min_japanese_frac: float = _frac(0.5)  # 17
+    min_japanese_letters: int = _count(400)  # 18
+    min_avg_sentence_len: float = _length(20)  # 19: reject if avg < min or avg > max
+    max_avg_sentence_len: float = _length(90)  # 19
+    max_longest_sentence: int = _count(200)  # 20
+    max_ellipsis_frac: float = _frac(0.2)  # 21
     #: Rule names (from :data:`RULES`) that never reject.  A comma-separated string or a list
     #: is turned into a tuple (so ``--set quality.disabled=dup_5gram,long_sentence`` works).
     disabled: tuple[str, ...] = ()
@@ -176,16 +188,7 @@ class QualityConfig:
 
     def validate(self) -> "QualityConfig":
         """Raise :class:`ConfigError` (a ``ValueError``) on a bad setting; return ``self``."""
-        for name, (kind, _rule) in _FIELDS.items():
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-                raise ConfigError(f"quality.{name} must be a number, not {v!r}")
-            if kind == "frac" and not 0.0 <= v <= 1.0:
-                raise ConfigError(f"quality.{name} must be in [0, 1], not {v!r}")
-            if kind == "count" and (not isinstance(v, int) or v < 0):
-                raise ConfigError(f"quality.{name} must be an integer >= 0, not {v!r}")
-            if kind == "length" and not 0 <= v < math.inf:
-                raise ConfigError(f"quality.{name} must be a finite number >= 0, not {v!r}")
+        check_settings(self, "quality")
         if self.min_avg_sentence_len > self.max_avg_sentence_len:
             raise ConfigError(
                 f"quality.min_avg_sentence_len ({self.min_avg_sentence_len}) is above "
@@ -206,7 +209,7 @@ class QualityConfig:
         return tuple(r for r in RULES if r not in off)
 
 
-# field -> (kind, rule); kind: frac in [0, 1], count (int >= 0), length (float >= 0)
+# field -> (kind, rule); kind: frac in [0, 1], count (int in [0, 10⁹]), length (number in [0, 10⁹])
 _FIELDS: dict[str, tuple[str, str]] = {
     "min_letters": ("count", "too_short"),
     "max_dup_line_frac": ("frac", "dup_line_frac"),

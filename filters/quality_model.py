@@ -72,6 +72,7 @@ from typing import Callable, Iterable
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
+from jawebcorpus.corpus.settings import Range, check_settings, setting
 from jawebcorpus.corpus.stage import Count, Resources, Stage
 from jawebcorpus.corpus.stats import ratio_bin
 
@@ -85,6 +86,17 @@ TOKENIZATIONS = ("chars", "words", "none")
 TRAINER_ENV = "JAWEBCORPUS_FASTTEXT_TRAINER"
 RECORD_FORMAT = "jawebcorpus.quality_model/1"
 _LABEL_RE = re.compile(r"__label__\S+")
+#: Ranges of the training settings (``jawebcorpus train-quality --epoch`` …): the input matrix
+#: alone is ``bucket × dim`` floats.
+TRAIN_RANGES = {
+    "seed": Range(0, (1 << 31) - 1, integer=True), "epoch": Range(1, 10_000, integer=True),
+    "lr": Range(0.0, 10.0, lo_open=True), "dim": Range(1, 1000, integer=True),
+    "word_ngrams": Range(1, 10, integer=True), "min_count": Range(1, 1_000_000_000, integer=True),
+    "bucket": Range(1, 10_000_000, integer=True), "threads": Range(1, 256, integer=True),
+    "max_chars": Range(1, 100_000_000, integer=True), "threshold": Range(0.0, 1.0),
+}
+#: A training record larger than this is not one (they are a few kB): ignored.
+_MAX_RECORD_BYTES = 1 << 20
 _WS_RE = re.compile(r"\s+")
 
 
@@ -104,25 +116,20 @@ class QualityModelConfig:
     #: the label whose probability is the score (``hq`` and ``__label__hq`` are the same)
     label: str = "__label__hq"
     #: drop documents whose score is below this (reason ``quality_model_below``); None: keep all
-    threshold: float | None = None
+    threshold: float | None = setting(None, 0.0, 1.0, optional=True, integer=False)
     #: auto (from the model's training record, else none) | chars | words | none
     tokenize: str = "auto"
     #: only the first ``max_chars`` characters of a text are scored
-    max_chars: int = 100_000
+    max_chars: int = setting(100_000, 1, 100_000_000)
 
     def validate(self) -> "QualityModelConfig":
         if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
             raise ConfigError("quality_model.path must be a non-empty path or unset")
         if not isinstance(self.label, str) or not re.fullmatch(r"(__label__)?\S+", self.label):
             raise ConfigError("quality_model.label must be a label without spaces, e.g. __label__hq")
-        if self.threshold is not None:
-            if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
-                    or not 0.0 <= float(self.threshold) <= 1.0:
-                raise ConfigError("quality_model.threshold must be in [0, 1] or unset")
         if self.tokenize not in ("auto",) + TOKENIZATIONS:
             raise ConfigError(f"quality_model.tokenize must be one of auto, {', '.join(TOKENIZATIONS)}")
-        if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
-            raise ConfigError("quality_model.max_chars must be an integer >= 1")
+        check_settings(self, "quality_model")
         return self
 
     @property
@@ -161,7 +168,8 @@ def tokenize_text(text: str, how: str, max_chars: int = 100_000) -> str:
 
 # -- scoring ----------------------------------------------------------------------------------
 def _load_bytes(path: str) -> bytes:
-    from jawebcorpus.corpus.remote import is_remote, read_bytes
+    from jawebcorpus.corpus.paths import is_remote
+    from jawebcorpus.corpus.remote import read_bytes
 
     if is_remote(path):
         return read_bytes(path)
@@ -176,7 +184,7 @@ class QualityModel:
     http(s):// and s3:// through :mod:`corpus.remote`; the pipeline may pass one for gs://)."""
 
     def __init__(self, config: QualityModelConfig, fetch: Callable[[str], bytes] | None = None):
-        import fasttext  # the fasttext-predict binding
+        from .fasttext_check import load_model
 
         self.config = config.validate()
         if not config.path:
@@ -191,7 +199,7 @@ class QualityModel:
                 fh.write(data)
             self._tmp = local = tmp
         self.record = self._read_record(path, fetch)
-        self._model = fasttext.load_model(local)
+        self._model = load_model(local, "quality model")
         self.labels = tuple(self._model.get_labels()) if hasattr(self._model, "get_labels") else ()
         tok = config.tokenize
         if tok == "auto":
@@ -203,8 +211,14 @@ class QualityModel:
 
     @staticmethod
     def _read_record(path: str, fetch) -> dict | None:
+        from jawebcorpus.corpus.paths import is_remote
+
         try:
-            data = (fetch or _load_bytes)(record_path(path))
+            rec_path = record_path(path)
+            if fetch is None and not is_remote(rec_path) and (
+                    not os.path.isfile(rec_path) or os.path.getsize(rec_path) > _MAX_RECORD_BYTES):
+                return None  # absent, not a regular file (a FIFO would block) or too large to be one
+            data = (fetch or _load_bytes)(rec_path)
             rec = json.loads(data.decode("utf-8"))
             return rec if isinstance(rec, dict) and rec.get("format") == RECORD_FORMAT else None
         except Exception:  # no record next to the model: that is allowed
@@ -450,6 +464,10 @@ def train_quality_model(
         raise ConfigError("holdout must be in [0, 1)")
     if loss not in ("softmax", "ova", "hs", "ns"):
         raise ConfigError("loss must be softmax, ova, hs or ns")
+    given = {"seed": seed, "epoch": epoch, "lr": lr, "dim": dim, "word_ngrams": word_ngrams, "min_count": min_count,
+             "bucket": bucket, "threads": threads, "max_chars": max_chars, "threshold": threshold}
+    for name, rng in TRAIN_RANGES.items():
+        rng.check(name.replace("_", "-"), given[name])
     trainer = find_trainer(trainer_path)
     out_dir = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(out_dir, exist_ok=True)

@@ -11,7 +11,9 @@ from importlib import resources
 
 from jawebcorpus.pipelines.config import ConfigError, PRESETS, apply_overrides, get_preset
 from jawebcorpus.corpus import remote
-from jawebcorpus.corpus.inputs import DEFAULT_CC_BASE, InputError, expand_snapshots, resolve_paths, sample_per_snapshot
+from jawebcorpus.corpus.inputs import (
+    DEFAULT_CC_BASE, MAX_FILES, InputError, expand_snapshots, resolve_paths, sample_per_snapshot,
+)
 from jawebcorpus.corpus.stages import until_choices
 
 __all__ = ["main", "build_parser", "sample_dir"]
@@ -208,25 +210,6 @@ def _config(args):
     return cfg
 
 
-def _check_assets(cfg) -> None:
-    """Every file or folder the configuration names exists (local or on object storage: after
-    the file systems have their options)."""
-    from . import storage
-
-    named = [("language-ID model", cfg.langid.model_path, False), ("quality model", cfg.quality_model.path, False),
-             ("UT1 blocklist directory", cfg.hosts.ut1_dir, True), ("NG-word lists directory", cfg.ngwords.lists_dir, True)]
-    for what, path, is_dir in named:
-        if not path:
-            continue
-        if storage.is_local(path):
-            ok = os.path.isdir(path) if is_dir else os.path.isfile(path)
-        else:
-            # a folder on object storage is a prefix with a file at any depth (UT1: <dir>/<category>/domains)
-            ok = bool(storage.match(storage.join(path, "**"), limit=1)) if is_dir else storage.exists(path)
-        if not ok:
-            raise ConfigError(f"{what} not found: {path}")
-
-
 def _remote_config(args):
     changes = {}
     if args.s3_endpoint_url:
@@ -244,7 +227,11 @@ def _remote_config(args):
     try:
         return dataclasses.replace(remote.get_default_config(), **changes)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        flags = {"remote.timeout_s": "--remote-timeout", "remote.max_retries": "--remote-retries"}
+        message = str(exc)
+        for name, flag in flags.items():
+            message = message.replace(name, flag)
+        raise ConfigError(message) from None
 
 
 def _inputs(args) -> tuple[list, list]:
@@ -256,8 +243,10 @@ def _inputs(args) -> tuple[list, list]:
     if len(chosen) != 1:
         raise InputError("give exactly one of --sample, --input, --input-list or --snapshot"
                          + (f" (got {', '.join(chosen)})" if chosen else ""))
-    if args.max_files is not None and args.max_files < 1:
-        raise InputError("--max-files must be at least 1")
+    try:
+        MAX_FILES.check("--max-files", args.max_files)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if args.snapshot:
         # Listed inside the pipeline: the launcher never holds a snapshot's listing.
         return [], [SnapshotListing(s, args.cc_base, args.max_files) for s in expand_snapshots(args.snapshot)]
@@ -283,9 +272,11 @@ def _with_defaults(beam_args: list[str]) -> list[str]:
 
 def build_spec(args, argv: list[str]):
     """The command line's run arguments → one validated :class:`~.spec.RunSpec`."""
+    from . import checks
     from .spec import RunSpec
 
     cfg = _config(args)
+    checks.check_file_systems(cfg, args.output, args.against, args.write_index)
     inputs, listings = _inputs(args)
     until = args.until
     if until == "dedup" and not cfg.dedup.enabled:
@@ -359,6 +350,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from . import jobs
+    from . import checks
     from .lock import OutputLock, OutputLocked
     from .run import (
         OutputError, code_shipping, dry_run, environment_error, is_dry_run, is_local_runner, prepare_output,
@@ -369,7 +361,10 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         # The endpoint serves Beam's S3 file system too: s3:// output, assets and band index.
         if args.s3_endpoint_url and "--s3_endpoint_url" not in " ".join(beam_args):
             beam_args = [*beam_args, f"--s3_endpoint_url={args.s3_endpoint_url}"]
+        checks.check_path_args(args)
+        checks.plain_local_paths(args)
         options = PipelineOptions(_with_defaults(beam_args))
+        checks.check_beam_options(options)
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// index, asset or output
         spec = build_spec(args, argv)
         _check_runner(options)
@@ -391,7 +386,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
             raise ConfigError(missing)
         if not spec.quiet and shipping and "local runner" not in shipping:
             print(f"[jawebcorpus] workers get the code from {shipping}", file=sys.stderr)
-        _check_assets(spec.config)
+        checks.check_assets(spec.config)
         _check_output_path(spec.output)
     except (ConfigError, InputError) as exc:
         return _error(str(exc))
@@ -459,6 +454,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _argv_and_options_problem(parser, args, extra: list[str], argv: list[str]) -> str | None:
+    """Arguments that are not UTF-8 text, or (``run``) options neither we nor Beam know: one
+    line for the user (exit 2), before anything is read or written."""
+    from . import checks
+
+    problem = checks.argv_problem(argv)
+    if problem or args.command != "run":
+        return problem
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    ours = [s for a in sub.choices["run"]._actions for s in a.option_strings if s.startswith("--")]  # noqa: SLF001
+    return checks.unknown_options(extra, ours)
+
+
 def _not_beam_import_noise(record: logging.LogRecord) -> bool:
     return not (record.name == "root" and str(record.msg).startswith("apitools not found"))
 
@@ -480,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     # (it is not needed here): a line on every run that says nothing about the run.
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_beam_import_noise)
+    problem = _argv_and_options_problem(parser, args, extra, sys.argv[1:] if argv is None else argv)
+    if problem:
+        return _error(problem)
     if args.command == "run":
         return cmd_run(args, extra, list(sys.argv if argv is None else ["jawebcorpus", *argv]))
     if args.command == "report":

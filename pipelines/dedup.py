@@ -576,7 +576,8 @@ class Dedup(beam.PTransform):
         self.index_tag = index_tag or uuid.uuid4().hex[:12]
         self.against_files: list[str] = []
         if against_index:
-            check_index_spec(against_index, self.spec)  # refuse a different spec before any work
+            # refuse a different spec before any work (the CLI checked every part already)
+            check_index_spec(against_index, self.spec, every_part=False)
             self.against_files = index_files(against_index)
 
     @classmethod

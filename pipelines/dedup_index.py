@@ -12,8 +12,14 @@ Scale: the index of 10⁹ survivors has 4 × 10¹⁰ rows.  :class:`WriteIndex` 
 combiner), makes ``ceil(rows / rows_per_shard)`` shards (or a fixed number), and each shard's
 writer streams its rows to Parquet in batches of :data:`BATCH_ROWS` — no shard is ever held in
 memory, so a worker's memory does not depend on the index size.  Reading streams record
-batches too, and each worker checks the spec of the files it reads; the launcher checks only
-one file (a listing of thousands of part files is not read in series before the job starts).
+batches too, and each worker checks the spec and columns of the files it reads.
+
+An index is data from outside: before the run starts the launcher reads the footer of *every*
+part file (:func:`check_index_spec`; a few kB each, several at a time, never the rows) and
+refuses the index unless each part opens as Parquet, carries a signature spec that is a JSON
+object equal to this run's, has the four columns with their types, no null values (the
+footer's statistics), band numbers below the spec's ``bands``, and column chunks that lie
+inside the file.
 """
 
 from __future__ import annotations
@@ -71,13 +77,24 @@ def index_schema(spec: SignatureSpec, policy: KeepPolicy):
     )
 
 
+#: The columns of a part file and their types.
+_COLUMNS = (("band_key", "int64"), ("band", "uint16"), ("doc_id", "binary"), ("snapshot", "string"))
+#: A stored spec longer than this is not one (a real one is about 200 bytes).
+_MAX_SPEC_BYTES = 1 << 16
+
+
 def _file_spec(path: str, schema_metadata) -> SignatureSpec:
     meta = schema_metadata or {}
     raw = meta.get(_META_SPEC)
     if raw is None:
         raise ValueError(f"band index {path}: no signature spec in the Parquet metadata; not a jawebcorpus band index")
-    s = SignatureSpec.from_json(raw)
-    if meta.get(_META_FP, b"").decode() != s.fingerprint():
+    try:
+        if len(raw) > _MAX_SPEC_BYTES:
+            raise ValueError(f"{len(raw):,} bytes")
+        s = SignatureSpec.from_json(raw)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ValueError(f"band index {path}: its stored signature spec is not valid ({exc})") from None
+    if meta.get(_META_FP, b"").decode("utf-8", "replace") != s.fingerprint():
         raise ValueError(f"band index {path}: the stored fingerprint does not match the stored spec")
     return s
 
@@ -119,11 +136,67 @@ def _mismatch(path: str, stored: SignatureSpec, spec: SignatureSpec) -> ValueErr
     )
 
 
-def check_index_spec(path: str, spec: SignatureSpec) -> None:
-    """Refuse an index of another spec (reads one part file; the rest are checked as read)."""
-    stored = read_index_spec(path, all_files=False)
+def _check_columns(path: str, schema) -> None:
+    for name, type_name in _COLUMNS:
+        i = schema.get_field_index(name)
+        if i < 0:
+            raise ValueError(f"band index part {path}: no {name} column; not a jawebcorpus band index")
+        if str(schema.field(i).type) != type_name:
+            raise ValueError(f"band index part {path}: column {name} is {schema.field(i).type}, not {type_name}")
+
+
+def _check_part(path: str, spec: SignatureSpec) -> None:
+    """One part file's footer: spec, columns, null counts, band range, chunk offsets."""
+    import pyarrow.parquet as pq
+
+    try:
+        with FileSystems.open(path) as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(0)
+            pf = pq.ParquetFile(fh)
+            schema, meta = pf.schema_arrow, pf.metadata
+    except Exception as exc:  # pyarrow's and the file system's errors, whatever their type
+        raise ValueError(f"band index part {path} cannot be read as Parquet ({type(exc).__name__}: "
+                         f"{str(exc)[:200]})") from None
+    stored = _file_spec(path, schema.metadata)
     if stored != spec:
         raise _mismatch(path, stored, spec)
+    _check_columns(path, schema)
+    wanted = dict(_COLUMNS)
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for j in range(group.num_columns):
+            col = group.column(j)
+            start = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
+            if start is None or start < 0 or start + col.total_compressed_size > size:
+                raise ValueError(f"band index part {path}: row group {g} lies outside the file (damaged)")
+            name, st = col.path_in_schema, col.statistics
+            if name not in wanted or st is None:
+                continue
+            if st.has_null_count and st.null_count > 0:
+                raise ValueError(f"band index part {path}: column {name} has {st.null_count:,} null values")
+            if name == "band" and st.has_min_max and st.max >= spec.bands:
+                raise ValueError(f"band index part {path}: band {st.max} is not below the spec's {spec.bands} bands")
+
+
+def check_index_spec(path: str, spec: SignatureSpec, every_part: bool = True) -> None:
+    """Refuse an index that is not a band index of ``spec``.  ``every_part``: check the footer of
+    every part file (module docstring; several at a time); else only the first file's spec (the
+    workers check each file they read)."""
+    if not every_part:
+        stored = read_index_spec(path, all_files=False)
+        if stored != spec:
+            raise _mismatch(path, stored, spec)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = index_files(path)
+    if not files:
+        raise ValueError(f"band index {path}: no Parquet files found")
+    with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
+        for _ in pool.map(lambda f: _check_part(f, spec), files):
+            pass
 
 
 def read_index_file(path: str, spec: SignatureSpec | None = None):
@@ -137,7 +210,10 @@ def read_index_file(path: str, spec: SignatureSpec | None = None):
             stored = _file_spec(path, pf.schema_arrow.metadata)
             if stored != spec:
                 raise _mismatch(path, stored, spec)
+        _check_columns(path, pf.schema_arrow)
         for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=["band_key", "band", "doc_id", "snapshot"]):
+            if any(batch.column(i).null_count for i in range(4)):
+                raise ValueError(f"band index part {path}: null values")
             yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
                            batch.column(2).to_pylist(), batch.column(3).to_pylist())
 

@@ -10,7 +10,7 @@ import sys
 
 import apache_beam as beam
 
-from jawebcorpus.corpus import remote
+from jawebcorpus.corpus import paths, remote
 from jawebcorpus.corpus.inputs import InputError, iter_lines, list_entry_files, parse_input_list
 from jawebcorpus.corpus.remote import RemoteConfig
 
@@ -25,7 +25,7 @@ _CHUNK = 1 << 16
 def _open(path: str, config: RemoteConfig | None):
     """http(s):// and s3:// through the input reader (retries, ``--s3-endpoint-url``); local
     files and ``gs://`` (any file system Beam knows) through Beam's ``FileSystems``."""
-    if remote.is_remote(path):
+    if paths.scheme(path) in paths.INPUT_SCHEMES:
         return remote.open_input(path, config)
     return storage.open_read(remote.local_path(path) if storage.is_local(path) else path)
 

@@ -16,6 +16,7 @@ from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.inputs import InputFile, SnapshotListing
 from jawebcorpus.corpus.redact import SECRET_OPTION_RE, redact_args  # noqa: F401 (redaction lives in corpus/)
 from jawebcorpus.corpus.remote import RemoteConfig
+from jawebcorpus.corpus.settings import declared_ranges, setting
 from jawebcorpus.corpus.stages import file_stages, run_stages, until_choices
 
 from .config import PipelineConfig
@@ -43,7 +44,8 @@ class RunSpec:
     #: ``inputs`` and ``listings`` are empty
     input_list: str | None = None
     remote: RemoteConfig = field(default_factory=RemoteConfig)
-    samples_per_reason: int = 0
+    #: ``--samples-per-reason``: examples kept per drop reason (per file, then merged)
+    samples_per_reason: int = setting(0, 0, 1_000_000)
     overwrite: bool = False
     strict: bool = False
     quiet: bool = True
@@ -67,8 +69,7 @@ class RunSpec:
             raise ConfigError("dedup is disabled (dedup.enabled=false): use --until clean")
         if (self.against_index or self.write_index) and self.until != "dedup":
             raise ConfigError("--against and --write-index need the dedup stage (do not stop before it)")
-        if self.samples_per_reason < 0:
-            raise ConfigError("--samples-per-reason must be 0 or more")
+        declared_ranges(self)["samples_per_reason"].check("--samples-per-reason", self.samples_per_reason)
         if sum((bool(self.inputs), bool(self.listings), bool(self.input_list))) > 1:
             raise ConfigError("a run reads input files, snapshot listings or an input list, only one of them")
         self.config.validate()

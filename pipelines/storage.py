@@ -18,6 +18,8 @@ import uuid
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from jawebcorpus.corpus import paths
+
 _RAW = CompressionTypes.UNCOMPRESSED  # bytes as stored: never (de)compressed by file name
 
 __all__ = [
@@ -27,8 +29,9 @@ __all__ = [
 
 
 def is_local(path: str) -> bool:
-    """A path on this machine's file system (no scheme, or ``file://``)."""
-    return FileSystems.get_scheme(path) in (None, "file")
+    """A path on this machine's file system (no scheme, or ``file://``): :func:`corpus.paths.is_local`,
+    the project's one rule (Beam's ``FileSystems.get_scheme`` reads schemes the same way)."""
+    return paths.is_local(path)
 
 
 def join(base: str, *parts: str) -> str:
@@ -160,7 +163,7 @@ def local_copy(path: str, cache_dir: str | None = None) -> str:
     """A local path for an asset (a model, a list): the path itself when local, else a copy in a
     per-machine cache, downloaded once (the name is a hash of the remote path and its version)."""
     if is_local(path):
-        return path
+        return paths.local_path(path)
     version = _remote_versions([path]).get(path, "")  # absent: reading it below raises the store's error
     key = hashlib.sha256(f"{path}\n{version}".encode()).hexdigest()[:24]
     local = os.path.join(_cache_dir(cache_dir), key + "-" + split(path)[1][-80:])
@@ -174,7 +177,7 @@ def local_dir_copy(path: str, names: list[str], cache_dir: str | None = None) ->
     folder itself when local, else a per-machine cached copy of the names that exist (one
     folder per remote path and versions of its files: a changed file gives a new copy)."""
     if is_local(path):
-        return path
+        return paths.local_path(path)
     wanted = {}
     for name in names:
         parts = tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", ".", ".."))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import os
 import re
 import sys
@@ -41,6 +42,18 @@ class WhereError(ValueError):
     """An expression that cannot be used; the message says where."""
 
 
+def _number(text: str, pos: int) -> int | float:
+    """A numeric literal: a 64-bit integer (what a Parquet column can hold) or a finite float."""
+    if any(c in text for c in ".eE"):
+        val = float(text)
+        if not math.isfinite(val):
+            raise WhereError(f"the number at character {pos + 1} is too large")
+        return val
+    if len(text.lstrip("+-")) > 19 or not -(1 << 63) <= int(text) < 1 << 63:
+        raise WhereError(f"the integer at character {pos + 1} does not fit in 64 bits")
+    return int(text)
+
+
 def _tokens(expr: str) -> list[tuple[str, object]]:
     if len(expr) > _MAX_EXPR:
         raise WhereError(f"expression longer than {_MAX_EXPR} characters")
@@ -54,7 +67,7 @@ def _tokens(expr: str) -> list[tuple[str, object]]:
         kind = m.lastgroup
         val = m.group(kind)
         if kind == "num":
-            val = float(val) if any(c in val for c in ".eE") else int(val)
+            val = _number(val, m.start(kind))
         elif kind == "str":
             val = re.sub(r"\\(.)", r"\1", val[1:-1])
         out.append((kind, val))
@@ -176,6 +189,7 @@ def iter_file_texts(path: str, text_field: str = "text") -> Iterator[str]:
 
 def iter_run_texts(run_dir: str, where: str | None) -> tuple[Iterator[str], dict]:
     """The ``text`` of the documents of a run that match ``where``; and a description."""
+    import pyarrow as pa
     import pyarrow.dataset as ds
 
     data = os.path.join(run_dir, "data")
@@ -186,10 +200,14 @@ def iter_run_texts(run_dir: str, where: str | None) -> tuple[Iterator[str], dict
     if "text" not in names:
         raise ValueError(f"{run_dir}: its Parquet files have no text column")
     expr = parse_where(where, names) if where else None
+    try:  # binds the expression to the columns' types: a comparison they cannot make fails here
+        scanner = dataset.scanner(columns=["text"], filter=expr)
+    except (pa.ArrowException, OverflowError, TypeError) as exc:
+        raise WhereError(f"{where!r} does not fit the columns of {run_dir}: {exc}") from None
     desc = {"run": run_dir, "where": where, "documents": 0}
 
     def gen():
-        for batch in dataset.to_batches(columns=["text"], filter=expr):
+        for batch in scanner.to_batches():
             for t in batch.column(0).to_pylist():
                 if t:
                     desc["documents"] += 1
@@ -291,7 +309,10 @@ def run(args) -> int:
             threads=args.threads, max_chars=args.max_chars, threshold=args.threshold, sources=sources,
             trainer_path=args.trainer, log=lambda m: print(m, file=sys.stderr),
         )
-    except (WhereError, ConfigError, FileNotFoundError, ValueError, TrainerNotFound, RuntimeError) as exc:
+    except (WhereError, ConfigError) as exc:  # usage errors, like the others: exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, TrainerNotFound, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     h = rep.record["holdout"]

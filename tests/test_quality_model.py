@@ -199,5 +199,5 @@ def test_cli_from_files_and_a_run(tmp_path, trainer, corpus):
     assert srcs[0]["where"] == "q_too_short == 0 and lang_score > 0.9" and srcs[0]["documents"] == n
     # a bad expression is refused before anything is trained
     assert main(["--run", str(tmp_path / "run"), "--positive-where", "os.system('x')",
-                 "--negative", str(negfile), "--output", str(tmp_path / "x.bin")]) == 1
+                 "--negative", str(negfile), "--output", str(tmp_path / "x.bin")]) == 2
     assert not (tmp_path / "x.bin").exists()
