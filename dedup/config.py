@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from jawebcorpus.corpus.errors import ConfigError
 
 from .cluster import MAX_SPLIT, TIE_BREAKS, KeepPolicy
+from .components import FINISH_MAX_NODES, MAX_ROUNDS
 from .minhash import SignatureSpec
 
 __all__ = ["DedupConfig"]
@@ -28,7 +29,11 @@ class DedupConfig:
     rows: int = 20
     #: After "newest snapshot first": longer | quality | none; then a stable id.
     tie_break: str = "longer"
+    #: Label-propagation rounds (1 … 30): a round after the labels settle costs nearly nothing;
+    #: what still changes after the last one is finished exactly (finish_max_nodes).
     max_rounds: int = 10
+    #: The most node ids the exact finish after the rounds gathers on one worker (≈ 200 bytes each).
+    finish_max_nodes: int = FINISH_MAX_NODES
     #: Band groups and parents with more members than this are hot: split over sub-keys.
     group_cap: int = 64
     #: A hot group is split over hot_salts**l sub-keys, the smallest l ≥ 1 that leaves about
@@ -40,10 +45,11 @@ class DedupConfig:
     bloom_max_log2_bits: int = 30
     #: Documents per signature batch.
     batch_size: int = 256
-    #: --write-index: Parquet files of the band index; 0 derives them from the number of rows.
+    #: --write-index: the least number of Parquet files of the band index (0: from the rows only).
     index_shards: int = 0
-    #: --write-index with index_shards = 0: rows per Parquet file (≈ 100 MB of zstd Parquet).
-    index_rows_per_shard: int = 4_000_000
+    #: --write-index: rows per Parquet file at most (on average; ≈ 2.5 MB of zstd Parquet): the
+    #: files are max(index_shards, ceil(rows / index_rows_per_shard)).
+    index_rows_per_shard: int = 100_000
 
     def spec(self) -> SignatureSpec:
         return SignatureSpec(shingle_size=self.shingle_size, normalization=self.normalization,
@@ -57,6 +63,7 @@ class DedupConfig:
         (``Dedup.from_config`` uses them)."""
         return {
             "spec": self.spec(), "policy": self.policy(), "max_rounds": self.max_rounds,
+            "finish_max_nodes": self.finish_max_nodes,
             "group_cap": self.group_cap, "hot_salts": self.hot_salts, "bloom_log2_bits": self.bloom_log2_bits,
             "bloom_max_log2_bits": self.bloom_max_log2_bits, "batch_size": self.batch_size,
             "index_shards": self.index_shards, "index_rows_per_shard": self.index_rows_per_shard,
@@ -65,8 +72,11 @@ class DedupConfig:
     def validate(self) -> None:
         if self.tie_break not in TIE_BREAKS:
             raise ConfigError(f"dedup.tie_break must be one of {', '.join(TIE_BREAKS)}")
-        if self.max_rounds < 1:
-            raise ConfigError("dedup.max_rounds must be at least 1")
+        if not 1 <= self.max_rounds <= MAX_ROUNDS:
+            raise ConfigError(f"dedup.max_rounds must be between 1 and {MAX_ROUNDS} (labels still changing after "
+                              "the last round are finished exactly)")
+        if not 1 <= self.finish_max_nodes <= 100_000_000:
+            raise ConfigError("dedup.finish_max_nodes must be between 1 and 100000000")
         if self.group_cap < 2:
             raise ConfigError("dedup.group_cap must be at least 2")
         if not 1 <= self.hot_salts <= MAX_SPLIT:
