@@ -33,13 +33,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
+
 from jawebcorpus.corpus.errors import LimitError
 
-from .cluster import UnionFind, initial_labels
+from .cluster import BloomFilter, UnionFind, id_key64, initial_labels
 
 __all__ = [
     "MAX_ROUNDS", "FINISH_MAX_NODES", "group_round", "frontier_group", "residual_pairs", "ResidualUnionFind",
-    "finish_limit_message", "full_round", "frontier_reference",
+    "finish_limit_message", "FrontierFilter", "full_round", "frontier_reference",
 ]
 
 #: The most label-propagation rounds a run may ask for (``dedup.max_rounds``): each is a few
@@ -152,6 +154,88 @@ def _rebuild_uf(max_nodes, max_rounds, parent):
     acc = ResidualUnionFind(max_nodes, max_rounds)
     acc.uf.parent = parent
     return acc
+
+
+class FrontierFilter:
+    """The node ids whose label changed in a round, as a Bloom filter of ``2**log2_bits`` bits with
+    3 probes (the hashing of :class:`~.cluster.BloomFilter`), kept *sparse* — the sorted set bits —
+    while that is smaller than the bits themselves, so a frontier of a few nodes is a few bytes
+    and the largest is ``2**log2_bits / 8`` bytes.  Built by one combiner (``add`` buffers node
+    keys, ``merge`` unions); no false negatives; a false positive only makes a group look at a
+    node that did not change."""
+
+    __slots__ = ("log2_bits", "positions", "words", "pending")
+
+    K = 3
+    _FLUSH = 1 << 16
+
+    def __init__(self, log2_bits: int = 30, positions: np.ndarray | None = None, words: np.ndarray | None = None):
+        self.log2_bits = log2_bits
+        self.positions = positions if positions is not None else np.zeros(0, dtype=np.uint64)
+        self.words = words  # dense uint64 words once the sparse set would be larger
+        self.pending: list[int] = []
+
+    def add(self, node: bytes) -> "FrontierFilter":
+        self.pending.append(id_key64(node))
+        if len(self.pending) >= self._FLUSH:
+            self._flush()
+        return self
+
+    def _flush(self) -> None:
+        if self.pending:
+            pos = BloomFilter.positions_for(self.pending, self.log2_bits, self.K).ravel()
+            self.pending = []
+            self._set(np.unique(pos))
+
+    def _set(self, pos: np.ndarray) -> None:
+        if self.words is None:
+            self.positions = np.union1d(self.positions, pos)
+            if self.positions.size > 1 << max(0, self.log2_bits - 6):  # 8 bytes a bit: the dense words are smaller
+                pos, self.positions = self.positions, np.zeros(0, dtype=np.uint64)
+                self.words = np.zeros(1 << max(0, self.log2_bits - 6), dtype=np.uint64)
+        if self.words is not None and pos.size:
+            np.bitwise_or.at(self.words, (pos >> np.uint64(6)).astype(np.int64),
+                             np.left_shift(np.uint64(1), pos & np.uint64(63)))
+
+    def merge(self, other: "FrontierFilter") -> "FrontierFilter":
+        self._flush()
+        other._flush()
+        if other.words is not None:
+            if self.words is None:
+                self.words = np.zeros_like(other.words)
+                self._set(self.positions)
+                self.positions = np.zeros(0, dtype=np.uint64)
+            self.words |= other.words
+        else:
+            self._set(other.positions)
+        return self
+
+    def compact(self) -> "FrontierFilter":
+        self._flush()
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not self.pending and not self.positions.size and (self.words is None or not self.words.any())
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.positions.nbytes + (self.words.nbytes if self.words is not None else 0))
+
+    def contains_many(self, keys: np.ndarray) -> np.ndarray:
+        """Membership of 64-bit node keys (``id_key64``; int64 array)."""
+        pos = BloomFilter.positions_for(keys, self.log2_bits, self.K)
+        if self.words is not None:
+            w = self.words[(pos >> np.uint64(6)).astype(np.int64)]
+            return np.all((w >> (pos & np.uint64(63))) & np.uint64(1), axis=-1)
+        if not self.positions.size:
+            return np.zeros(pos.shape[0], dtype=bool)
+        i = np.minimum(np.searchsorted(self.positions, pos), self.positions.size - 1)
+        return np.all(self.positions[i] == pos, axis=-1)
+
+    def __reduce__(self):
+        self._flush()
+        return (FrontierFilter, (self.log2_bits, self.positions, self.words))
 
 
 # -- in-memory references (tests; the one-worker step uses group_round too) ------------------------

@@ -386,11 +386,9 @@ class Dedup(beam.PTransform):
         (``against_index``, ``write_index``, ``carry_text``, ``quality``, ``index_tag``, ``label``)."""
         return cls(**cfg.transform_args(), **kwargs)
 
-    def _hot_key_set(self, name: str, sized: bool = False):
-        """``(key, members)`` → a :class:`HotKeys` side input; ``sized``: the filter is sized from the
-        number of keys whatever ``bloom_log2_bits`` says (the frontier sets of the components)."""
-        fixed = 0 if sized else self.bloom_log2_bits
-        return name >> HotKeySet(self.group_cap, self.hot_salts, fixed, self.bloom_max_log2_bits, self.one_worker)
+    def _hot_key_set(self, name: str):
+        return name >> HotKeySet(self.group_cap, self.hot_salts, self.bloom_log2_bits, self.bloom_max_log2_bits,
+                                 self.one_worker)
 
     def expand(self, docs):
         spec, cap, salts = self.spec, self.group_cap, self.hot_salts
@@ -442,7 +440,8 @@ class Dedup(beam.PTransform):
         # 4. connected components: frontier rounds, then the exact finish (dedup_components)
         labels, round_details = label_components(
             edges, cap=cap, salts=salts, max_rounds=self.max_rounds, key_set=self._hot_key_set,
-            finish_max_nodes=self.finish_max_nodes, one_worker=self.one_worker)
+            finish_max_nodes=self.finish_max_nodes, frontier_log2_bits=self.bloom_max_log2_bits,
+            one_worker=self.one_worker)
 
         # 5. survivors and cluster sizes
         sizes = (

@@ -13,9 +13,10 @@ The logic and why it is exact: :mod:`jawebcorpus.dedup.components`.  The graph:
   parent side also writes each group down once, as a *record* (its children and its minimum),
   in chunks with the members' 64-bit keys for vectorised look-ups.
 * **rounds 2 … max_rounds, frontier**: only the nodes whose label changed in the previous round
-  take part.  Their keys become a Bloom-filter side input (sized from their number,
-  :class:`~.dedup_hot.HotKeySet`); the records are scanned with it (no shuffle: the chunks are
-  read, nothing is sent unless a member is in the filter); an active group's record and its
+  take part.  Their keys become a Bloom-filter side input (:class:`FrontierFilter`, one
+  combiner: the set bits, sparse while they are few, at most ``2**bloom_max_log2_bits`` bits);
+  the records are scanned with it (no shuffle: the chunks are read, nothing is sent unless a
+  member is in the filter); an active group's record and its
   changed members' labels (a join by child: ≤ ``bands`` requests and one label) meet in a join by
   group, which lowers its members' labels or, once labels settle, sends nothing.  A round after
   convergence operates on empty collections.
@@ -41,7 +42,7 @@ from apache_beam.transforms.window import GlobalWindows
 from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import HotKeys, UnionFind, id_key64, initial_labels, snapshot_of, sub_key, sub_keys
 from jawebcorpus.dedup.components import (
-    FINISH_MAX_NODES, ResidualUnionFind, frontier_group, full_round, group_round, residual_pairs,
+    FINISH_MAX_NODES, FrontierFilter, ResidualUnionFind, frontier_group, full_round, group_round, residual_pairs,
 )
 
 from .dedup_messages import (
@@ -61,7 +62,6 @@ NodeMsg = th.Tuple[bytes, Msg]                 # keyed by node id
 BandMsg = th.Tuple[th.Tuple[int, int], Msg]    # keyed by (band key, sub-key)
 ParentMsg = th.Tuple[th.Tuple[bytes, int], Msg]  # keyed by (parent, sub-key)
 NodeLabel = th.Tuple[bytes, bytes]             # (node, label)
-NodeChange = th.Tuple[bytes, th.Tuple[bytes, bytes]]  # (node, (label, label before the round))
 
 #: Group records per chunk of the round-1 output (one element the later rounds scan).
 RECORDS_PER_CHUNK = 256
@@ -232,24 +232,36 @@ class _LabelUpdateFn(beam.CombineFn):
         return acc
 
 
-class _RoundOneCountFn(CountingFn):
-    """Round 1's new labels: every node's label; the changed ones also to the frontier."""
+class _ChangesFn(CountingFn):
+    """A round's new labels → the next round's frontier: for each node whose label changed, its
+    detail row, ``(node, (label, old))`` (tag ``changed``: the frontier filter), its label for the
+    join by child (tag ``members``) and for its own group(s) as a parent (tag ``own``: every
+    sub-key of a hub); the main output is ``(node, label)`` — every node's after round 1, the
+    changed ones' after the later rounds."""
 
     CHANGED = "changed"
+    MEMBERS = "members"
+    OWN = "own"
 
-    def process(self, item):
+    def __init__(self, round_no: int, salts: int):
+        self.round_no = round_no
+        self.salts = salts
+
+    def process(self, item, hubs: HotKeys):
         node, (best, old) = item
         if old is not None and best < old:
-            _count_change(self.details, node, 1)
+            _count_change(self.details, node, self.round_no)
             yield TaggedOutput(self.CHANGED, (node, (best, old)))
-        yield node, best
+            yield TaggedOutput(self.MEMBERS, (node, Changed(best, old)))
+            msg = MemberLabel(node, best, old)
+            for sub in sub_keys(hubs.level(id_key64(node)), self.salts):
+                yield TaggedOutput(self.OWN, ((node, sub), msg))
+            yield node, best
+        elif self.round_no == 1:
+            yield node, best
 
 
 # -- rounds 2 …: the frontier ---------------------------------------------------------------------
-def _is_empty(keys: HotKeys) -> bool:
-    return not keys.high_keys.size and not keys.bloom.words.any()
-
-
 class _ScanRecordsFn(beam.DoFn):
     """A chunk of group records → the records with a member in the frontier filter (``(key,
     GroupRecord)``) and, per such child, a request for its label (tag ``want``); the chunk itself
@@ -263,16 +275,16 @@ class _ScanRecordsFn(beam.DoFn):
     def setup(self):
         self._filter = None
 
-    def process(self, chunk, frontier: HotKeys):
+    def process(self, chunk, frontier: FrontierFilter):
         if self._filter is None or self._filter[0] is not frontier:
-            self._filter = (frontier, _is_empty(frontier))
+            self._filter = (frontier, frontier.empty)
         if self._filter[1]:
             return [TaggedOutput(self.REST, chunk)]
         return [TaggedOutput(self.REST, chunk), *self._scan(chunk, frontier)]
 
-    def _scan(self, chunk, frontier: HotKeys):
+    def _scan(self, chunk, frontier: FrontierFilter):
         keys, starts, entries = chunk
-        hit = frontier.levels_many(keys) > 0
+        hit = frontier.contains_many(keys)
         if not hit.any():
             return
         for i in np.flatnonzero(np.logical_or.reduceat(hit, starts)).tolist():
@@ -296,14 +308,6 @@ def _reply_labels(item):
         for msg in values:
             if isinstance(msg, Want):
                 yield (msg.parent, msg.sub), MemberLabel(node, changed.label, changed.old)
-
-
-def _route_changed_parent(item, hubs: HotKeys, salts: int):
-    """A changed node → its own group(s) as a parent (every sub-key of a hub)."""
-    node, (label, old) = item
-    msg = MemberLabel(node, label, old)
-    for sub in sub_keys(hubs.level(id_key64(node)), salts):
-        yield (node, sub), msg
 
 
 class _FrontierGroupFn(beam.DoFn):
@@ -373,15 +377,29 @@ class _LowerFn(beam.CombineFn):
         return acc
 
 
-class _FrontierCountFn(CountingFn):
-    def __init__(self, round_no: int):
-        self.round_no = round_no
+class _FrontierSetFn(beam.CombineFn):
+    """The nodes changed in a round → one :class:`FrontierFilter` (sparse while small)."""
 
-    def process(self, item):
-        node, (best, old) = item
-        if best < old:
-            _count_change(self.details, node, self.round_no)
-            yield node, (best, old)
+    def __init__(self, log2_bits: int):
+        self.log2_bits = log2_bits
+
+    def create_accumulator(self):
+        return FrontierFilter(self.log2_bits)
+
+    def add_input(self, acc, item):
+        return acc.add(item[0])
+
+    def merge_accumulators(self, accs):
+        out = None
+        for acc in accs:  # one at a time
+            out = acc if out is None else out.merge(acc)
+        return out if out is not None else self.create_accumulator()
+
+    def compact(self, acc):
+        return acc.compact()
+
+    def extract_output(self, acc):
+        return acc.compact()
 
 
 # -- the exact finish -------------------------------------------------------------------------------
@@ -466,12 +484,14 @@ class _RoundsInOneStepFn(CountingFn):
 
 # -- the graph ------------------------------------------------------------------------------------------
 def label_components(edges, *, cap: int, salts: int, max_rounds: int, key_set, finish_max_nodes: int = FINISH_MAX_NODES,
-                     one_worker: bool = False):
+                     frontier_log2_bits: int = 30, one_worker: bool = False):
     """Star edges → ``(labels, [detail collections])`` (see the module docstring).
 
     ``key_set(name)`` makes the transform that turns ``(64-bit key, member count)`` into a
-    :class:`HotKeys` side input (the stage's :class:`~.dedup_hot.HotKeySet`); it is used for the
-    hubs and for each round's frontier.  Transforms are applied under the caller's labels."""
+    :class:`HotKeys` side input (the stage's :class:`~.dedup_hot.HotKeySet`: the hub parents);
+    ``frontier_log2_bits`` sizes the frontier filters (the stage's ``bloom_max_log2_bits``: at most
+    ``2**n / 8`` bytes, less while the frontier is small).  Transforms are applied under the
+    caller's labels."""
     node_state = (
         edges
         | "edge_ends" >> beam.FlatMap(lambda e: [(e[0], (e[1], 0)), (e[1], (e[1], 1))])
@@ -502,7 +522,8 @@ def label_components(edges, *, cap: int, salts: int, max_rounds: int, key_set, f
         | f"{tag}_group_child" >> beam.GroupByKey()
         | f"{tag}_child_side" >> beam.ParDo(_RoundChildSideFn(salts), hubs).with_output_types(ParentMsg)
     )
-    parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(_route_labels, hubs, salts).with_output_types(ParentMsg)
+    parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(_route_labels, hubs, salts).with_output_types(
+        ParentMsg)
     parent_side = (
         (child_side, parent_labels)
         | f"{tag}_flatten_parent" >> beam.Flatten()
@@ -511,38 +532,32 @@ def label_components(edges, *, cap: int, salts: int, max_rounds: int, key_set, f
             _RoundOneParentFn.RECORDS, main="messages")
     )
     records = parent_side[_RoundOneParentFn.RECORDS]
-    first = (
+    updated = (
         (labels | f"{tag}_old" >> beam.Map(lambda kv: (kv[0], OldLabel(kv[1]))).with_output_types(NodeMsg),
          parent_side.messages)
         | f"{tag}_flatten_update" >> beam.Flatten()
         | f"{tag}_update" >> beam.CombinePerKey(_LabelUpdateFn())
-        | f"{tag}_count" >> beam.ParDo(_RoundOneCountFn()).with_output_types(NodeLabel).with_outputs(_RoundOneCountFn.CHANGED, DETAILS, main="labels")
+        | f"{tag}_count" >> beam.ParDo(_ChangesFn(1, salts), hubs).with_output_types(NodeLabel).with_outputs(
+            _ChangesFn.CHANGED, _ChangesFn.MEMBERS, _ChangesFn.OWN, DETAILS, main="labels")
     )
-    details = [first[DETAILS]]
-    candidates = [first.labels]
-    changed, state = first[_RoundOneCountFn.CHANGED], None
+    details, candidates, state = [updated[DETAILS]], [updated.labels], None
 
     # rounds 2 … max_rounds on the frontier, then the finish on what is still active
     for r in range(2, max_rounds + 2):
         finish = r > max_rounds
         tag = "finish" if finish else f"round_{r:02d}"
-        frontier = AsSingleton(
-            changed
-            | f"{tag}_frontier_keys" >> beam.Map(lambda kv, n=cap + 1: (id_key64(kv[0]), n))
-            | key_set(f"{tag}_frontier_set", True))
+        frontier = AsSingleton(updated[_ChangesFn.CHANGED] | f"{tag}_frontier_set" >> beam.CombineGlobally(
+            _FrontierSetFn(frontier_log2_bits)).without_defaults(), default_value=FrontierFilter(frontier_log2_bits))
         scanned = records | f"{tag}_scan" >> beam.ParDo(_ScanRecordsFn(), frontier).with_output_types(
             ParentMsg).with_outputs(_ScanRecordsFn.WANT, _ScanRecordsFn.REST, main="records")
         records = scanned[_ScanRecordsFn.REST]
         replies = (
-            (scanned[_ScanRecordsFn.WANT],
-             changed | f"{tag}_changed" >> beam.Map(lambda kv: (kv[0], Changed(*kv[1]))).with_output_types(NodeMsg))
+            (scanned[_ScanRecordsFn.WANT], updated[_ChangesFn.MEMBERS])
             | f"{tag}_flatten_member" >> beam.Flatten().with_output_types(NodeMsg)
             | f"{tag}_group_member" >> beam.GroupByKey()
             | f"{tag}_replies" >> beam.FlatMap(_reply_labels).with_output_types(ParentMsg)
         )
-        own = changed | f"{tag}_route_changed" >> beam.FlatMap(_route_changed_parent, hubs, salts).with_output_types(
-            ParentMsg)
-        parts = [scanned.records, replies, own] + ([state] if state is not None else [])
+        parts = [scanned.records, replies, updated[_ChangesFn.OWN]] + ([state] if state is not None else [])
         evaluated = (
             parts
             | f"{tag}_flatten_group" >> beam.Flatten().with_output_types(ParentMsg)
@@ -556,16 +571,15 @@ def label_components(edges, *, cap: int, salts: int, max_rounds: int, key_set, f
         updated = (
             evaluated.lowered
             | f"{tag}_update" >> beam.CombinePerKey(_LowerFn())
-            | f"{tag}_count" >> beam.ParDo(_FrontierCountFn(r)).with_output_types(NodeChange).with_outputs(
-                DETAILS, main="changed")
+            | f"{tag}_count" >> beam.ParDo(_ChangesFn(r, salts), hubs).with_output_types(NodeLabel).with_outputs(
+                _ChangesFn.CHANGED, _ChangesFn.MEMBERS, _ChangesFn.OWN, DETAILS, main="labels")
         )
         details.append(updated[DETAILS])
-        changed = updated.changed
+        candidates.append(updated.labels)
         state = evaluated[_FrontierGroupFn.STATE]
-        candidates.append(changed | f"{tag}_labels" >> beam.Map(lambda kv: (kv[0], kv[1][0])))
 
     mapping = AsSingleton(pairs | "finish_union_find" >> beam.CombineGlobally(
-        _ResidualUnionFindFn(finish_max_nodes, max_rounds)))
+        _ResidualUnionFindFn(finish_max_nodes, max_rounds)).without_defaults(), default_value={})
     final = (
         candidates
         | "flatten_labels" >> beam.Flatten()

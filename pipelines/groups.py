@@ -79,6 +79,12 @@ GROUPS: tuple[Grouping, ...] = (
              "≈ `group_cap` children + 1 label (hub parents split as hot band keys)",
              "dedup.group_cap, dedup.hot_salts"),
     Grouping(f"{_DD}/round_*_update", "combiner", "node id", "(label, label before the round)"),
+    Grouping(f"{_DD}/round_*_frontier_set", "combiner", "none (global)",
+             "the Bloom filter of the nodes changed in the previous round: its set bits while few, at most "
+             "2**bloom_max_log2_bits bits (128 MiB)", "dedup.bloom_max_log2_bits"),
+    Grouping(f"{_DD}/finish_frontier_set", "combiner", "none (global)",
+             "the Bloom filter of the nodes changed in the last round: its set bits while few, at most "
+             "2**bloom_max_log2_bits bits (128 MiB)", "dedup.bloom_max_log2_bits"),
     Grouping(f"{_DD}/round_*_group_member", "GroupByKey", "child node id",
              "≤ `bands` label requests + 1 changed label", "dedup.bands"),
     Grouping(f"{_DD}/finish_group_member", "GroupByKey", "child node id",

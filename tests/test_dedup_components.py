@@ -179,3 +179,11 @@ def test_finish_over_its_bound_stops_the_run_with_one_line(tmp_path):
     line = environment_error(exc.value)
     assert line is not None and "\n" not in line
     assert "dedup.finish_max_nodes=2" in line and "dedup.max_rounds=1" in line, line
+
+
+def test_a_limit_passed_on_a_remote_worker_is_one_line_too():
+    """A worker's exception comes back inside the runner's error text (with its traceback)."""
+    msg = "dedup: more than 2 node ids (3 so far) are still changing … (dedup.finish_max_nodes=2); raise it"
+    text = ("Error processing bundle\nTraceback (most recent call last):\n  File \"x.py\", line 1, in add\n"
+            f"jawebcorpus.corpus.errors.LimitError: {msg} [while running 'dedup/finish_union_find']\n")
+    assert environment_error(RuntimeError(text)) == msg
