@@ -187,3 +187,28 @@ def test_a_limit_passed_on_a_remote_worker_is_one_line_too():
     text = ("Error processing bundle\nTraceback (most recent call last):\n  File \"x.py\", line 1, in add\n"
             f"jawebcorpus.corpus.errors.LimitError: {msg} [while running 'dedup/finish_union_find']\n")
     assert environment_error(RuntimeError(text)) == msg
+
+
+def test_frontier_filter_is_sparse_while_small_and_has_no_false_negatives():
+    import numpy as np
+
+    from jawebcorpus.dedup.cluster import id_key64
+    from jawebcorpus.dedup.components import FrontierFilter
+
+    rng = random.Random(5)
+    nodes = [bytes([1]) + rng.randbytes(14) for _ in range(3000)]
+    keys = np.array([id_key64(n) for n in nodes], dtype=np.int64)
+    for log2, dense in ((30, False), (12, True)):
+        a, b = FrontierFilter(log2), FrontierFilter(log2)
+        for n in nodes[:1000]:
+            a.add(n)
+        for n in nodes[1000:]:
+            b.add(n)
+        merged = pickle.loads(pickle.dumps(a)).merge(pickle.loads(pickle.dumps(b)))
+        assert merged.contains_many(keys).all() and not merged.empty
+        assert (merged.words is not None) == dense
+        assert merged.nbytes <= (1 << log2) // 8 or not dense
+    small = FrontierFilter(30).add(nodes[0]).compact()
+    assert small.nbytes == 3 * 8  # three set bits, not 128 MiB
+    others = np.array([id_key64(bytes([1]) + rng.randbytes(14)) for _ in range(10000)], dtype=np.int64)
+    assert not small.contains_many(others).any() and FrontierFilter(30).empty
