@@ -5,7 +5,8 @@
     res.stats     # ((snapshot, "dedup", outcome, reason), (docs, chars, bytes))
     res.details   # ((snapshot, "dedup", kind, name), (docs, chars, bytes))
 
-The graph (no step gathers all documents, signatures, edges or one hot group on one worker;
+The graph (no step gathers all documents, signatures, edges or one hot group on one worker —
+the exact finish gathers only what the rounds left, at most ``finish_max_nodes`` ids;
 docs/dedup.md, "Bounds", lists what each step holds):
 
 1. ``prepare``: batches of documents → signatures (``dedup/``) → node id (the survivor policy
