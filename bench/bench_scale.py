@@ -155,12 +155,15 @@ def measure_fn(label: str, grouped: bool):
             self.size = Metrics.distribution("scale", f"{label}|size")
             self.values = Metrics.distribution("scale", f"{label}|values")
             self.count = Metrics.counter("scale", f"{label}|count")
+            self.total = Metrics.counter("scale", f"{label}|bytes")
 
         def start_bundle(self):
-            self.max_size = self.max_values = self.n = 0
+            self.max_size = self.max_values = self.n = self.sum = 0
 
         def process(self, el):
             self.n += 1
+            if not grouped:
+                self.sum += approx_size(el)
             if grouped:
                 _key, values = el
                 nv = size = 0
@@ -176,6 +179,7 @@ def measure_fn(label: str, grouped: bool):
         def finish_bundle(self):
             if self.n:
                 self.count.inc(self.n)
+                self.total.inc(self.sum)
                 self.size.update(self.max_size)
                 if grouped:
                     self.values.update(self.max_values)
