@@ -80,6 +80,29 @@ def _code_files(root: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def code_at(commit: str) -> str:
+    """The package as it was at ``commit`` (``git archive`` of the repository into a temporary
+    folder laid out as an importable ``jawebcorpus``): put the returned folder first on
+    ``PYTHONPATH`` (it goes before the editable install) to run that version next to this one —
+    before and after in one run.  The folder is kept for the caller's subprocesses."""
+    dest = Path(tempfile.mkdtemp(prefix=f"jawebcorpus-{commit[:10]}-"))
+    tree = dest / "tree"
+    tree.mkdir()
+    dirs = [*_PACKAGE_DIRS, "report"]
+    archive = subprocess.run(["git", "-C", os.fspath(REPO_DIR), "archive", commit, *dirs], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", os.fspath(tree)], input=archive, check=True)
+    pkg = dest / "pkg" / "jawebcorpus"
+    pkg.parent.mkdir()
+    import shutil
+
+    shutil.copytree(tree / "src" / "jawebcorpus", pkg)
+    for d in dirs:
+        if d != "src/jawebcorpus" and (tree / d).is_dir():
+            (pkg / d).symlink_to(tree / d)
+    return os.fspath(pkg.parent)
+
+
 def code_hash(root: Path = REPO_DIR) -> str:
     """Hash of the package source as laid out in the repository (committed or not)."""
     h = hashlib.sha256()

@@ -40,7 +40,7 @@ import time
 import typing
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_common_args, sample_peak_rss, table, write_results  # noqa: E402
+from _common import add_common_args, code_at, sample_peak_rss, table, write_results  # noqa: E402
 
 SNAPS = ("CC-MAIN-2023-06", "CC-MAIN-2023-14", "CC-MAIN-2023-23")
 HUB_SNAP = "CC-MAIN-2024-10"  # newer than the rest: the hub document is every group's minimum
@@ -48,9 +48,10 @@ N_SHARDS = 64
 
 
 # -- the synthetic input ---------------------------------------------------------------------------
-def shapes(scale: int) -> dict:
+def shapes(scale: int, chain_len: int = 9) -> dict:
     return {"mega": 10_000 * scale, "groups": 100 * scale, "group_size": 100, "hub_groups": 10 * scale,
-            "hub_group_size": 40, "chains": 10 * scale, "chain_len": 9, "unique": 10_000 * scale, "unique_keys": 4}
+            "hub_group_size": 40, "chains": 10 * scale, "chain_len": chain_len, "unique": 10_000 * scale,
+            "unique_keys": 4}
 
 
 def _u64(*parts: int) -> int:
@@ -63,9 +64,9 @@ def _u64(*parts: int) -> int:
     return h - (1 << 64) if h >> 63 else h
 
 
-def synthetic_docs(shard: int, scale: int):
+def synthetic_docs(shard: int, scale: int, chain_len: int = 9):
     """(snapshot, doc number, band keys) of one shard's documents (deterministic)."""
-    s = shapes(scale)
+    s = shapes(scale, chain_len)
     n = 0
     kinds = (
         ("mega", s["mega"], lambda i: [_u64(1), _u64(2, i)]),
@@ -85,7 +86,7 @@ def synthetic_docs(shard: int, scale: int):
         yield HUB_SNAP, n, [_u64(5, g) for g in range(s["hub_groups"])]
 
 
-def make_prepare(dd, scale: int):
+def make_prepare(dd, scale: int, chain_len: int = 9):
     """A stand-in for ``_PrepareFn``: shard numbers in, the stage's three prepare outputs out."""
     import apache_beam as beam
     import numpy as np
@@ -106,7 +107,7 @@ def make_prepare(dd, scale: int):
             self.policy = KeepPolicy("longer")
 
         def process(self, shard):
-            for snap, i, keys in synthetic_docs(shard, scale):
+            for snap, i, keys in synthetic_docs(shard, scale, chain_len):
                 url, rid = f"https://h{i % 5000}.example.jp/{i}", f"<urn:uuid:{i:012d}>"
                 node = self.policy.node_id(snap, url, rid, 1000)
                 raw = np.asarray(keys, dtype=np.int64).tobytes()
@@ -154,12 +155,15 @@ def measure_fn(label: str, grouped: bool):
             self.size = Metrics.distribution("scale", f"{label}|size")
             self.values = Metrics.distribution("scale", f"{label}|values")
             self.count = Metrics.counter("scale", f"{label}|count")
+            self.total = Metrics.counter("scale", f"{label}|bytes")
 
         def start_bundle(self):
-            self.max_size = self.max_values = self.n = 0
+            self.max_size = self.max_values = self.n = self.sum = 0
 
         def process(self, el):
             self.n += 1
+            if not grouped:
+                self.sum += approx_size(el)
             if grouped:
                 _key, values = el
                 nv = size = 0
@@ -175,6 +179,7 @@ def measure_fn(label: str, grouped: bool):
         def finish_bundle(self):
             if self.n:
                 self.count.inc(self.n)
+                self.total.inc(self.sum)
                 self.size.update(self.max_size)
                 if grouped:
                     self.values.update(self.max_values)
@@ -223,9 +228,81 @@ def instrument(p, prefix: str = "dedup/"):
     return len(seen)
 
 
+def grouping_fn(label: str):
+    """Counts the elements going into one grouping step and their approximate encoded bytes."""
+    import apache_beam as beam
+    from apache_beam.metrics import Metrics
+
+    class GroupingInputFn(beam.DoFn):
+        def __init__(self):
+            self.elements = Metrics.counter("grouping", f"{label}|elements")
+            self.bytes = Metrics.counter("grouping", f"{label}|bytes")
+
+        def start_bundle(self):
+            self.n = self.size = 0
+
+        def process(self, el):
+            self.n += 1
+            self.size += approx_size(el)
+            return ()
+
+        def finish_bundle(self):
+            if self.n:
+                self.elements.inc(self.n)
+                self.bytes.inc(self.size)
+
+    return GroupingInputFn()
+
+
+def instrument_groupings(p, prefix: str = "dedup/") -> list[str]:
+    """A counting branch on the input of every grouping step under ``prefix``: each ``GroupByKey``
+    and each combiner (``CombinePerKey``, ``CombineGlobally``, ``Distinct``: the outermost, whose
+    inner ``GroupByKey`` the runner lifts) — what each step shuffles (elements, approximate bytes,
+    before any combiner lifting).  Returns the steps' labels."""
+    import apache_beam as beam
+    from apache_beam.pipeline import PipelineVisitor
+
+    combine_types = (beam.CombinePerKey, beam.CombineGlobally, beam.CombineValues)
+
+    def owner(node):
+        best, a = node, node.parent
+        while a is not None:
+            if a.full_label.startswith(prefix) and (
+                    isinstance(a.transform, combine_types) or type(a.transform).__name__ == "Distinct"):
+                best = a
+            a = a.parent
+        return best
+
+    steps: dict = {}
+
+    class V(PipelineVisitor):
+        def visit_transform(self, node):
+            if isinstance(node.transform, beam.GroupByKey) and node.full_label.startswith(prefix):
+                o = owner(node)
+                steps.setdefault(o.full_label[len(prefix):], o.inputs[0])
+
+    p.visit(V())
+    for i, (label, pc) in enumerate(sorted(steps.items())):
+        _ = pc | f"grouping_{i:03d}" >> beam.ParDo(grouping_fn(label))
+    return sorted(steps)
+
+
+def grouping_summary(groupings: dict) -> dict:
+    """Totals of a run's grouping steps: all of them, and those of label propagation (the rounds
+    and, after issue 17, the finish and the final labels)."""
+    out = {}
+    for part, keep in (("all", lambda k: True),
+                       ("components", lambda k: re.match(r"(round_\d\d|finish_|final_labels)", k) is not None)):
+        sel = {k: v for k, v in groupings.items() if keep(k)}
+        out[part] = {"steps": len(sel), "steps_with_data": sum(1 for v in sel.values() if v.get("elements")),
+                     "elements": sum(v.get("elements", 0) for v in sel.values()),
+                     "bytes": sum(v.get("bytes", 0) for v in sel.values())}
+    return out
+
+
 # -- one run ----------------------------------------------------------------------------------------
 def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, dedup_kwargs: dict,
-            measure: bool = True) -> dict:
+            measure: bool = True, chain_len: int = 9) -> dict:
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -233,7 +310,7 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     import jawebcorpus.pipelines.dedup as dd
     from jawebcorpus.pipelines.run import local_runner
 
-    dd._PrepareFn = make_prepare(dd, scale)
+    dd._PrepareFn = make_prepare(dd, scale, chain_len)
     peak, stop = sample_peak_rss()
     args = []
     if workers_mode == "multi_processing":
@@ -248,6 +325,7 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     _ = res.docs | "count_kept" >> beam.combiners.Count.Globally() | "kept" >> beam.Map(
         lambda n, path=os.path.join(tmp, "kept"): open(path, "w").write(str(n)))
     measured = instrument(p) if measure else 0
+    grouping_steps = instrument_groupings(p) if measure else []
     t0 = time.perf_counter()
     result = p.run()
     result.wait_until_finish()
@@ -263,6 +341,15 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     for c in q["counters"]:
         label, what = c.key.metric.name.rsplit("|", 1)
         steps.setdefault(label, {})[what] = c.committed if c.committed is not None else c.attempted
+    groupings: dict = {k: {} for k in grouping_steps}
+    for c in result.metrics().query(MetricsFilter().with_namespace("grouping"))["counters"]:
+        label, what = c.key.metric.name.rsplit("|", 1)
+        groupings.setdefault(label, {})[what] = c.committed if c.committed is not None else c.attempted
+    dedup_counters = {}
+    for c in result.metrics().query(MetricsFilter().with_namespace("dedup"))["counters"]:
+        name = c.key.metric.name
+        if name.startswith(("labels_changed.", "not_converged")):
+            dedup_counters[name] = c.committed if c.committed is not None else c.attempted
     index_rows = index_files = 0
     if index_dir and os.path.isdir(index_dir):
         import pyarrow.parquet as pq
@@ -275,7 +362,7 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
-    s = shapes(scale)
+    s = shapes(scale, chain_len)
     docs = (s["mega"] + s["groups"] * s["group_size"] + s["hub_groups"] * (s["hub_group_size"] - 1) + 1
             + s["chains"] * s["chain_len"] + s["unique"])
     entries = (2 * s["mega"] + 2 * s["groups"] * s["group_size"] + 2 * s["hub_groups"] * (s["hub_group_size"] - 1)
@@ -283,7 +370,8 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     return {"scale": scale, "docs": docs, "band_entries": entries, "kept": kept, "seconds": seconds,
             "peak_rss_runner_mib": peak["runner"] / 2**20, "peak_rss_worker_mib": peak["workers"] / 2**20,
             "index_rows": index_rows, "index_files": index_files, "measured_pcollections": measured,
-            "mode": workers_mode, "max_rounds": max_rounds, "steps": steps}
+            "mode": workers_mode, "max_rounds": max_rounds, "steps": steps, "groupings": groupings,
+            "grouping_totals": grouping_summary(groupings), "dedup_counters": dedup_counters, "chain_len": chain_len}
 
 
 def bloom_false_positives(counts=(10**5, 10**6, 10**7), probes: int = 200_000) -> list[dict]:
@@ -342,6 +430,22 @@ def collapse(steps: dict) -> dict:
     return out
 
 
+def rounds_table(results: list[dict]) -> str:
+    """Before/after: rounds that changed labels, what the finish did, and the grouping steps."""
+    rows = []
+    for r in results:
+        c = r["dedup_counters"]
+        rounds = sorted(k for k in c if k.startswith("labels_changed.round_") and c[k])
+        t, comp = r["grouping_totals"]["all"], r["grouping_totals"]["components"]
+        rows.append([f"s={r['scale']}", r["variant"], f"{r['kept']:,}", rounds[-1].rsplit("_", 1)[1] if rounds else "–",
+                     f"{c.get('not_converged', 0):,}", f"{c.get('labels_changed.exact_finish', 0):,}",
+                     f"{comp['steps']} ({comp['steps_with_data']})", f"{comp['elements']:,}", f"{comp['bytes'] / 2**20:,.1f}",
+                     f"{t['elements']:,}", f"{t['bytes'] / 2**20:,.1f}", f"{r['seconds']:.0f}"])
+    return table(["scale", "code", "kept", "last round that changed labels", "not converged", "exact finish",
+                  "label-propagation groupings (with data)", "their elements", "their MiB", "all groupings: elements",
+                  "MiB", "seconds"], rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(ap)
@@ -353,10 +457,15 @@ def main(argv=None):
     ap.add_argument("--dedup", default="{}", help="extra Dedup keyword arguments as JSON")
     ap.add_argument("--no-measure", action="store_true", help="no measuring branches (time only)")
     ap.add_argument("--bloom-only", action="store_true", help="only the computed tables (Bloom false positives, split levels)")
+    ap.add_argument("--chain-len", type=int, default=9,
+                    help="documents per chain (only neighbours share a key; 9: 4 rounds, 42: 21 rounds)")
+    ap.add_argument("--before", metavar="COMMIT",
+                    help="also run the stage as it was at COMMIT (git archive), side by side, order alternating")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        r = run_one(args.one, args.max_rounds, args.mode, not args.no_index, json.loads(args.dedup), not args.no_measure)
+        r = run_one(args.one, args.max_rounds, args.mode, not args.no_index, json.loads(args.dedup), not args.no_measure,
+                    args.chain_len)
         print("RESULT " + json.dumps(r))
         return
     fp = bloom_false_positives()
@@ -374,19 +483,29 @@ def main(argv=None):
         print(f"wrote {path}")
         return
     results = []
-    for scale in [int(x) for x in args.scales.split(",")]:
-        print(f"scale {scale} …", flush=True)
-        cmd = [sys.executable, __file__, "--one", str(scale), "--max-rounds", str(args.max_rounds),
-               "--mode", args.mode, "--dedup", args.dedup] + (["--no-index"] if args.no_index else []) + (["--no-measure"] if args.no_measure else [])
-        cp = subprocess.run(cmd, capture_output=True, text=True)
-        lines = [x for x in cp.stdout.splitlines() if x.startswith("RESULT ")]
-        if cp.returncode != 0 or not lines:
-            print(cp.stderr[-4000:])
-            raise SystemExit(f"scale {scale} failed")
-        r = json.loads(lines[-1][len("RESULT "):])
-        results.append(r)
-        print(f"  {r['docs']:,} docs, {r['band_entries']:,} entries: {r['seconds']:.0f} s, worker peak RSS "
-              f"{r['peak_rss_worker_mib']:.0f} MiB, runner {r['peak_rss_runner_mib']:.0f} MiB", flush=True)
+    variants = {"after": dict(os.environ)}
+    if args.before:
+        variants["before"] = dict(os.environ, PYTHONPATH=code_at(args.before))
+    for i, scale in enumerate(int(x) for x in args.scales.split(",")):
+        order = list(variants) if i % 2 == 0 else list(variants)[::-1]
+        for variant in order:
+            print(f"scale {scale}, {variant} …", flush=True)
+            cmd = [sys.executable, __file__, "--one", str(scale), "--max-rounds", str(args.max_rounds),
+                   "--mode", args.mode, "--dedup", args.dedup, "--chain-len", str(args.chain_len)] + (
+                       ["--no-index"] if args.no_index else []) + (["--no-measure"] if args.no_measure else [])
+            cp = subprocess.run(cmd, capture_output=True, text=True, env=variants[variant])
+            lines = [x for x in cp.stdout.splitlines() if x.startswith("RESULT ")]
+            if cp.returncode != 0 or not lines:
+                print(cp.stderr[-4000:])
+                raise SystemExit(f"scale {scale} ({variant}) failed")
+            r = json.loads(lines[-1][len("RESULT "):])
+            r["variant"] = variant
+            results.append(r)
+            print(f"  {r['docs']:,} docs, {r['band_entries']:,} entries: {r['seconds']:.0f} s, worker peak RSS "
+                  f"{r['peak_rss_worker_mib']:.0f} MiB, runner {r['peak_rss_runner_mib']:.0f} MiB, kept {r['kept']:,}",
+                  flush=True)
+    if len(variants) > 1:
+        print(rounds_table(results))
     cols = [collapse(r["steps"]) for r in results]
     labels = sorted(set().union(*cols))
     rows = []
@@ -396,8 +515,10 @@ def main(argv=None):
             v = c.get(label, {})
             row.append(f"{v.get('max_size', 0):,}" + (f" / {v.get('max_values', 0):,}" if "max_values" in v else ""))
         rows.append(row)
-    print(table(["step (largest element bytes / values per key)"] + [f"s={r['scale']}" for r in results], rows))
+    print(table(["step (largest element bytes / values per key)"] + [f"s={r['scale']} {r['variant']}" for r in results],
+                rows))
     path = write_results(args.name, {"runner": f"FnApiRunner {args.mode}", "max_rounds": args.max_rounds,
+                                     "chain_len": args.chain_len, "before": args.before,
                                      "dedup": json.loads(args.dedup), "results": results,
                                      "bloom_false_positives": fp, "split_levels": splits}, args.out)
     print(f"wrote {path}")

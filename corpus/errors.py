@@ -3,3 +3,8 @@
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the setting."""
+
+
+class LimitError(ValueError):
+    """A documented bound of the run was passed while it ran (e.g. ``dedup.finish_max_nodes``);
+    the message is one line that names the settings to change."""

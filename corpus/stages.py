@@ -324,7 +324,8 @@ STAGES: tuple[Stage, ...] = (
             DetailKind("kept_copy_in", "snapshot", "snapshot of the surviving copy of dropped documents"),
             DetailKind("band_groups", "shared or hot", "band keys shared by two or more documents"),
             DetailKind("rounds", "round_NN", "documents whose label changed in a propagation round"),
-            DetailKind("not_converged", "label_changed_in_last_round", "the round bound was hit"),
+            DetailKind("exact_finish", "labels_changed",
+                       "documents whose label the exact finish after the last round changed"),
         ),
     ),
     Stage(

@@ -19,7 +19,8 @@ with ``min`` combiners only.  Layout (big-endian, compared as bytes)::
     stable id      8 bytes: sha1(snapshot "\\n" url "\\n" WARC-Record-ID)[:8]
 
 Also here: the capped band-group accumulator (count + the K smallest ids), star edges, a Bloom
-filter and the split levels of hot keys (:class:`HotKeys`), size buckets, and an in-memory union-find reference used by the tests.
+filter and the split levels of hot keys (:class:`HotKeys`), size buckets, and an in-memory union-find
+(the exact finish of :mod:`.components`; the tests' reference).
 """
 
 from __future__ import annotations

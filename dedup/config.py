@@ -8,6 +8,7 @@ from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.settings import check_settings, setting
 
 from .cluster import MAX_SPLIT, TIE_BREAKS, KeepPolicy
+from .components import FINISH_MAX_NODES, MAX_ROUNDS
 from .minhash import MAX_NUM_PERM, MAX_SHINGLE_SIZE, SignatureSpec
 
 __all__ = ["DedupConfig"]
@@ -29,7 +30,11 @@ class DedupConfig:
     rows: int = setting(20, 1, MAX_NUM_PERM)
     #: After "newest snapshot first": longer | quality | none; then a stable id.
     tie_break: str = "longer"
-    max_rounds: int = setting(10, 1, 1000)
+    #: Label-propagation rounds (1 … 30): a round after the labels settle costs nearly nothing;
+    #: what still changes after the last one is finished exactly (finish_max_nodes).
+    max_rounds: int = setting(10, 1, MAX_ROUNDS)
+    #: The most node ids the exact finish after the rounds gathers on one worker (≈ 200 bytes each).
+    finish_max_nodes: int = setting(FINISH_MAX_NODES, 1, 100_000_000)
     #: Band groups and parents with more members than this are hot: split over sub-keys.
     group_cap: int = setting(64, 2, 1_000_000)
     #: A hot group is split over hot_salts**l sub-keys, the smallest l ≥ 1 that leaves about
@@ -41,10 +46,11 @@ class DedupConfig:
     bloom_max_log2_bits: int = setting(30, 10, 34)
     #: Documents per signature batch.
     batch_size: int = setting(256, 1, 100_000)
-    #: --write-index: Parquet files of the band index; 0 derives them from the number of rows.
+    #: --write-index: the least number of Parquet files of the band index (0: from the rows only).
     index_shards: int = setting(0, 0, 100_000)
-    #: --write-index with index_shards = 0: rows per Parquet file (≈ 100 MB of zstd Parquet).
-    index_rows_per_shard: int = setting(4_000_000, 1, 1_000_000_000)
+    #: --write-index: rows per Parquet file at most (on average; ≈ 2.5 MB of zstd Parquet): the
+    #: files are max(index_shards, ceil(rows / index_rows_per_shard)).
+    index_rows_per_shard: int = setting(100_000, 1, 1_000_000_000)
 
     def spec(self) -> SignatureSpec:
         return SignatureSpec(shingle_size=self.shingle_size, normalization=self.normalization,
@@ -58,6 +64,7 @@ class DedupConfig:
         (``Dedup.from_config`` uses them)."""
         return {
             "spec": self.spec(), "policy": self.policy(), "max_rounds": self.max_rounds,
+            "finish_max_nodes": self.finish_max_nodes,
             "group_cap": self.group_cap, "hot_salts": self.hot_salts, "bloom_log2_bits": self.bloom_log2_bits,
             "bloom_max_log2_bits": self.bloom_max_log2_bits, "batch_size": self.batch_size,
             "index_shards": self.index_shards, "index_rows_per_shard": self.index_rows_per_shard,

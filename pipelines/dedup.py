@@ -5,7 +5,8 @@
     res.stats     # ((snapshot, "dedup", outcome, reason), (docs, chars, bytes))
     res.details   # ((snapshot, "dedup", kind, name), (docs, chars, bytes))
 
-The graph (no step gathers all documents, signatures, edges or one hot group on one worker;
+The graph (no step gathers all documents, signatures, edges or one hot group on one worker —
+the exact finish gathers only what the rounds left, at most ``finish_max_nodes`` ids;
 docs/dedup.md, "Bounds", lists what each step holds):
 
 1. ``prepare``: batches of documents → signatures (``dedup/``) → node id (the survivor policy
@@ -20,20 +21,20 @@ docs/dedup.md, "Bounds", lists what each step holds):
    that routes only their entries into a join with the group minimum, split over
    ``hot_salts**l`` sub-keys so that each sub-key holds ≈ ``group_cap`` members whatever the
    group's size.
-4. ``components``: label propagation over the (distinct) star edges for ``max_rounds`` rounds.
-   A round joins labels to edges by child (a child has at most ``bands`` parents), then by
-   parent — split the same way for parents whose in-degree exceeds ``group_cap`` — and every
-   member of a parent's group takes the group's minimum label; the new label is a ``min``
-   combiner.  Labels changed per round are counted (details kind ``rounds``); changes in the
-   last round are reported as kind ``not_converged`` instead of passing silently.
+4. ``components`` (:mod:`.dedup_components`): the exact connected components of the (distinct)
+   star edges.  Round 1 propagates labels over every group (joins by child and by parent, hub
+   parents split the same way); rounds 2 … ``max_rounds`` take only the nodes whose label
+   changed in the previous round (a frontier: nothing is shuffled once labels settle); what is
+   still changing after them is finished exactly by union-find on one worker (at most
+   ``finish_max_nodes`` ids).  Labels changed per round are counted (details kind ``rounds``),
+   those the finish changed as kind ``exact_finish``.
 5. Survivors: a node whose final label is itself; cluster sizes are a count combiner per label.
 6. ``decide``: the documents are joined back to their decision by node id, with statistics.
 
 The joins carry typed messages (:mod:`.dedup_messages`) with a compact coder.
 
-Why this module is long: the six steps are one graph and read best in one place (≈ 650 lines);
-the hot-key sets, the band index and the messages live in ``dedup_hot``, ``dedup_index`` and
-``dedup_messages``.
+The hot-key sets, the components, the band index and the messages live in ``dedup_hot``,
+``dedup_components``, ``dedup_index`` and ``dedup_messages``.
 
 Incremental mode: ``against_index`` reads band entries of already-published survivors (tier
 ``0x00`` node ids, which win every cluster they join: old output is never touched) and
@@ -49,41 +50,28 @@ from typing import Callable, NamedTuple
 
 import apache_beam as beam
 import numpy as np
-from apache_beam import typehints as th
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton, TaggedOutput
-from apache_beam.transforms.window import GlobalWindows
 
 from jawebcorpus.corpus.record import Doc
-from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.dedup.cluster import (
-    HotKeys, KeepPolicy, child_messages, group_add, group_edges, group_merge, id_key64, initial_labels, is_published,
-    parent_group_messages, published_id, size_bucket, snapshot_of, sub_key, sub_keys,
+    HotKeys, KeepPolicy, group_add, group_edges, group_merge, is_published, published_id, size_bucket, snapshot_of,
+    sub_key, sub_keys,
 )
+from jawebcorpus.dedup.components import FINISH_MAX_NODES, MAX_ROUNDS
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
 
 from . import storage
+from .dedup_components import DETAILS, STAGE, STATS, BandMsg, CountingFn, NodeMsg, label_components, windowed
 from .dedup_hot import HotKeySet
 from .dedup_index import (
     INDEX_SCHEMA_VERSION, WriteIndex, check_index_spec, index_files, read_index_file, read_index_spec,
 )
-from .dedup_messages import (
-    ChildLabel, ClusterSize, DocEntry, DropFor, GroupMin, Label, Member, Msg, NewLabel, OldLabel, ParentEdge,
-)
+from .dedup_messages import ClusterSize, DocEntry, DropFor, GroupMin, Member
 
 __all__ = ["Dedup", "DedupResult", "Dropped", "STAGE", "read_index_spec", "check_index_spec", "index_files",
            "INDEX_SCHEMA_VERSION"]
-
-STAGE = "dedup"
-STATS = "stats"
-DETAILS = "details"
-
-#: Element types of the joins (Beam picks :class:`~.dedup_messages.MsgCoder` from them).
-NodeMsg = th.Tuple[bytes, Msg]                 # keyed by node id
-BandMsg = th.Tuple[th.Tuple[int, int], Msg]    # keyed by (band key, sub-key)
-ParentMsg = th.Tuple[th.Tuple[bytes, int], Msg]  # keyed by (parent, sub-key)
 
 
 class Dropped(NamedTuple):
@@ -110,28 +98,6 @@ class DedupResult(NamedTuple):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _windowed(value):
-    return GlobalWindows.windowed_value(value)
-
-
-class _CountingFn(beam.DoFn):
-    """Counts (snapshot, stage, kind/outcome, name) rows per bundle; emits them at its end."""
-
-    def start_bundle(self):
-        self.stats = StatsAccumulator()
-        self.details = StatsAccumulator()
-
-    def finish_bundle(self):
-        for key, vals in self.stats.drain():
-            _snap, stage, outcome, reason = key
-            for measure, v in zip(("docs", "chars", "bytes"), vals):
-                if v:
-                    Metrics.counter(stage, f"{outcome}.{reason}.{measure}").inc(v)
-            yield TaggedOutput(STATS, _windowed((key, vals)))
-        for key, vals in self.details.drain():
-            yield TaggedOutput(DETAILS, _windowed((key, vals)))
-
-
 def _quality_of(doc: Doc, quality) -> float:
     if quality is None:
         v = doc.quality_score
@@ -179,7 +145,7 @@ class _PrepareFn(beam.DoFn):
             yield from self._flush(lambda v: v)
 
     def finish_bundle(self):
-        yield from self._flush(_windowed)
+        yield from self._flush(windowed)
 
     def _flush(self, wrap):
         if not self.buffer:
@@ -217,7 +183,7 @@ class _BandGroupFn(beam.CombineFn):
         return acc
 
 
-class _GroupOutputsFn(_CountingFn):
+class _GroupOutputsFn(CountingFn):
     """Complete groups → star edges; groups over the cap → (band_key, (count, min)) for the hot path."""
 
     HOT = "hot"
@@ -281,179 +247,8 @@ def _hot_edges(item):
                 yield msg.node, m
 
 
-# -- 4. components -------------------------------------------------------------------------------
-class _InitialStateFn(beam.CombineFn):
-    """Per node: (initial label = min(node, its parents), in-degree) from the edge ends."""
-
-    def create_accumulator(self):
-        return (None, 0)
-
-    def add_input(self, acc, value):
-        label, incoming = value
-        best, degree = acc
-        return (label if best is None or label < best else best, degree + incoming)
-
-    def merge_accumulators(self, accs):
-        best, degree = None, 0
-        for b, d in accs:
-            if b is not None and (best is None or b < best):
-                best = b
-            degree += d
-        return (best, degree)
-
-    def extract_output(self, acc):
-        return acc
-
-
-class _LabelUpdateFn(beam.CombineFn):
-    """Per node: (new label = min(old, messages), old label)."""
-
-    def create_accumulator(self):
-        return (None, None)
-
-    def add_input(self, acc, msg):
-        best, old = acc
-        label = msg.label
-        if best is None or label < best:
-            best = label
-        if isinstance(msg, OldLabel):
-            old = label
-        return (best, old)
-
-    def merge_accumulators(self, accs):
-        best = old = None
-        for b, o in accs:
-            if b is not None and (best is None or b < best):
-                best = b
-            if o is not None:
-                old = o
-        return (best, old)
-
-    def extract_output(self, acc):
-        return acc
-
-
-class _RoundChildSideFn(beam.DoFn):
-    """Join by child: each edge (child → parent) takes the child's label to the parent's group
-    (to the child's sub-key when the parent is a hub)."""
-
-    def __init__(self, salts: int):
-        self.salts = salts
-
-    def process(self, item, hubs: HotKeys):
-        child, values = item
-        label = None
-        parents = []
-        for msg in values:  # at most ``bands`` parents and one label
-            if isinstance(msg, Label):
-                label = msg.label
-            else:
-                parents.append(msg.parent)
-        for p, (c, lab) in child_messages(child, label, parents):
-            yield (p, sub_key(c, hubs.level(id_key64(p)), self.salts)), ChildLabel(c, lab)
-
-
-def _route_labels(item, hubs: HotKeys, salts: int):
-    """A node's label → its group as a parent (every sub-key of it, for a hub)."""
-    node, label = item
-    msg = Label(label)
-    for sub in sub_keys(hubs.level(id_key64(node)), salts):
-        yield (node, sub), msg
-
-
-class _ChildLabels:
-    """The (child, label) pairs among a parent group's messages; re-iterable, holds nothing."""
-
-    __slots__ = ("values",)
-
-    def __init__(self, values):
-        self.values = values
-
-    def __iter__(self):
-        for msg in self.values:
-            if isinstance(msg, ChildLabel):
-                yield msg
-
-
-def _round_parent_side(item):
-    """Join by parent: the group (parent + children) takes its minimum label."""
-    (parent, _sub), values = item
-    label = None
-    for msg in values:
-        if isinstance(msg, Label):
-            label = msg.label
-            break
-    for node, m in parent_group_messages(parent, label, _ChildLabels(values)):
-        yield node, NewLabel(m)
-
-
-def _count_change(details: StatsAccumulator, node: bytes, round_no: int, last: bool) -> None:
-    """A node whose label a round lowered: the round's detail row (and ``not_converged`` in the last)."""
-    snap = snapshot_of(node)
-    details.add(snap, STAGE, "rounds", f"round_{round_no:02d}", 1, 0, 0)
-    Metrics.counter(STAGE, f"labels_changed.round_{round_no:02d}").inc()
-    if last:
-        details.add(snap, STAGE, "not_converged", "label_changed_in_last_round", 1, 0, 0)
-        Metrics.counter(STAGE, "not_converged").inc()
-
-
-class _CountChangesFn(_CountingFn):
-    def __init__(self, round_no: int, last: bool):
-        self.round_no = round_no
-        self.last = last
-
-    def process(self, item):
-        node, (best, old) = item
-        if old is not None and best < old:
-            _count_change(self.details, node, self.round_no, self.last)
-        yield node, best
-
-
-class _RoundsInOneStepFn(_CountingFn):
-    """(one local worker) Every distinct edge → every node's label after ``max_rounds`` rounds,
-    with the rounds' detail rows: the rounds of the distributed graph run in one process, on the
-    same keys with the same functions (:func:`child_messages` and :func:`sub_key` of the child
-    side, :func:`_round_parent_side` per parent group with the parent's :class:`Label`, the
-    minimum of old label and messages), so labels and counts are those of the unrolled rounds.
-
-    Only where one worker holds every collection in memory anyway (Beam's local runner with one
-    worker buffers each step's whole input): there the edges gathered into one element cost no
-    more memory than the runner's own buffer, and the graph is ≈ 270 transforms smaller."""
-
-    def __init__(self, salts: int, max_rounds: int):
-        self.salts = salts
-        self.max_rounds = max_rounds
-
-    def process(self, item, hubs: HotKeys):
-        _none, edges = item
-        parents_of: dict[bytes, list[bytes]] = {}
-        for c, p in edges:
-            parents_of.setdefault(c, []).append(p)
-        label = initial_labels((c, p) for c, ps in parents_of.items() for p in ps)
-        levels: dict[bytes, int] = {}
-        for r in range(1, self.max_rounds + 1):
-            groups: dict[tuple, list] = {}
-            for c, ps in parents_of.items():
-                for p, (child, lab) in child_messages(c, label[c], ps):
-                    lv = levels.get(p)
-                    if lv is None:
-                        lv = levels[p] = hubs.level(id_key64(p))
-                    groups.setdefault((p, sub_key(child, lv, self.salts)), []).append(ChildLabel(child, lab))
-            best: dict[bytes, bytes] = {}
-            for key, children in groups.items():
-                for node, msg in _round_parent_side((key, [Label(label[key[0]]), *children])):
-                    if node not in best or msg.label < best[node]:
-                        best[node] = msg.label
-            last = r == self.max_rounds
-            for node, m in best.items():
-                if m < label[node]:
-                    label[node] = m
-                    _count_change(self.details, node, r, last)
-        yield from label.items()
-
-
 # -- 6. decisions --------------------------------------------------------------------------------
-class _DecideFn(_CountingFn):
+class _DecideFn(CountingFn):
     """Documents joined with their decision: survivors go on; statistics for every document."""
 
     INDEX = "index"
@@ -516,7 +311,10 @@ class Dedup(beam.PTransform):
       policy: which copy survives (default: newest snapshot, then longer text, then stable id).
       quality: for ``policy.tie_break == "quality"``: a callable ``Doc -> float``, or the name of a
         quality measure (``doc.quality_measures``); default ``doc.quality_score``.
-      max_rounds: label-propagation rounds (the bound; a run that needs more says so in details).
+      max_rounds: label-propagation rounds (1 … :data:`MAX_ROUNDS`); rounds after the labels settle
+        cost nearly nothing, and what still changes after the last one is finished exactly.
+      finish_max_nodes: the most node ids the exact finish gathers on one worker; past it the run
+        stops with a one-line :class:`~jawebcorpus.corpus.errors.LimitError`.
       group_cap: band groups (and parents) with more members than this are hot (split).
       hot_salts: a hot group is split over ``hot_salts**l`` sub-keys (``l`` from its size).
       bloom_log2_bits: size of the hot-key Bloom filters (2**n bits); 0: from the number of hot
@@ -525,25 +323,28 @@ class Dedup(beam.PTransform):
       against_index: a band index (directory of Parquet files) of already-published survivors.
       write_index: directory to write this run's band index to (survivors; plus the entries of
         ``against_index`` when it is another directory, so the result is the extended index).
-      index_shards: Parquet files the index is written as; 0: ``ceil(rows / index_rows_per_shard)``.
+      index_shards: the least number of Parquet files of the index; the files are
+        ``max(index_shards, ceil(rows / index_rows_per_shard))``, so none holds much more than
+        ``index_rows_per_shard`` rows.
       index_tag: part-file name tag (default: random, so appending to a directory never clashes).
       carry_text: False: the survivors come out without their text (only ``doc.text_chars``), so
         the decision join shuffles no text; the caller joins the text back from where it is
         stored (the pipeline's per-file checkpoints).
       spread: False where there is one worker: the index files are not spread over workers.
       one_worker: True only on a runner with one worker that holds every collection in memory
-        (Beam's local runner with one worker): the label-propagation rounds run in one step
-        (:class:`_RoundsInOneStepFn`), with the same results, instead of ``max_rounds`` unrolled
-        joins; never on a distributed runner.
+        (Beam's local runner with one worker): the label-propagation rounds and the finish run in
+        one step (``dedup_components._RoundsInOneStepFn``), with the same results, instead of
+        unrolled joins; never on a distributed runner.
 
     ``Dedup.from_config(cfg.dedup, …)`` takes every setting from a :class:`DedupConfig`.
     """
 
     def __init__(self, spec: SignatureSpec | None = None, policy: KeepPolicy | None = None, *,
                  quality: Callable[[Doc], float] | str | None = None, max_rounds: int = 10,
+                 finish_max_nodes: int = FINISH_MAX_NODES,
                  group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 0, bloom_max_log2_bits: int = 30,
                  batch_size: int = 256, against_index: str | None = None, write_index: str | None = None,
-                 index_shards: int = 0, index_rows_per_shard: int = 4_000_000, index_tag: str | None = None,
+                 index_shards: int = 0, index_rows_per_shard: int = 100_000, index_tag: str | None = None,
                  label: str | None = None, carry_text: bool = True, spread: bool = True,
                  one_worker: bool = False):
         super().__init__(label)
@@ -556,14 +357,15 @@ class Dedup(beam.PTransform):
             raise TypeError("spec must be a SignatureSpec")
         if not isinstance(self.policy, KeepPolicy):
             raise TypeError("policy must be a KeepPolicy")
-        if (max_rounds < 1 or group_cap < 2 or hot_salts < 1 or batch_size < 1 or index_shards < 0
-                or index_rows_per_shard < 1):
-            raise ValueError("max_rounds ≥ 1, group_cap ≥ 2, hot_salts ≥ 1, batch_size ≥ 1, index_shards ≥ 0, "
-                             "index_rows_per_shard ≥ 1")
+        if (not 1 <= max_rounds <= MAX_ROUNDS or finish_max_nodes < 1 or group_cap < 2 or hot_salts < 1
+                or batch_size < 1 or index_shards < 0 or index_rows_per_shard < 1):
+            raise ValueError(f"max_rounds in [1, {MAX_ROUNDS}], finish_max_nodes ≥ 1, group_cap ≥ 2, hot_salts ≥ 1, "
+                             "batch_size ≥ 1, index_shards ≥ 0, index_rows_per_shard ≥ 1")
         if bloom_log2_bits and not 10 <= bloom_log2_bits <= 34 or not 10 <= bloom_max_log2_bits <= 34:
             raise ValueError("bloom_log2_bits is 0 or in [10, 34]; bloom_max_log2_bits in [10, 34]")
         self.quality = quality
         self.max_rounds = max_rounds
+        self.finish_max_nodes = finish_max_nodes
         self.group_cap = group_cap
         self.hot_salts = hot_salts
         self.bloom_log2_bits = bloom_log2_bits
@@ -637,57 +439,11 @@ class Dedup(beam.PTransform):
             | "distinct_edges" >> beam.Distinct()
         )
 
-        # 4. connected components: bounded label propagation
-        node_state = (
-            edges
-            | "edge_ends" >> beam.FlatMap(lambda e: [(e[0], (e[1], 0)), (e[1], (e[1], 1))])
-            | "initial_labels" >> beam.CombinePerKey(_InitialStateFn())
-        )
-        hubs = AsSingleton(
-            node_state
-            | "hub_degrees" >> beam.FlatMap(lambda kv: [(id_key64(kv[0]), kv[1][1])] if kv[1][1] > cap else [])
-            | self._hot_key_set("hub_keys"))
-        if self.one_worker:  # the rounds in one step (see _RoundsInOneStepFn): the same labels and counts
-            rounds = (
-                edges
-                | "key_edges" >> beam.Map(lambda e: (None, e))
-                | "gather_edges" >> beam.GroupByKey()
-                | "rounds" >> beam.ParDo(_RoundsInOneStepFn(salts, self.max_rounds), hubs).with_outputs(
-                    DETAILS, main="labels")
-            )
-            labels = rounds.labels
-            round_details = [rounds[DETAILS]]
-        else:
-            labels = node_state | "labels_0" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
-            edges_by_child = edges | "edges_by_child" >> beam.Map(
-                lambda e: (e[0], ParentEdge(e[1]))).with_output_types(NodeMsg)
-            round_details = []
-            for r in range(1, self.max_rounds + 1):
-                tag = f"round_{r:02d}"
-                child_side = (
-                    (edges_by_child,
-                     labels | f"{tag}_tag_labels" >> beam.Map(lambda kv: (kv[0], Label(kv[1]))).with_output_types(NodeMsg))
-                    | f"{tag}_flatten_child" >> beam.Flatten()
-                    | f"{tag}_group_child" >> beam.GroupByKey()
-                    | f"{tag}_child_side" >> beam.ParDo(_RoundChildSideFn(salts), hubs).with_output_types(ParentMsg)
-                )
-                parent_labels = labels | f"{tag}_route_labels" >> beam.FlatMap(
-                    _route_labels, hubs, salts).with_output_types(ParentMsg)
-                messages = (
-                    (child_side, parent_labels)
-                    | f"{tag}_flatten_parent" >> beam.Flatten()
-                    | f"{tag}_group_parent" >> beam.GroupByKey()
-                    | f"{tag}_parent_side" >> beam.FlatMap(_round_parent_side).with_output_types(NodeMsg)
-                )
-                updated = (
-                    (labels | f"{tag}_old" >> beam.Map(lambda kv: (kv[0], OldLabel(kv[1]))).with_output_types(NodeMsg),
-                     messages)
-                    | f"{tag}_flatten_update" >> beam.Flatten()
-                    | f"{tag}_update" >> beam.CombinePerKey(_LabelUpdateFn())
-                    | f"{tag}_count" >> beam.ParDo(_CountChangesFn(r, r == self.max_rounds)).with_outputs(DETAILS, main="labels")
-                )
-                labels = updated.labels
-                round_details.append(updated[DETAILS])
+        # 4. connected components: frontier rounds, then the exact finish (dedup_components)
+        labels, round_details = label_components(
+            edges, cap=cap, salts=salts, max_rounds=self.max_rounds, key_set=self._hot_key_set,
+            finish_max_nodes=self.finish_max_nodes, frontier_log2_bits=self.bloom_max_log2_bits,
+            one_worker=self.one_worker)
 
         # 5. survivors and cluster sizes
         sizes = (

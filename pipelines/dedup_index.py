@@ -9,7 +9,7 @@ Paths go through :mod:`.storage` (Beam's ``FileSystems``: local, ``gs://``, ``s3
 file is streamed to a hidden temporary name and renamed, like :func:`.storage.atomic_write`.
 
 Scale: the index of 10⁹ survivors has 4 × 10¹⁰ rows.  :class:`WriteIndex` counts the rows (a
-combiner), makes ``ceil(rows / rows_per_shard)`` shards (or a fixed number), and each shard's
+combiner), makes ``ceil(rows / rows_per_shard)`` shards (at least a given number), and each shard's
 writer streams its rows to Parquet in batches of :data:`BATCH_ROWS` — no shard is ever held in
 memory, so a worker's memory does not depend on the index size.  Reading streams record
 batches too, and each worker checks the spec and columns of the files it reads.
@@ -219,10 +219,9 @@ def read_index_file(path: str, spec: SignatureSpec | None = None):
 
 
 def index_shard_count(rows: int, fixed: int, rows_per_shard: int) -> int:
-    """Part files for ``rows`` rows: ``fixed`` when set, else ``ceil(rows / rows_per_shard)`` (≥ 1)."""
-    if fixed > 0:
-        return fixed
-    return max(1, -(-int(rows) // rows_per_shard))
+    """Part files for ``rows`` rows: ``ceil(rows / rows_per_shard)``, at least ``fixed`` and 1 — so a
+    file holds at most ``rows_per_shard`` rows on average, whatever ``fixed`` says."""
+    return max(1, fixed, -(-int(rows) // rows_per_shard))
 
 
 class _WriteShardFn(beam.DoFn):
@@ -273,14 +272,16 @@ class _WriteShardFn(beam.DoFn):
 class WriteIndex(beam.PTransform):
     """Rows ``(band_key, band, doc_id, snapshot)`` → the part files of a band index in ``directory``.
 
-    ``shards`` > 0 fixes the number of files; 0 takes ``ceil(rows / rows_per_shard)`` from a count
-    of the rows (a combiner).  Rows go to shard ``band_key mod n`` (band keys are uniform hashes,
-    and a band key appears at most once among the survivors of a converged run, so no shard is
-    hot); every shard is written, empty or not.  Returns the written paths.
+    The number of files ``n`` is ``max(shards, ceil(rows / rows_per_shard))`` from a count of the
+    rows (a combiner).  Rows go to shard ``band_key mod n``: band keys are uniform 64-bit hashes and
+    a band key appears once among the survivors of a run (two survivors sharing a band would be
+    one cluster), so a shard — the one ``GroupByKey`` value of the write — holds ≈ ``rows / n`` ≤
+    ``rows_per_shard`` rows (100,000 by default), more only by the hash's spread (a few hundred);
+    every shard is written, empty or not.  Returns the written paths.
     """
 
     def __init__(self, directory: str, tag: str, spec: SignatureSpec, policy: KeepPolicy,
-                 shards: int = 0, rows_per_shard: int = 4_000_000):
+                 shards: int = 0, rows_per_shard: int = 100_000):
         super().__init__()
         self.directory = directory
         self.tag = tag

@@ -30,7 +30,7 @@ from jawebcorpus.corpus.record import Doc
 
 __all__ = [
     "Msg", "Member", "GroupMin", "ParentEdge", "Label", "ChildLabel", "NewLabel", "OldLabel", "DocEntry",
-    "DropFor", "ClusterSize", "MsgCoder",
+    "DropFor", "ClusterSize", "Changed", "Want", "MemberLabel", "GroupRecord", "GroupLabel", "Lower", "MsgCoder",
 ]
 
 
@@ -115,11 +115,56 @@ class ClusterSize(NamedTuple("ClusterSize", [("size", int)]), Msg):
     TAG = 10
 
 
-_BYTES1 = (Member, GroupMin, ParentEdge, Label, NewLabel, OldLabel, DropFor)
-_BY_TAG: list = [None] * 11
-for _cls in (*_BYTES1, ChildLabel, DocEntry, ClusterSize):
+# -- frontier rounds and the exact finish (docs/dedup.md, "components") -----------------------------
+class Changed(NamedTuple("Changed", [("label", bytes), ("old", bytes)]), Msg):
+    """A node whose label changed in the previous round: its label and the one before."""
+
+    __slots__ = ()
+    TAG = 11
+
+
+class Want(NamedTuple("Want", [("parent", bytes), ("sub", int)]), Msg):
+    """An active group ``(parent, sub)`` asks a child (the key) for its changed label."""
+
+    __slots__ = ()
+    TAG = 12
+
+
+class MemberLabel(NamedTuple("MemberLabel", [("node", bytes), ("label", bytes), ("old", bytes)]), Msg):
+    """A member of an active group whose label changed in the previous round."""
+
+    __slots__ = ()
+    TAG = 13
+
+
+class GroupRecord(NamedTuple("GroupRecord", [("children", tuple), ("label", bytes)]), Msg):
+    """A group's children (one sub-key of a hub) and its minimum label after round 1."""
+
+    __slots__ = ()
+    TAG = 14
+
+
+class GroupLabel(NamedTuple("GroupLabel", [("label", bytes)]), Msg):
+    """A group's minimum label in the previous round (when that round lowered some member)."""
+
+    __slots__ = ()
+    TAG = 15
+
+
+class Lower(NamedTuple("Lower", [("label", bytes), ("old", bytes)]), Msg):
+    """A lower label for a node from an active group, with the node's label before the round."""
+
+    __slots__ = ()
+    TAG = 16
+
+
+_BYTES1 = (Member, GroupMin, ParentEdge, Label, NewLabel, OldLabel, DropFor, GroupLabel)
+_BYTES2 = (ChildLabel, Changed, Lower)
+_BY_TAG: list = [None] * 17
+for _cls in (*_BYTES1, *_BYTES2, MemberLabel, Want, GroupRecord, DocEntry, ClusterSize):
     _BY_TAG[_cls.TAG] = _cls
 _BYTES1_TAGS = frozenset(c.TAG for c in _BYTES1)
+_BYTES2_TAGS = frozenset(c.TAG for c in _BYTES2)
 _new = tuple.__new__
 
 
@@ -132,8 +177,20 @@ class _MsgCoderImpl(coder_impl.StreamCoderImpl):
         out.write_byte(tag)
         if tag in _BYTES1_TAGS:
             out.write(value[0], True)
-        elif tag == 5:
+        elif tag in _BYTES2_TAGS:
             out.write(value[0], True)
+            out.write(value[1], True)
+        elif tag == 13:
+            out.write(value[0], True)
+            out.write(value[1], True)
+            out.write(value[2], True)
+        elif tag == 12:
+            out.write(value[0], True)
+            out.write_var_int64(value[1])
+        elif tag == 14:
+            out.write_var_int64(len(value[0]))
+            for child in value[0]:
+                out.write(child, True)
             out.write(value[1], True)
         elif tag == 10:
             out.write_var_int64(value[0])
@@ -147,8 +204,16 @@ class _MsgCoderImpl(coder_impl.StreamCoderImpl):
         tag = stream.read_byte()
         if tag in _BYTES1_TAGS:
             return _new(_BY_TAG[tag], (stream.read_all(True),))
-        if tag == 5:
-            return _new(ChildLabel, (stream.read_all(True), stream.read_all(True)))
+        if tag in _BYTES2_TAGS:
+            return _new(_BY_TAG[tag], (stream.read_all(True), stream.read_all(True)))
+        if tag == 13:
+            return _new(MemberLabel, (stream.read_all(True), stream.read_all(True), stream.read_all(True)))
+        if tag == 12:
+            return _new(Want, (stream.read_all(True), stream.read_var_int64()))
+        if tag == 14:
+            n = stream.read_var_int64()
+            children = tuple(stream.read_all(True) for _ in range(n))
+            return _new(GroupRecord, (children, stream.read_all(True)))
         if tag == 10:
             return _new(ClusterSize, (stream.read_var_int64(),))
         if tag == 8:

@@ -268,9 +268,13 @@ class RunStatistics(beam.PTransform):
                 | "with_written" >> beam.Map(_with_written)
             )
         files_dir = file_records_dir(self.output_dir)
+        files_per_snapshot = beam.pvalue.AsDict(
+            reports
+            | "file_snapshot" >> beam.Map(lambda r: (r["snapshot"], 1))
+            | "files_per_snapshot" >> beam.CombinePerKey(sum))
         (
             reports
-            | "file_record_shard" >> beam.Map(lambda r: (file_record_shard(r), r))
+            | "file_record_shard" >> beam.Map(lambda r, n: (file_record_shard(r, n[r["snapshot"]]), r), files_per_snapshot)
             | "group_file_records" >> beam.GroupByKey()
             | "write_file_records" >> beam.Map(write_file_records, files_dir)
         )

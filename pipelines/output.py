@@ -33,7 +33,7 @@ from .config import PipelineConfig
 
 __all__ = [
     "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "checkpoint_name", "checkpoint_part_path",
-    "parts_dir", "shard_of", "shard_patterns", "runs_dir", "file_records_dir", "file_record_shard",
+    "parts_dir", "shard_of", "shard_patterns", "runs_dir", "file_records_dir", "file_record_shard", "file_record_shards",
     "write_part", "commit_file", "signal_columns", "write_rejected", "rejected_dir",
     "checkpointed_docs", "match_stubs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
 ]
@@ -42,8 +42,11 @@ __all__ = [
 RETRY_ERRORS = frozenset({"remote_error", "remote_too_slow"})
 #: Prefixes checkpoints and parts are spread over (listed in parallel).
 CHECKPOINT_SHARDS = 256
-#: Shards of the per-file records of one snapshot (``OUT/stats/files/``).
+#: Shards of the per-file records of one snapshot (``OUT/stats/files/``): at least this many …
 FILE_RECORD_SHARDS = 16
+#: … and as many more as keep a shard (one GroupByKey value, ≈ 0.5 KB per record) at about this
+#: many records: a snapshot of over 160,000 files gets ceil(files / 10,000) shards.
+FILE_RECORDS_PER_SHARD = 10_000
 _SAFE = re.compile(r"[^A-Za-z0-9_.+\-]")
 
 
@@ -118,8 +121,14 @@ def file_records_dir(output_dir: str) -> str:
     return storage.join(output_dir, "stats", "files")
 
 
-def file_record_shard(record: dict) -> tuple[str, int]:
-    return record["snapshot"], int(_digest(record["warc_file"])[:8], 16) % FILE_RECORD_SHARDS
+def file_record_shards(files: int) -> int:
+    """Shards of the file records of a snapshot of ``files`` files."""
+    return max(FILE_RECORD_SHARDS, -(-int(files) // FILE_RECORDS_PER_SHARD))
+
+
+def file_record_shard(record: dict, files: int = 0) -> tuple[str, int]:
+    """``(snapshot, shard)`` of a file record, its snapshot having ``files`` files."""
+    return record["snapshot"], int(_digest(record["warc_file"])[:8], 16) % file_record_shards(files)
 
 
 def _measure_getter(name: str):

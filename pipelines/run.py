@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -197,11 +198,15 @@ def environment_error(exc: BaseException) -> str | None:
     its traceback in the message, so the message is searched too."""
     import errno
 
+    from jawebcorpus.corpus.errors import LimitError
     from jawebcorpus.corpus.inputs import InputError
 
     for e in _chain(exc):
-        if isinstance(e, InputError):  # a snapshot listing refused inside the pipeline
+        if isinstance(e, (InputError, LimitError)):  # a snapshot listing refused, a bound passed
             return str(e).split(" [while running")[0]
+        limit = re.search(r"LimitError: ([^\n]*)", str(e))
+        if limit:  # raised on a worker: Beam re-raises it with the traceback in the message
+            return limit.group(1).split(" [while running")[0]
         code = getattr(e, "errno", None)
         text = str(e)
         if code == errno.ENOSPC or "No space left on device" in text or "[Errno 28]" in text:

@@ -324,8 +324,10 @@ def _stats_checks(run: RunStats, funnels: dict[str, list[StageEntry]], snapshots
             out.append(f"{snap}: the quality model's score histogram counts {scored:,} documents, "
                        f"{qm['in_docs']:,} were scored")
         for (stage, kind, name), n in d.items():
+            # only in statistics of runs before the exact finish (since then dedup always converges)
             if stage == "dedup" and kind == "not_converged" and n:
-                out.append(f"{snap}: dedup clustering did not converge ({name}: {n:,})")
+                out.append(f"{snap}: dedup clustering did not converge ({name}: {n:,}; a run of this version "
+                           "finishes the clusters exactly)")
         rd = by.get("read")
         if rd and snap in files and run.files:
             rec, pages = files[snap]

@@ -26,8 +26,8 @@ from jawebcorpus.pipelines.dedup import Dedup
 from jawebcorpus.pipelines.dedup_hot import HotKeySet
 from jawebcorpus.pipelines.dedup_index import WriteIndex, index_files, index_shard_count, read_index_file
 from jawebcorpus.pipelines.dedup_messages import (
-    ChildLabel, ClusterSize, DocEntry, DropFor, GroupMin, Label, Member, Msg, MsgCoder, NewLabel, OldLabel,
-    ParentEdge,
+    Changed, ChildLabel, ClusterSize, DocEntry, DropFor, GroupLabel, GroupMin, GroupRecord, Label, Lower, Member,
+    MemberLabel, Msg, MsgCoder, NewLabel, OldLabel, ParentEdge, Want,
 )
 from jawebcorpus.pipelines.run import local_runner
 
@@ -210,7 +210,9 @@ def test_messages_round_trip_compactly_through_their_coder():
               warc_date="2024-01-01T00:00:00Z", url="https://a.example.jp/", text=None, text_chars=9,
               payload_bytes=10)
     msgs = [Member(node), GroupMin(node), ParentEdge(node), Label(label), ChildLabel(node, label), NewLabel(label),
-            OldLabel(label), DropFor(label), ClusterSize(123456), DocEntry(doc, b"\x00" * 16), DocEntry(doc, None)]
+            OldLabel(label), DropFor(label), ClusterSize(123456), DocEntry(doc, b"\x00" * 16), DocEntry(doc, None),
+            Changed(label, node), Want(node, (2 << 32) | 4095), MemberLabel(node, label, node),
+            GroupRecord((node, label, node), label), GroupRecord((), label), GroupLabel(label), Lower(label, node)]
     fallback = coders.FastPrimitivesCoder()
     for m in msgs:
         back = kv.decode(kv.encode((node, m)))[1]
@@ -229,17 +231,18 @@ def test_every_join_of_the_stage_uses_the_message_coder():
     from apache_beam.pipeline import PipelineVisitor
 
     p = beam.Pipeline()
-    _ = p | beam.Create([]) | "dedup" >> Dedup(max_rounds=1)
+    _ = p | beam.Create([]) | "dedup" >> Dedup(max_rounds=2)
     seen = {}
 
     class V(PipelineVisitor):
         def visit_transform(self, node):
             if isinstance(node.transform, beam.GroupByKey) and node.full_label.split("/")[1] in (
-                    "group_hot", "round_01_group_child", "round_01_group_parent", "join_decisions"):
+                    "group_hot", "round_01_group_child", "round_01_group_parent", "join_decisions",
+                    "round_02_group_member", "round_02_group_active", "finish_group_member", "finish_group_active"):
                 seen[node.full_label] = coders.registry.get_coder(next(iter(node.inputs)).element_type)
 
     p.visit(V())
-    assert len(seen) == 4
+    assert len(seen) == 8
     assert all(isinstance(c.coders()[1], MsgCoder) for c in seen.values()), seen
 
 
@@ -249,7 +252,7 @@ def test_index_shards_from_the_row_count_and_streams_rows(tmp_path, monkeypatch)
 
     monkeypatch.setattr(di, "BATCH_ROWS", 100)  # several row groups per file
     assert index_shard_count(0, 0, 1000) == 1 and index_shard_count(2500, 0, 1000) == 3
-    assert index_shard_count(10**10, 16, 1000) == 16
+    assert index_shard_count(500, 16, 1000) == 16 and index_shard_count(10**10, 16, 1000) == 10**7  # at least 16
     rng = random.Random(4)
     rows = [(rng.getrandbits(64) - 2**63, i % 40, bytes([1]) + rng.randbytes(14), NEW) for i in range(2500)]
     out = tmp_path / "index"
