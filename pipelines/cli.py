@@ -456,10 +456,11 @@ def cmd_report(args) -> int:
 
 def _argv_and_options_problem(parser, args, extra: list[str], argv: list[str]) -> str | None:
     """Arguments that are not UTF-8 text, or (``run``) options neither we nor Beam know: one
-    line for the user (exit 2), before anything is read or written."""
+    line for the user (exit 2), before anything is read or written.  ``report`` only reads: a
+    folder whose name is not UTF-8 is read and its name printed escaped."""
     from . import checks
 
-    problem = checks.argv_problem(argv)
+    problem = checks.argv_problem(argv) if args.command != "report" else None
     if problem or args.command != "run":
         return problem
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001

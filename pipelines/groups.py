@@ -132,6 +132,9 @@ GROUPS: tuple[Grouping, ...] = (
              "≈ 130 KB"),
     Grouping(f"{_ST}/pick_samples", "combiner", "(stage, reason)", "`--samples-per-reason` samples",
              "--samples-per-reason"),
+    # -- the run's last step (pipelines/finish.py) -------------------------------------------------
+    Grouping("finish_run/count_written", "combiner", "none (global)", "one count"),
+    Grouping("finish_run/resumed_files", "combiner", "none (global)", "one sum"),
 )
 
 
