@@ -57,7 +57,7 @@ from pathlib import Path
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Column, Count, DetailKind, Reason, Resources, Stage
 
 __all__ = [
     "NgWordsStage",
@@ -560,6 +560,21 @@ class NgWordsStage(Stage):
     documents each term occurs in, and of those it removes."""
 
     name = "ngwords"
+    summary = "share of NG-word characters among Japanese letters"
+    settings = NgWordsConfig
+    reasons = (
+        *Reason.kept("no NG word", "clean"),
+        *Reason.kept("NG words below the threshold", "matched"),
+        *Reason.dropped("share at least ngwords.max_fraction", "ng_fraction"),
+    )
+    details = (
+        DetailKind("term_matched", "term", "documents containing the term, matched characters"),
+        DetailKind("term_removed", "term", "documents the term occurs in that were dropped"),
+    )
+
+    @classmethod
+    def columns(cls, settings: NgWordsConfig) -> tuple[Column, ...]:
+        return (Column("ng_fraction", "float64", "NG-word characters / Japanese letters (ngwords)"),)
 
     def setup(self, config, resources: Resources) -> None:
         cfg = config.ngwords
@@ -576,7 +591,7 @@ class NgWordsStage(Stage):
             count.detail("term_matched", term, chars=chars)
             if res.rejected:
                 count.detail("term_removed", term, chars=n, nbytes=doc.payload_bytes)
-        doc.ng_fraction = res.fraction
+        doc.signals["ng_fraction"] = res.fraction
         if res.rejected:
             count.dropped("ng_fraction", chars=n)
             return None

@@ -73,7 +73,7 @@ from typing import Callable, Iterable
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import Range, check_settings, setting
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Column, Count, DetailKind, Reason, Resources, Stage
 from jawebcorpus.corpus.stats import ratio_bin
 
 __all__ = [
@@ -565,6 +565,19 @@ class QualityModelStage(Stage):
     cuts."""
 
     name = "quality_model"
+    summary = "a fastText quality classifier's score (the probability of its label)"
+    settings = QualityModelConfig
+    enabled_by = "path"
+    reasons = (
+        *Reason.kept("scored (at or above quality_model.threshold when one is set)", "scored"),
+        *Reason.dropped("score below quality_model.threshold", "quality_model_below"),
+    )
+    details = (DetailKind("hist:quality_score", "bin lower edge", "the score of every document scored",
+                          title="quality model score (probability of its label)"),)
+
+    @classmethod
+    def columns(cls, settings: QualityModelConfig) -> tuple[Column, ...]:
+        return (Column("quality_score", "float32", "the quality model's probability of its label"),)
 
     def setup(self, config, resources: Resources) -> None:
         cfg: QualityModelConfig = config.quality_model
@@ -577,7 +590,7 @@ class QualityModelStage(Stage):
     def apply(self, doc: Doc, count: Count) -> Doc | None:
         text = doc.text or ""
         score = self.model.score(text)
-        doc.quality_score = score
+        doc.signals["quality_score"] = score
         count.detail("hist:quality_score", ratio_bin(score), chars=len(text), nbytes=doc.payload_bytes)
         if not self.model.keep(score):
             count.dropped("quality_model_below", chars=len(text))

@@ -14,7 +14,7 @@ from jawebcorpus.corpus import remote
 from jawebcorpus.corpus.inputs import (
     DEFAULT_CC_BASE, MAX_FILES, InputError, expand_snapshots, resolve_paths, sample_per_snapshot,
 )
-from jawebcorpus.corpus.stages import until_choices
+from jawebcorpus.registry import until_choices
 
 __all__ = ["main", "build_parser", "sample_dir"]
 

@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.runners.runner import PipelineState
 
 from jawebcorpus.corpus.stats import final_outcomes
+from jawebcorpus.registry import STAGE_NAMES
 
 from . import storage
 from .lock import OutputLock
@@ -402,7 +403,7 @@ def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit, lock: Out
 
 def summary_lines(result: RunResult) -> list[str]:
     lines = []
-    finals = final_outcomes(result.rows)
+    finals = final_outcomes(result.rows, STAGE_NAMES)
     for snap, f in sorted(finals.items()):
         lines.append(
             f"{snap}: {f['read']:,} records read → {f['kept']:,} documents written, "

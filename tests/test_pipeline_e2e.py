@@ -18,6 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from jawebcorpus.corpus.stats import check_accounting, final_outcomes, read_file_records
 from jawebcorpus.pipelines.cli import main, sample_dir
 from jawebcorpus.sample import load_manifest, warc_paths
+from jawebcorpus.registry import STAGE_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -77,13 +78,13 @@ def test_sample_output_is_readable_parquet_with_the_schema(sample_run):
 
 def test_sample_accounting_matches_the_warc_files(sample_run):
     rows, files = load_stats(sample_run)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     records_per_snapshot: dict[str, int] = {}
     for path in warc_paths():
         snap = re.search(r"CC-MAIN-\d{4}-\d{2}", str(path)).group(0)
         with open(path, "rb") as fh:
             records_per_snapshot[snap] = records_per_snapshot.get(snap, 0) + sum(1 for _ in ArchiveIterator(fh))
-    finals = final_outcomes(rows)
+    finals = final_outcomes(rows, STAGE_NAMES)
     assert {s: f["read"] for s, f in finals.items()} == records_per_snapshot
     for snap, f in finals.items():
         assert f["read"] == f["kept"] + f["dropped"] + f["error"]
@@ -152,7 +153,7 @@ def test_every_row_can_be_refetched_by_byte_range(sample_run):
 
 def test_every_reason_of_a_run_is_declared_in_the_registry(sample_run):
     """(docs/stages.md equals the registry: tests/test_registry.py.)"""
-    from jawebcorpus.corpus.stages import reason_outcome
+    from jawebcorpus.registry import reason_outcome
 
     rows, _ = load_stats(sample_run)
     for r in rows:
@@ -192,7 +193,7 @@ def test_until_stops_after_the_named_stage(tmp_path):
     assert run_cli("--sample", "--until", "extract", "--output", str(out)) == 0
     rows, _ = load_stats(out)
     assert not any(r["stage"] in ("langid", "quality", "clean") for r in rows)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     table = ds.dataset(out / "data", format="parquet").to_table()
     assert table.num_rows == sum(r["docs"] for r in rows if r["stage"] == "extract" and r["outcome"] == "kept")
     assert table.column("lang_score").null_count == table.num_rows
@@ -291,7 +292,7 @@ def test_bad_input_is_counted_never_a_crash(tmp_path, capsys):
     assert run_cli("--input", *files, "--output", str(out)) == 0
     err = capsys.readouterr().err
     rows, reports = load_stats(out)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     assert len(reports) == len(files)
     by_name = {Path(r["path"]).name: r for r in reports}
     assert by_name["clipped.warc.gz"]["error"] == "truncated_gzip"
@@ -302,7 +303,7 @@ def test_bad_input_is_counted_never_a_crash(tmp_path, capsys):
     assert failed and all(r["error"] and r["message"] for r in failed)
     for r in failed:
         assert f"failed file: {r['path']}" in err
-    from jawebcorpus.corpus.stages import FILE_ERRORS, reason_outcome
+    from jawebcorpus.registry import FILE_ERRORS, reason_outcome
 
     for r in failed:
         assert r["error"] in FILE_ERRORS
@@ -335,7 +336,7 @@ def test_shared_crawl_end_to_end(tmp_path):
     out1 = tmp_path / "one"
     assert run_cli("--input", str(shared / "crawl"), "--output", str(out1)) == 0
     rows, files = load_stats(out1)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     manifest = json.loads((shared / "crawl" / "MANIFEST.json").read_text())
     for snap, info in manifest["snapshots"].items():
         ja = info["captures_by_kind"]["ja"] + info["captures_by_kind"].get("ja-mirror", 0)
@@ -390,7 +391,7 @@ def test_incremental_snapshot_against_a_published_index(tmp_path, capsys):
                    "--output", str(new)) == 0
     assert output_digest(old) == before
     rows, _ = load_stats(new)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     indexed = sum(r["docs"] for r in rows if r["stage"] == "dedup" and r["reason"] == "indexed_duplicate")
     # the re-crawled ice-lantern article and its mirror were published in 2024-10
     assert indexed == 2

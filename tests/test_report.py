@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.registry import STAGE_NAMES
 from jawebcorpus.corpus.stats import read_file_records
 from jawebcorpus.filters.quality import RULES
 from jawebcorpus.pipelines.cli import main
@@ -230,7 +230,7 @@ def test_malformed_statistics_are_a_clear_error(sample_out, tmp_path, capsys):
 def test_the_report_follows_the_registries(sample_out, tmp_path):
     from importlib import resources
 
-    from jawebcorpus.corpus.stages import HISTOGRAMS, STAGES, stage
+    from jawebcorpus.registry import HISTOGRAMS, STAGES, stage
 
     run = _report(sample_out)["runs"][0]
     unit = {s.name for s in STAGES if s.changes_char_unit}
