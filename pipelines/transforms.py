@@ -19,7 +19,6 @@ Each stage also increments Beam counters ``<stage>/<outcome>.<reason>.<measure>`
 from __future__ import annotations
 
 import logging
-from typing import Callable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -88,15 +87,12 @@ class ProcessFileFn(beam.DoFn):
 
     Every stage object is set up once per DoFn instance; heavy objects (the language-ID model,
     the NG-word matcher, host lists) once per worker process, through ``shared``.
-    ``after_commit`` (tests) is called with each committed file's name.
     """
 
-    def __init__(self, spec: RunSpec, shared: Shared, progress: ProgressSink | None = None,
-                 after_commit: Callable[[str], None] | None = None):
+    def __init__(self, spec: RunSpec, shared: Shared, progress: ProgressSink | None = None):
         self.spec = spec
         self.shared = shared
         self.progress = progress or ProgressSink(None)
-        self.after_commit = after_commit
 
     def setup(self):
         resources = self.shared.acquire(_ResourceBox).resources
@@ -128,8 +124,6 @@ class ProcessFileFn(beam.DoFn):
         stats = commit_file(spec.config, spec.output, spec.fingerprint, spec.commit_stages, result,
                             final=not spec.dedup)
         _count(stats.items())
-        if self.after_commit is not None:
-            self.after_commit(inp.rel)
         yield inp.rel
 
     def finish_bundle(self):
@@ -139,12 +133,10 @@ class ProcessFileFn(beam.DoFn):
 class ProcessFiles(beam.PTransform):
     """Input files → the stages up to ``spec.until`` → per-file Parquet parts and checkpoints."""
 
-    def __init__(self, spec: RunSpec, progress: ProgressSink | None = None,
-                 after_commit: Callable[[str], None] | None = None, spread: bool = True):
+    def __init__(self, spec: RunSpec, progress: ProgressSink | None = None, spread: bool = True):
         super().__init__()
         self.spec = spec
         self.progress = progress
-        self.after_commit = after_commit
         self.spread = spread  # False: one worker (nothing to spread over)
 
     def expand(self, files):
@@ -152,7 +144,7 @@ class ProcessFiles(beam.PTransform):
         # and committed by one call.
         return (
             _spread(files, "spread_files", self.spread)
-            | "process_files" >> beam.ParDo(ProcessFileFn(self.spec, Shared(), self.progress, self.after_commit))
+            | "process_files" >> beam.ParDo(ProcessFileFn(self.spec, Shared(), self.progress))
         )
 
 

@@ -221,16 +221,19 @@ def test_a_crashed_run_resumes_to_the_same_output(tmp_path):
 
     whole, crashed = tmp_path / "whole", tmp_path / "crashed"
     assert run_cli("--sample", "--output", str(whole)) == 0
-    # The same run as the command line builds it, with a commit hook that kills the process.
+    # The same run as the command line builds it, killed right after its first commit: the local
+    # runner calls the DoFn in this process, which finds the commit function in its module.
     crash_run = (
         "import os, sys\n"
         "from apache_beam.options.pipeline_options import PipelineOptions\n"
-        "from jawebcorpus.pipelines import cli, run\n"
-        "class Crash:\n"
-        "    def __call__(self, rel):\n"
-        "        os._exit(17)\n"
+        "from jawebcorpus.pipelines import cli, run, transforms\n"
+        "commit = transforms.commit_file\n"
+        "def commit_then_die(*args, **kwargs):\n"
+        "    commit(*args, **kwargs)\n"
+        "    os._exit(17)\n"
+        "transforms.commit_file = commit_then_die\n"
         "args, extra = cli.build_parser().parse_known_args(sys.argv[1:])\n"
-        "run.run_pipeline(cli.build_spec(args, sys.argv), PipelineOptions(extra), after_commit=Crash())\n"
+        "run.run_pipeline(cli.build_spec(args, sys.argv), PipelineOptions(extra))\n"
     )
     args = ["run", "--sample", "--quiet", "--output", str(crashed)]
     first = subprocess.run([sys.executable, "-c", crash_run, *args], capture_output=True, text=True, timeout=600)
