@@ -95,6 +95,7 @@ class ProcessFileFn(beam.DoFn):
         self.progress = progress or ProgressSink(None)
 
     def setup(self):
+        storage.serve_input()  # input on Beam's file systems (gs:// …)
         resources = self.shared.acquire(_ResourceBox).resources
         cfg = self.spec.config
         self.reader = ReadStage()
@@ -148,6 +149,17 @@ class ProcessFiles(beam.PTransform):
         )
 
 
+class _ListSnapshotFn(beam.DoFn):
+    def __init__(self, remote: RemoteConfig | None):
+        self.remote = remote
+
+    def setup(self):
+        storage.serve_input()  # a crawl base on Beam's file systems (gs:// …)
+
+    def process(self, s):
+        yield from list_snapshot(s.snapshot, s.cc_base, s.max_files, self.remote)
+
+
 class ListSnapshotFiles(beam.PTransform):
     """Snapshots → their WARC files (from ``warc.paths.gz``, one snapshot per element)."""
 
@@ -156,9 +168,7 @@ class ListSnapshotFiles(beam.PTransform):
         self.remote = remote
 
     def expand(self, listings):
-        remote = self.remote
-        return listings | "list_snapshot" >> beam.FlatMap(
-            lambda s: list_snapshot(s.snapshot, s.cc_base, s.max_files, remote))
+        return listings | "list_snapshot" >> beam.ParDo(_ListSnapshotFn(self.remote))
 
 
 def _committed_names(pattern: str):
