@@ -34,7 +34,7 @@ from jawebcorpus.filters.quality_model import QualityModelConfig
 __all__ = [
     "ReadConfig", "DetectConfig", "ExtractConfig", "LangIdConfig", "OutputConfig",
     "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig", "PiiConfig", "QualityModelConfig", "DedupConfig",
-    "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides",
+    "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides", "compose",
 ]
 
 
@@ -67,17 +67,23 @@ def _fingerprint(self) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-#: The pipeline configuration: ``preset`` (its name) and one section per stage with settings,
-#: named by the stage (``Stage.config_section()``), each defaulting to its settings class's defaults.
-PipelineConfig = dataclasses.make_dataclass(
-    "PipelineConfig",
-    [("preset", str, dataclasses.field(default="default")),
-     *((section, cls, dataclasses.field(default_factory=cls)) for section, cls in registry.settings_sections())],
-    frozen=True,
-    namespace={"validate": _validate, "to_dict": _to_dict, "fingerprint": _fingerprint,
-               "__doc__": "The settings of a run: one section per stage (see the module docstring)."},
-)
-PipelineConfig.__module__ = __name__  # pickled by reference, as a class written here would be
+def compose(sections) -> type:
+    """The configuration class of ``sections`` (``(section, settings class)``, in order):
+    ``preset`` (its name) and one field per section, defaulting to its settings class's defaults."""
+    cls = dataclasses.make_dataclass(
+        "PipelineConfig",
+        [("preset", str, dataclasses.field(default="default")),
+         *((section, settings, dataclasses.field(default_factory=settings)) for section, settings in sections)],
+        frozen=True,
+        namespace={"validate": _validate, "to_dict": _to_dict, "fingerprint": _fingerprint,
+                   "__doc__": "The settings of a run: one section per stage (see the module docstring)."},
+    )
+    cls.__module__ = __name__  # pickled by reference, as a class written here would be
+    return cls
+
+
+#: The pipeline configuration: one section per stage of the registry that has settings.
+PipelineConfig = compose(registry.settings_sections())
 
 
 PRESETS: dict[str, PipelineConfig] = {
