@@ -12,41 +12,46 @@ task that reads it, runs no combiner lifting, and its ``Flatten`` adds up partit
 with their own descendants) triple the partitions per round: 3¹⁰ after ten rounds, a task graph
 that grew the launcher past 24 GB.  docs/runners.md ("Dask") has a few-line reproducer of each.
 
-This module translates the same graph with Beam's own pieces for what runs *inside* a task
-(``DoFnRunner``, side-input views, ``LiftedCombinePerKey``) and dask.bag for the data between
-tasks, with these rules:
+This module translates the same graph into one dask task graph, built directly (a dict of
+tasks; ``dask.bag`` collections cost time and memory quadratic in the graph on the launcher),
+with Beam's own pieces for what runs inside a task (``DoFnRunner``, side-input views,
+``LiftedCombinePerKey``; :mod:`.dask_tasks`):
 
-* a ``PCollection`` is a bag of plain values (global window only; anything else is refused);
-* ``ParDo``: one task per partition runs the DoFn over the partition (a bundle) and returns its
-  outputs per tag; each output ``PCollection`` is its own bag;
-* side inputs: the side ``PCollection`` is gathered into one value by one task, a dependency of
-  every task that reads it (computed once, complete before its consumers start);
-* ``GroupByKey``: dask's task-based shuffle with a stable hash of the key's deterministic Beam
-  encoding, on at most ``--dask_npartitions`` partitions; ``CombinePerKey``: combiner lifting
-  (a partial combine per partition, then the grouped accumulators);
-* ``Flatten``: the inputs' partitions, merged down to ``--dask_npartitions``;
-  ``Reshuffle``: the input split or merged into ``--dask_npartitions`` partitions;
-* every sink is computed (one final task depends on all of them); DoFn instances are set up
-  once per worker process and reused across tasks; counters are summed per worker process and
-  collected at the end (``result.metrics()``).
+* a ``PCollection`` is a list of partitions (Python lists in worker memory; global window only);
+* ``ParDo``: chains of ParDos whose output has one reader are fused (Beam's fusion); one task
+  per partition runs the chain, each DoFn over the whole partition (a bundle), and keeps the
+  outputs that something reads, per tag; ``Flatten`` and tag selection cost no task;
+* side inputs: one task gathers the side ``PCollection``; every task that reads it depends on
+  it (computed once, complete before its readers start);
+* ``GroupByKey``: a k-ary tree shuffle (as dask.bag's) on a stable hash of the key's
+  deterministic Beam encoding; ``CombinePerKey`` is lifted (a partial combine per partition);
+* ``Reshuffle`` splits (or merges) its input into ``--dask_npartitions`` partitions;
+* one final task depends on every sink; DoFn instances are set up once per worker process and
+  reused; counters are summed per worker process and collected at the end.
 
 ``--dask_npartitions`` (default: twice the worker threads of the cluster at submission, at
-least 4) bounds the partitions of every step; a partition is held in a worker's memory as a
-list, so it also sets the memory per task (docs/runners.md, "Dask", sizing).
+least 4) is the number of partitions of every step after a ``Reshuffle`` or ``GroupByKey``: it
+sets the parallelism, the memory of a task (a partition is held as a list) and the size of the
+task graph (≈ N·(k·s + s + 1) tasks per ``GroupByKey``, ``k**s ≥ N``, ``k ≤ 32``); see
+docs/runners.md, "Dask".
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
-import threading
+import math
 import uuid
 
 import apache_beam as beam
 from apache_beam.pipeline import PipelineVisitor, PTransformOverride
 from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineState
 
-__all__ = ["DaskRunner", "DaskPipelineResult", "NAMES", "DEFAULT_MIN_PARTITIONS"]
+from .dask_tasks import (
+    _count, _finished, _gather, _group, _join_split, _Opaque, _piece, _pop_metrics, _run_stage, _split_by_digit,
+    _split_evenly, _unwrap,
+)
+
+__all__ = ["DaskRunner", "DaskPipelineResult", "NAMES", "DEFAULT_MIN_PARTITIONS", "translate", "check_cluster"]
 
 #: ``--runner`` values that select this runner (Beam's fully qualified name included: Beam's
 #: translation cannot run the pipeline, see the module docstring).
@@ -122,298 +127,230 @@ def _overrides() -> list[PTransformOverride]:
     ]
 
 
-# -- inside a task ---------------------------------------------------------------------------------
-def _windowed(value):
-    from apache_beam.transforms.window import GlobalWindows
-
-    return GlobalWindows.windowed_value(value)
-
-
-def _receiver():
-    """A Beam ``Receiver`` that keeps the values of one output tag (global window only)."""
-    from apache_beam.runners.common import Receiver
-
-    class _Collect(Receiver):
-        def __init__(self):
-            self.values = []
-
-        def receive(self, windowed_value):
-            self.values.append(windowed_value.value)
-
-    return _Collect
-
-
-class _Outputs(dict):
-    def __missing__(self, tag):
-        self[tag] = _COLLECT[0]()
-        return self[tag]
-
-
-_COLLECT: list = []
-
-
-_LOCK = threading.Lock()
-_IDLE: dict[tuple[str, str], list] = {}  # (job, DoFn digest) → set-up DoFn payloads, free to reuse
-_JOB = [None]  # the job whose DoFns this worker process holds
-_METRICS: dict[str, dict[tuple[str, str, str], int]] = {}  # job → {(step, namespace, name): sum}
-
-
-def _teardown(entries) -> None:
-    for fn, *_ in entries:
-        try:
-            fn.teardown()
-        except Exception:  # best effort, as in every runner
-            pass
-
-
-def _teardown_all() -> None:
-    with _LOCK:
-        entries = [e for idle in _IDLE.values() for e in idle]
-        _IDLE.clear()
-    _teardown(entries)
-
-
-atexit.register(_teardown_all)
-
-
-def _take(job: str, digest: str, payload: bytes):
-    """A DoFn of this job ready to use: ``(entry, fresh)``; ``fresh`` means setup() is due."""
-    from apache_beam.internal import pickler
-
-    old = []
-    with _LOCK:
-        if _JOB[0] != job:  # a new job on a long-lived cluster: the last job's DoFns go
-            old = [e for (j, _), idle in _IDLE.items() if j != job for e in idle]
-            for k in [k for k in _IDLE if k[0] != job]:
-                del _IDLE[k]
-            _JOB[0] = job
-        idle = _IDLE.get((job, digest))
-        entry = idle.pop() if idle else None
-    _teardown(old)
-    if entry is not None:
-        return entry, False
-    return pickler.loads(payload), True
-
-
-def _give_back(job: str, digest: str, entry) -> None:
-    with _LOCK:
-        if _JOB[0] == job:
-            _IDLE.setdefault((job, digest), []).append(entry)
-            return
-    _teardown([entry])
-
-
-def _add_metrics(job: str, counters) -> None:
-    if not counters:
-        return
-    with _LOCK:
-        sums = _METRICS.setdefault(job, {})
-        for key, value in counters.items():
-            k = (key.step, key.metric.namespace, key.metric.name)
-            sums[k] = sums.get(k, 0) + value
-
-
-def _pop_metrics(job: str) -> dict:
-    """Run on every worker at the end of a job (``Client.run``): its summed counters."""
-    with _LOCK:
-        return _METRICS.pop(job, {})
-
-
-def _run_pardo(partition, payload: bytes, digest: str, step: str, job: str, multi: bool, *sides):
-    """One bundle: the DoFn over one partition → its outputs (a list, or ``{tag: list}``)."""
-    from apache_beam.metrics.execution import MetricsContainer
-    from apache_beam.runners.common import DoFnRunner
-    from apache_beam.runners.worker import statesampler
-    from apache_beam.transforms.sideinputs import SideInputMap
-    from apache_beam.transforms.window import GlobalWindows
-    from apache_beam.utils import counters
-
-    if not _COLLECT:
-        _COLLECT.append(_receiver())
-    entry, fresh = _take(job, digest, payload)
-    fn, args, kwargs, views = entry
-    side_maps = [SideInputMap(cls, options, [_windowed(v) for v in values])
-                 for (cls, options), values in zip(views, sides)]
-    outputs = _Outputs()
-    container = MetricsContainer(step)
-    sampler = statesampler.StateSampler("", counters.CounterFactory())
-    statesampler.set_current_tracker(sampler)
-    try:
-        with sampler.scoped_state(step, "process", metrics_container=container):
-            runner = DoFnRunner(fn, args, kwargs, side_maps, beam.Windowing(GlobalWindows()),
-                                tagged_receivers=outputs, step_name=step)
-            if fresh:
-                runner.setup()
-            runner.start()
-            for value in partition:
-                runner.process(_windowed(value))
-            runner.finish()
-    except BaseException:
-        _teardown([entry])  # a failed instance is not reused
-        raise
-    finally:
-        statesampler.set_current_tracker(None)
-    _give_back(job, digest, entry)
-    _add_metrics(job, container.get_cumulative().counters)
-    if not multi:
-        return outputs[None].values
-    return {tag: r.values for tag, r in outputs.items()}
-
-
-def _pick(outputs: dict, tag) -> list:
-    return outputs.get(tag, [])
-
-
-def _gather(partitions) -> list:
-    return [v for part in partitions for v in part]
-
-
-def _key_hash(key) -> int:
-    """A hash of a key that every worker process computes alike: Beam's deterministic encoding
-    (a key without one, e.g. a set, is refused as Beam refuses it), then BLAKE2b."""
-    return int.from_bytes(hashlib.blake2b(_KEY_CODER.encode(key), digest_size=8).digest(), "big")
-
-
-class _LazyKeyCoder:
-    coder = None
-
-    def encode(self, key) -> bytes:
-        if self.coder is None:
-            from apache_beam.coders import coders
-
-            self.coder = coders.FastPrimitivesCoder().as_deterministic_coder("GroupByKey on Dask")
-        return self.coder.encode(key)
-
-
-_KEY_CODER = _LazyKeyCoder()
-
-
-def _key_of(kv):
-    return kv[0]
-
-
-def _grouped_values(groups) -> list:
-    return [(k, [kv[1] for kv in items]) for k, items in groups]
-
-
-def _count(partition) -> int:
-    return len(partition)
-
-
-def _finished(counts) -> int:
-    return sum(counts)
-
-
 # -- the translation ---------------------------------------------------------------------------------
-class _Translator(PipelineVisitor):
-    """Beam graph (after :func:`_overrides`) → dask bags, one per ``PCollection``."""
+class _Stage:
+    """ParDos fused into one task per partition (Beam's fusion): the input partitions, the steps."""
 
-    def __init__(self, npartitions: int, partition_size: int | None, job: str):
-        import dask
+    def __init__(self, parts: list, label: str):
+        self.parts = parts  # [tuple of (key, selector)] per partition
+        self.label = label
+        self.steps: list = []  # (digest, label, side indices)
+        self.payloads: list = []  # payload keys, one per step
+        self.sides: list = []  # side-input keys
 
-        self.dask = dask
-        self.n = npartitions
-        self.partition_size = partition_size
-        self.job = job
-        self.bags: dict = {}  # PCollection → Bag
-        self.consumed: set = set()
-        self.gathered: dict = {}  # PCollection → Delayed (the whole collection, for side inputs)
+
+class _Consumers(PipelineVisitor):
+    """Who reads each PCollection (main inputs), and which are side inputs."""
+
+    def __init__(self):
+        self.main: dict = {}
+        self.side: set = set()
 
     def visit_transform(self, node) -> None:
-        import dask.bag as db
+        for pc in node.main_inputs.values():
+            if isinstance(pc, beam.pvalue.PCollection):
+                self.main.setdefault(pc, []).append(node)
+        self.side.update(si.pvalue for si in node.side_inputs)
+
+
+class _Translator(PipelineVisitor):
+    """Beam graph (after :func:`_overrides`) → one dask task graph (a dict of legacy tuple tasks).
+
+    A materialized PCollection is a list of partitions, each a tuple of ``(task key, selector)``
+    (selector: the output tag of a multi-output step; several refs are concatenated), so
+    ``Flatten``, tag selection and merging partitions cost no task."""
+
+    def __init__(self, npartitions: int, partition_size: int | None, job: str, consumers: _Consumers):
+        self.n = max(1, npartitions)
+        self.partition_size = partition_size
+        self.job = job
+        self.consumers = consumers
+        self.graph: dict = {}
+        self.parts: dict = {}  # PCollection → partitions
+        self.pending: dict = {}  # PCollection → _Stage, not yet tasks (its one consumer is a ParDo)
+        self.gathered: dict = {}  # PCollection → key of the task that gathers it (side inputs)
+        self.sinks: list = []  # keys of tasks whose results are counts
+        self.count = 0
+
+    def _name(self, label: str) -> str:
+        self.count += 1
+        safe = "".join(c if c.isalnum() or c in "_." else "_" for c in label)[-60:]
+        return f"jw{self.count:05d}-{safe}-{self.job[:8]}"
+
+    def _read(self, pc) -> list:
+        return self.parts[pc] if pc in self.parts else self._materialize_pending(pc)
+
+    def visit_transform(self, node) -> None:
         from apache_beam.transforms.window import GlobalWindows
 
-        t = node.transform
-        label = node.full_label
+        t, label = node.transform, node.full_label
         inputs = [pc for pc in node.main_inputs.values() if isinstance(pc, beam.pvalue.PCollection)]
-        self.consumed.update(inputs)
-        self.consumed.update(si.pvalue for si in node.side_inputs)
         for pc in inputs:
             if not isinstance(pc.windowing.windowfn, GlobalWindows):
                 raise NotImplementedError(f"{label}: only the global window is supported on Dask")
-        bags = [self.bags[pc] for pc in inputs]
+        if isinstance(t, beam.ParDo):
+            return self._pardo(node, inputs[0])
         if isinstance(t, _DaskCreate):
-            out = self._create(t.values)
+            out = self._create(t.values, label)
         elif isinstance(t, beam.Impulse):
-            out = db.from_sequence([b""], npartitions=1)
+            out = self._create([b""], label)
         elif isinstance(t, _DaskReshuffle):
-            out = bags[0].repartition(npartitions=self.n)
+            out = self._reshuffle(self._read(inputs[0]), label)
         elif isinstance(t, _DaskGroupByKey):
-            out = self._group_by_key(bags[0])
+            out = self._group_by_key(self._read(inputs[0]), label)
         elif isinstance(t, _DaskFlatten):
-            out = self._flatten(bags)
-        elif isinstance(t, beam.ParDo):
-            self._pardo(node, bags[0])
-            return
+            out = self._merged([p for pc in inputs for p in self._read(pc)])
         else:
             raise NotImplementedError(f"the Dask runner has no translation for {type(t).__name__} ({label}); "
                                       "see docs/runners.md, Dask")
         for pc in node.outputs.values():
-            self.bags[pc] = out
+            self.parts[pc] = out
 
-    def _create(self, values):
-        import dask.bag as db
-
-        if self.partition_size:
-            return db.from_sequence(values, partition_size=self.partition_size)
-        return db.from_sequence(values, npartitions=max(1, min(len(values), self.n)))
-
-    def _merged(self, bag):
-        return bag.repartition(npartitions=self.n) if bag.npartitions > self.n else bag
-
-    def _group_by_key(self, bag):
-        from dask.bag.core import groupby_tasks
-
-        grouped = groupby_tasks(self._merged(bag), _key_of, hash=_key_hash)
-        return grouped.map_partitions(_grouped_values)
-
-    def _flatten(self, bags):
-        import dask.bag as db
-
-        if not bags:
-            return db.from_sequence([], npartitions=1)
-        return self._merged(db.concat(bags) if len(bags) > 1 else bags[0])
-
-    def _side(self, pcoll):
-        if pcoll not in self.gathered:
-            self.gathered[pcoll] = self.dask.delayed(_gather, pure=True)(
-                self.bags[pcoll].to_delayed(optimize_graph=False))
-        return self.gathered[pcoll]
-
-    def _pardo(self, node, bag) -> None:
+    # -- ParDo: fused stages
+    def _pardo(self, node, pc) -> None:
         from apache_beam.internal import pickler
         from apache_beam.runners.common import DoFnSignature
         from apache_beam.transforms.window import GlobalWindows
 
-        t = node.transform
-        label = node.full_label
+        t, label = node.transform, node.full_label
         signature = DoFnSignature(t.fn)
         if signature.is_stateful_dofn() or signature.is_splittable_dofn():
             raise NotImplementedError(f"{label}: stateful and splittable DoFns are not supported on Dask "
                                       "(docs/runners.md, Dask)")
         if isinstance(t, beam.WindowInto) and not isinstance(t.windowing.windowfn, GlobalWindows):
             raise NotImplementedError(f"{label}: only the global window is supported on Dask")
+        stage = self.pending.pop(pc, None) or _Stage(self._read(pc), label)
         views = [(type(si), si._view_options()) for si in node.side_inputs]
         payload = pickler.dumps((t.fn, t.args, t.kwargs, views))
         digest = hashlib.sha256(payload).hexdigest()[:32]
-        tags = list(node.outputs)
-        multi = tags != [None]
-        token = f"{_safe(label)}-{self.job[:8]}"
-        out = bag.map_partitions(_run_pardo, self.dask.delayed(payload, pure=True), digest, label, self.job, multi,
-                                 *[self._side(si.pvalue) for si in node.side_inputs], token=token)
-        for tag, pc in node.outputs.items():
-            self.bags[pc] = out.map_partitions(_pick, tag, token=f"{token}-{tag}") if multi else out
+        payload_key = (f"jw-payload-{self.job[:8]}", digest)
+        self.graph.setdefault(payload_key, payload)
+        side_index = []
+        for si in node.side_inputs:
+            key = self._side(si.pvalue)
+            if key not in stage.sides:
+                stage.sides.append(key)
+            side_index.append(stage.sides.index(key))
+        stage.steps.append((digest, label, tuple(side_index)))
+        stage.payloads.append(payload_key)
+        outputs = node.outputs
+        if list(outputs) == [None]:
+            (out,) = outputs.values()
+            readers = self.consumers.main.get(out, [])
+            if len(readers) == 1 and out not in self.consumers.side and isinstance(readers[0].transform, beam.ParDo):
+                self.pending[out] = stage  # fused into its one reader
+                return
+        self._materialize(stage, outputs)
 
-    def final(self):
+    def _materialize(self, stage: _Stage, outputs: dict) -> None:
+        used = tuple(tag for tag, pc in outputs.items() if self.consumers.main.get(pc) or pc in self.consumers.side)
+        spec = _Opaque((self.job, tuple(stage.steps), used, not used))
+        name = self._name(stage.label)
+        for i, part in enumerate(stage.parts):
+            self.graph[(name, i)] = (_run_stage, spec, _Opaque(tuple(s for _, s in part)), [k for k, _ in part],
+                                     list(stage.payloads), list(stage.sides))
+        if not used:
+            self.sinks.extend((name, i) for i in range(len(stage.parts)))
+        single = used == (None,)
+        for tag, pc in outputs.items():  # an output no one reads has no partitions (nothing kept)
+            self.parts[pc] = [(((name, i), None if single else tag),) for i in range(len(stage.parts))] \
+                if tag in used else []
+
+    def _materialize_pending(self, pc) -> list:
+        stage = self.pending.pop(pc)
+        self._materialize(stage, {None: pc})
+        return self.parts[pc]
+
+    def _side(self, pc):
+        if pc not in self.gathered:
+            refs = [r for part in self._read(pc) for r in part]
+            key = (self._name("side"), 0)
+            self.graph[key] = (_gather, [k for k, _ in refs], _Opaque(tuple(s for _, s in refs)))
+            self.gathered[pc] = key
+        return self.gathered[pc]
+
+    # -- the other primitives
+    def _create(self, values, label: str) -> list:
+        values = list(values)
+        if self.partition_size:
+            n = max(1, -(-len(values) // self.partition_size))
+        else:
+            n = max(1, min(len(values), self.n))
+        size = -(-len(values) // n) if values else 0
+        name = self._name(label)
+        for i in range(n):
+            self.graph[(name, i)] = (_unwrap, _Opaque(values[i * size:(i + 1) * size]))
+        return [(((name, i), None),) for i in range(n)]
+
+    def _merged(self, parts: list, n: int | None = None) -> list:
+        """At most ``n`` partitions (default ``--dask_npartitions``): neighbours are joined (no task)."""
+        n = n or self.n
+        if len(parts) <= n:
+            return parts or [()]
+        per = -(-len(parts) // n)
+        return [tuple(r for p in parts[i:i + per] for r in p) for i in range(0, len(parts), per)]
+
+    def _reshuffle(self, parts: list, label: str) -> list:
+        if len(parts) >= self.n:
+            return self._merged(parts)
+        q = -(-self.n // len(parts))
+        name = self._name(label)
+        out = []
+        for i, part in enumerate(parts):
+            self.graph[(name, i)] = (_split_evenly, [k for k, _ in part], _Opaque(tuple(s for _, s in part)), q)
+            for j in range(q):
+                self.graph[(name + "-p", i, j)] = (_piece, (name, i), j)
+                out.append((((name + "-p", i, j), None),))
+        return out
+
+    def _group_by_key(self, parts: list, label: str) -> list:
+        """A k-ary tree shuffle (as dask.bag's task shuffle): ``stages`` rounds of splitting by
+        one base-``k`` digit of the target partition, ``k**stages ≥ --dask_npartitions``
+        partitions; tasks per GroupByKey ≈ ``N·(stages + 1) + N·k·stages``."""
+        stages = 1 if self.n <= 32 else math.ceil(math.log(self.n) / math.log(32))
+        k = max(1, math.ceil(self.n ** (1 / stages)))
+        while k**stages < self.n:
+            k += 1
+        total = k**stages
+        parts = self._merged(parts, total)
+        parts = parts + [()] * (total - len(parts))
+        name = self._name(label)
+        split = {}
+        for i, part in enumerate(parts):
+            split[i] = (name + "-s0", i)
+            self.graph[split[i]] = (_split_by_digit, [k_ for k_, _ in part], _Opaque(tuple(s for _, s in part)),
+                                    _Opaque((k, total, 0)))
+        for d in range(stages):
+            joined = {}
+            for i in range(total):
+                base = i - (i // k**d % k) * k**d
+                pieces = []
+                for j in range(k):
+                    src = base + j * k**d
+                    key = (name + f"-p{d}", src, i // k**d % k)
+                    self.graph.setdefault(key, (_piece, split[src], i // k**d % k))
+                    pieces.append(key)
+                if d + 1 < stages:
+                    joined[i] = (name + f"-s{d + 1}", i)
+                    self.graph[joined[i]] = (_join_split, pieces, _Opaque((k, total, d + 1)))
+                else:
+                    self.graph[(name, i)] = (_group, pieces)
+            split = joined
+        return [(((name, i), None),) for i in range(total)]
+
+    def final_key(self):
         """One task that depends on every sink (a collection no transform reads)."""
-        counts = [self.dask.delayed(_count, pure=True)(part)
-                  for pc, bag in self.bags.items() if pc not in self.consumed
-                  for part in bag.to_delayed(optimize_graph=False)]
-        return self.dask.delayed(_finished, pure=True)(counts, dask_key_name=f"jawebcorpus-done-{self.job}")
-
-
-def _safe(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "_." else "_" for c in label)[-60:] or "step"
+        for pc, parts in list(self.parts.items()):
+            if not self.consumers.main.get(pc) and pc not in self.consumers.side and any(parts):
+                if all(k in self.sinks for part in parts for k, _ in part):
+                    continue
+                refs = [r for part in parts for r in part]
+                key = (self._name("sink"), 0)
+                self.graph[key] = (_count, [k for k, _ in refs], _Opaque(tuple(s for _, s in refs)))
+                self.sinks.append(key)
+        key = (f"jw-done-{self.job}",)
+        self.graph[key] = (_finished, list(dict.fromkeys(self.sinks)))
+        return key
 
 
 # -- the runner ------------------------------------------------------------------------------------
@@ -502,27 +439,34 @@ class DaskRunner(PipelineRunner):
             pass
 
     def run_pipeline(self, pipeline, options):
-        import dask
-
         client, o = _client(options)
         try:
             job = uuid.uuid4().hex
             npartitions = o.npartitions or default_partitions(client)
-            pipeline.replace_all(_overrides())
-            translator = _Translator(npartitions, o.partition_size, job)
-            pipeline.visit(translator)
-            with dask.config.set({"optimization.fuse.active": True}):
-                future = client.compute(translator.final(), retries=TASK_RETRIES)
+            graph, key = translate(pipeline, npartitions, o.partition_size, job)
+            future = client.get(graph, key, sync=False, retries=TASK_RETRIES)
         except BaseException:
             client.close()
             raise
-        return DaskPipelineResult(client, future, job, npartitions)
+        return DaskPipelineResult(client, future, job, npartitions, len(graph))
+
+
+def translate(pipeline, npartitions: int, partition_size: int | None = None, job: str = "job"):
+    """The pipeline as one dask task graph: ``(graph, key of its last task)``."""
+    pipeline.replace_all(_overrides())
+    consumers = _Consumers()
+    pipeline.visit(consumers)
+    translator = _Translator(npartitions, partition_size, job, consumers)
+    pipeline.visit(translator)
+    key = translator.final_key()
+    return translator.graph, key
 
 
 class DaskPipelineResult(PipelineResult):
-    def __init__(self, client, future, job: str, npartitions: int):
+    def __init__(self, client, future, job: str, npartitions: int, tasks: int):
         super().__init__(PipelineState.RUNNING)
         self.client, self.future, self.job, self.npartitions = client, future, job, npartitions
+        self.tasks = tasks
         self._counters: dict[tuple[str, str, str], int] = {}
 
     def wait_until_finish(self, duration=None):
