@@ -9,7 +9,14 @@ pipeline (dedup included), ``--samples-per-reason 2``, into a fresh output.  Con
 ``dask``         ``--runner=DaskRunner`` against a cluster started apart for the run:
                  ``dask scheduler`` and ``dask worker --nworkers 2 --nthreads 1`` on loopback
                  (default partitions: 2 × 2 threads = 4)
+``dask-p16``     the same with ``--dask_npartitions=16``
 ``dask-p64``     the same with ``--dask_npartitions=64`` (the task graph grows with the partitions)
+
+Two more measurements, in this process: the size of the run's dask task graph (tasks, pickled
+bytes, seconds to build) for ``--dask_npartitions`` 4 … 1024 (``pipelines.dask_runner.translate``
+on the pipeline ``jawebcorpus run`` builds), and the memory a partition holds per document in the
+dedup stage's largest steps (tracemalloc; the documents of the ``local`` run's checkpoint parts):
+the documents as read (with their text), their 40 band entries, the documents keyed without text.
 
 A sampler thread reads, every 0.1 s, the RSS of each process (psutil): the launcher process and
 its tree (the extraction child, the local runner's SDK workers), the scheduler, each dask worker
@@ -45,8 +52,10 @@ CONFIGS = {
     "local": [],
     "local-2proc": ["--direct_num_workers=2", "--direct_running_mode=multi_processing"],
     "dask": ["--runner=DaskRunner"],
+    "dask-p16": ["--runner=DaskRunner", "--dask_npartitions=16"],
     "dask-p64": ["--runner=DaskRunner", "--dask_npartitions=64"],
 }
+GRAPH_PARTITIONS = (4, 16, 64, 256, 1024)
 
 
 def _free_port() -> int:
@@ -126,6 +135,7 @@ class Sampler:
         self.psutil = psutil
         self.launcher, self.cluster, self.limit, self.interval = launcher, cluster, limit, interval
         self.peaks: dict[str, int] = {}
+        self.children: set[str] = set()
         self.killed = False
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -137,8 +147,8 @@ class Sampler:
         except self.psutil.Error:
             return 0
 
-    def _tree(self, pid: int) -> tuple[int, int, int]:
-        """(own RSS, tree RSS, largest child RSS)."""
+    def _tree(self, pid: int, names: set | None = None) -> tuple[int, int, int]:
+        """(own RSS, tree RSS, largest child RSS); the children's command lines go to ``names``."""
         try:
             root = self.psutil.Process(pid)
             kids = root.children(recursive=True)
@@ -146,6 +156,12 @@ class Sampler:
             return 0, 0, 0
         own = self._rss(root)
         rss = [self._rss(k) for k in kids]
+        if names is not None:
+            for k in kids:
+                try:
+                    names.add(" ".join(k.cmdline())[:120])
+                except self.psutil.Error:
+                    pass
         return own, own + sum(rss), max(rss, default=0)
 
     def _peak(self, role: str, value: int) -> None:
@@ -153,7 +169,7 @@ class Sampler:
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            own, tree, child = self._tree(self.launcher.pid)
+            own, tree, child = self._tree(self.launcher.pid, self.children)
             self._peak("launcher", own)
             self._peak("launcher_tree", tree)
             self._peak("launcher_largest_child", child)
@@ -219,7 +235,82 @@ def run_one(tmp: Path, inputs: list[str], config: str, limit: int) -> dict:
     return {"config": config, "returncode": rc, "seconds": round(seconds, 2), "killed_by_watchdog": sampler.killed,
             "peak_rss_mib": {k: round(v / MiB, 1) for k, v in sorted(peaks.items())},
             "idle_rss_mib": {k: round(v / MiB, 1) for k, v in sorted(idle.items())},
+            "launcher_children": sorted(sampler.children),
             "log_tail": log[-1500:] if rc else "", "digests": _digests(out) if rc == 0 else {}}
+
+
+def graph_sizes(inputs: list[str], tmp: Path) -> list[dict]:
+    """The task graph of ``jawebcorpus run INPUTS --runner=DaskRunner`` per ``--dask_npartitions``."""
+    import pickle
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from jawebcorpus.pipelines.cli import build_parser, build_spec
+    from jawebcorpus.pipelines.dask_runner import translate
+    from jawebcorpus.pipelines.run import build_pipeline
+
+    argv = ["run", *inputs, "--output", str(tmp / "graph-out"), "--quiet"]
+    args, _ = build_parser().parse_known_args(argv)
+    spec = build_spec(args, ["jawebcorpus", *argv])
+    out = []
+    for n in GRAPH_PARTITIONS:
+        opts = PipelineOptions(["--runner=DaskRunner"])
+        p = build_pipeline(spec, opts)
+        transforms = len(p.to_runner_api().components.transforms)
+        p = beam.Pipeline.from_runner_api(p.to_runner_api(use_fake_coders=True), p.runner, opts)  # as p.run() does
+        t0 = time.perf_counter()
+        graph, _ = translate(p, n)
+        seconds = time.perf_counter() - t0
+        size = len(pickle.dumps(graph, protocol=5))
+        out.append({"npartitions": n, "beam_transforms": transforms, "tasks": len(graph),
+                    "pickled_bytes": size, "build_seconds": round(seconds, 2)})
+        print(f"graph, --dask_npartitions={n}: {len(graph):,} tasks, {size / MiB:.1f} MiB pickled, {seconds:.1f} s",
+              flush=True)
+        del graph
+    return out
+
+
+def partition_bytes(out_dir: Path) -> dict:
+    """Python memory per document of what a dedup partition holds (tracemalloc): the documents as
+    read back (text included), their band entries ``(band key, node id)``, and the documents keyed by
+    node id without their text (the decision join's input); the last two as a worker holds them
+    after a transfer (a pickle round trip of the list)."""
+    import dataclasses
+    import gc
+    import pickle
+    import tracemalloc
+
+    from jawebcorpus.dedup.cluster import KeepPolicy
+    from jawebcorpus.dedup.lsh import band_keys
+    from jawebcorpus.dedup.minhash import SignatureSpec, signatures
+    from jawebcorpus.pipelines.output import read_part
+
+    paths = sorted(out_dir.glob("_checkpoints/*/parts/*/*.parquet"))
+    spec, policy = SignatureSpec(), KeepPolicy()
+
+    def measured(make):
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        kept = make()
+        used = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        return kept, used
+
+    docs, doc_bytes = measured(lambda: [d for path in paths for d in read_part(str(path))])
+    texts = [d.text or "" for d in docs]
+    nodes = [policy.node_id(d.snapshot, d.url, d.warc_record_id, len(t), None) for d, t in zip(docs, texts)]
+    keys = band_keys(signatures(texts, spec), spec).view("int64")
+    entries = [(k, node) for row, node in zip(keys, nodes) for k in row.tolist()]
+    keyed = [(node, dataclasses.replace(d, text=None, html=None, body=None)) for d, node in zip(docs, nodes)]
+    _, band_bytes = measured(lambda: pickle.loads(pickle.dumps(entries)))
+    _, keyed_bytes = measured(lambda: pickle.loads(pickle.dumps(keyed)))
+    n = max(1, len(docs))
+    return {"documents": len(docs), "text_chars_mean": round(sum(map(len, texts)) / n, 1),
+            "bands": int(keys.shape[1]) if len(docs) else 0,
+            "bytes_per_document": {"documents_with_text": round(doc_bytes / n), "band_entries": round(band_bytes / n),
+                                   "keyed_without_text": round(keyed_bytes / n)}}
 
 
 def main() -> None:
@@ -229,16 +320,20 @@ def main() -> None:
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--inputs", default="sample,crawl")
     ap.add_argument("--limit-gb", type=float, default=8.0)
+    ap.add_argument("--once", default="dask-p64", help="configurations run in the first repeat only")
     args = ap.parse_args()
     freeze_if_asked(args)
     configs = [c for c in args.configs.split(",") if c]
     inputs = {"sample": ["--sample"], "crawl": ["--input", check_shared(args.shared, "crawl")]}
-    results = []
+    once = set(args.once.split(","))
+    results, graphs, per_doc = [], {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-runner-memory-") as tmpdir:
         tmp = Path(tmpdir)
         for name in [n for n in args.inputs.split(",") if n]:
+            graphs[name] = graph_sizes(inputs[name], tmp)
             for rep in range(args.repeats):
-                order = configs if rep % 2 == 0 else configs[::-1]
+                order = [c for c in configs if rep == 0 or c not in once]
+                order = order if rep % 2 == 0 else order[::-1]
                 runs = {}
                 for config in order:
                     r = run_one(tmp, inputs[name], config, int(args.limit_gb * 2**30))
@@ -246,6 +341,9 @@ def main() -> None:
                     runs[config] = r
                     print(f"{name} #{rep} {config}: rc={r['returncode']} {r['seconds']} s {r['peak_rss_mib']}",
                           flush=True)
+                    if config == "local" and rep == 0 and r["returncode"] == 0:
+                        per_doc[name] = partition_bytes(tmp / "out-local")
+                        print(f"{name}: partition memory per document {per_doc[name]}", flush=True)
                 ref = runs.get("local", {}).get("digests")
                 for r in runs.values():
                     d = r.pop("digests")
@@ -264,8 +362,14 @@ def main() -> None:
     print(table(["input", "config", "wall s (max)", "launcher", "its largest child", "scheduler",
                  "worker 0 (tree)", "worker 1 (tree)", "all", "= local"], rows))
     print("(peak RSS, MiB, the largest over the repeats)")
-    path = write_results("bench_runner_memory", {"configs": CONFIGS, "repeats": args.repeats, "runs": results},
-                         args.out)
+    for name, sizes in graphs.items():
+        print(f"\n{name}: the task graph per --dask_npartitions")
+        print(table(["partitions", "tasks", "pickled MiB", "build s"],
+                    [[g["npartitions"], f"{g['tasks']:,}", fmt(g["pickled_bytes"] / MiB), fmt(g["build_seconds"])]
+                     for g in sizes]))
+    path = write_results("bench_runner_memory", {"configs": CONFIGS, "repeats": args.repeats, "once": sorted(once),
+                                                 "runs": results, "graphs": graphs,
+                                                 "partition_bytes_per_document": per_doc}, args.out)
     print(f"wrote {path}")
 
 

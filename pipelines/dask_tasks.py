@@ -26,8 +26,9 @@ def _windowed(value):
     return GlobalWindows.windowed_value(value)
 
 
-def _receiver_class():
-    """A Beam ``Receiver`` that keeps the values of one output tag (global window only)."""
+def _receiver_classes():
+    """Beam ``Receiver``s: one that keeps the values of an output tag (global window only), one
+    that hands each value to the next DoFn of a fused chain."""
     from apache_beam.runners.common import Receiver
 
     class _Collect(Receiver):
@@ -37,14 +38,27 @@ def _receiver_class():
         def receive(self, windowed_value):
             self.values.append(windowed_value.value)
 
-    return _Collect
+    class _Forward(Receiver):
+        def __init__(self, runner):
+            self.runner = runner
+
+        def receive(self, windowed_value):
+            self.runner.process(windowed_value)
+
+    return _Collect, _Forward
+
+
+def _classes():
+    if not _COLLECT:
+        _COLLECT.extend(_receiver_classes())
+    return _COLLECT
 
 
 class _Outputs(dict):
+    """The outputs of a chain's last DoFn, per tag."""
+
     def __missing__(self, tag):
-        if not _COLLECT:
-            _COLLECT.append(_receiver_class())
-        self[tag] = _COLLECT[0]()
+        self[tag] = _classes()[0]()
         return self[tag]
 
 
@@ -116,8 +130,10 @@ def _pop_metrics(job: str) -> dict:
         return _METRICS.pop(job, {})
 
 
-def _run_dofn(values, payload: bytes, digest: str, label: str, job: str, sides: list) -> dict:
-    """One bundle: a DoFn over ``values`` → ``{tag: [outputs]}``."""
+def _chain(values, steps, payloads: list, sides: list, job: str) -> dict:
+    """A fused chain of DoFns over one partition (one bundle each): every element goes through
+    the chain as it is produced (nothing between two steps is kept), the last step's outputs are
+    collected: ``{tag: [values]}``."""
     from apache_beam.metrics.execution import MetricsContainer
     from apache_beam.runners.common import DoFnRunner
     from apache_beam.runners.worker import statesampler
@@ -125,30 +141,40 @@ def _run_dofn(values, payload: bytes, digest: str, label: str, job: str, sides: 
     from apache_beam.transforms.window import GlobalWindows
     from apache_beam.utils import counters
 
-    entry, fresh = _take(job, digest, payload)
-    fn, args, kwargs, views = entry
-    side_maps = [SideInputMap(cls, options, [_windowed(v) for v in side])
-                 for (cls, options), side in zip(views, sides)]
-    outputs = _Outputs()
-    container = MetricsContainer(label)
+    label = steps[-1][1] if len(steps) == 1 else f"{steps[0][1]}+{len(steps) - 1}"
+    outputs, taken, runners = _Outputs(), [], []
+    container = MetricsContainer(label)  # the counters of the fused chain
     sampler = statesampler.StateSampler("", counters.CounterFactory())
     statesampler.set_current_tracker(sampler)
     try:
         with sampler.scoped_state(label, "process", metrics_container=container):
-            runner = DoFnRunner(fn, args, kwargs, side_maps, beam.Windowing(GlobalWindows()),
-                                tagged_receivers=outputs, step_name=label)
-            if fresh:
-                runner.setup()
-            runner.start()
+            for n in reversed(range(len(steps))):
+                digest, step, side_index = steps[n]
+                entry, fresh = _take(job, digest, payloads[n])
+                taken.append((digest, entry))
+                fn, args, kwargs, views = entry
+                side_maps = [SideInputMap(cls, options, [_windowed(v) for v in sides[i]])
+                             for (cls, options), i in zip(views, side_index)]
+                receivers = outputs if not runners else {None: _classes()[1](runners[0])}
+                runner = DoFnRunner(fn, args, kwargs, side_maps, beam.Windowing(GlobalWindows()),
+                                    tagged_receivers=receivers, step_name=step)
+                if fresh:
+                    runner.setup()
+                runners.insert(0, runner)
+            for runner in runners:
+                runner.start()
+            first = runners[0]
             for value in values:
-                runner.process(_windowed(value))
-            runner.finish()
+                first.process(_windowed(value))
+            for runner in runners:  # upstream first: a finish_bundle may still emit downstream
+                runner.finish()
     except BaseException:
-        _teardown([entry])  # a failed instance is not reused
+        _teardown([entry for _, entry in taken])  # failed instances are not reused
         raise
     finally:
         statesampler.set_current_tracker(None)
-    _give_back(job, digest, entry)
+    for digest, entry in taken:
+        _give_back(job, digest, entry)
     _add_metrics(job, container.get_cumulative().counters)
     return {tag: r.values for tag, r in outputs.items()}
 
@@ -167,15 +193,11 @@ def _run_stage(spec: _Opaque, sels: _Opaque, inputs: list, payloads: list, sides
     """A fused chain of DoFns over one partition (a bundle for each).  Returns the last step's
     main output (a list), its consumed outputs (``{tag: list}``), or, for a sink, a count."""
     job, steps, tags, count_only = spec.value
-    values = _concat(inputs, sels.value)
-    outputs: dict = {}
-    for n, (digest, label, side_index) in enumerate(steps):
-        outputs = _run_dofn(values, payloads[n], digest, label, job, [sides[i] for i in side_index])
-        values = outputs.get(None, [])
+    outputs = _chain(_concat(inputs, sels.value), steps, payloads, sides, job)
     if count_only:
         return sum(len(v) for v in outputs.values())
     if tags == (None,):
-        return values
+        return outputs.get(None, [])
     return {t: outputs[t] for t in tags if t in outputs}
 
 
