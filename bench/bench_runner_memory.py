@@ -224,10 +224,13 @@ def run_one(tmp: Path, inputs: list[str], config: str, limit: int) -> dict:
         t0 = time.monotonic()
         launcher = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp / f"{config}.log", "wb"),
                                     start_new_session=True)
-        sampler = Sampler(launcher, cluster, limit)
-        rc = launcher.wait()
-        seconds = time.monotonic() - t0
-        peaks = sampler.finish()
+        try:
+            sampler = Sampler(launcher, cluster, limit)
+            rc = launcher.wait()
+            seconds = time.monotonic() - t0
+            peaks = sampler.finish()
+        finally:
+            _stop(launcher)  # a stopped benchmark leaves no run behind
     finally:
         if cluster:
             cluster.close()
@@ -323,6 +326,7 @@ def main() -> None:
     ap.add_argument("--once", default="dask-p64", help="configurations run in the first repeat only")
     args = ap.parse_args()
     freeze_if_asked(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the clusters and the run on kill
     configs = [c for c in args.configs.split(",") if c]
     inputs = {"sample": ["--sample"], "crawl": ["--input", check_shared(args.shared, "crawl")]}
     once = set(args.once.split(","))

@@ -25,14 +25,15 @@ with Beam's own pieces for what runs inside a task (``DoFnRunner``, side-input v
   it (computed once, complete before its readers start);
 * ``GroupByKey``: a k-ary tree shuffle (as dask.bag's) on a stable hash of the key's
   deterministic Beam encoding; ``CombinePerKey`` is lifted (a partial combine per partition);
-* ``Reshuffle`` splits (or merges) its input into ``--dask_npartitions`` partitions;
+* ``Reshuffle`` splits (or merges) its input into 4 × ``--dask_npartitions`` partitions (it
+  spreads files over workers; the next ``GroupByKey`` joins partitions back without a task);
 * one final task depends on every sink; DoFn instances are set up once per worker process and
   reused; counters are summed per worker process and collected at the end.
 
-``--dask_npartitions`` (default: twice the worker threads of the cluster at submission, at
-least 4) is the number of partitions of every step after a ``Reshuffle`` or ``GroupByKey``: it
-sets the parallelism, the memory of a task (a partition is held as a list) and the size of the
-task graph (≈ N·(k·s + s + 1) tasks per ``GroupByKey``, ``k**s ≥ N``, ``k ≤ 32``); see
+``--dask_npartitions`` N (default: twice the worker threads of the cluster at submission, at
+least 4) is the number of partitions of every ``GroupByKey``'s output (4 N after a
+``Reshuffle``): it sets the parallelism, the memory of a task (a partition is held as a list)
+and the size of the task graph (≈ N·(k·s + s + 1) tasks per ``GroupByKey``, ``k**s ≥ N``, ``k ≤ 32``); see
 docs/runners.md, "Dask".
 """
 
@@ -59,6 +60,10 @@ NAMES = ("DaskRunner", "apache_beam.runners.dask.dask_runner.DaskRunner")
 DEFAULT_MIN_PARTITIONS = 4
 #: Attempts of a failed task (as Dataflow retries a failed bundle); the writes are idempotent.
 TASK_RETRIES = 3
+#: A ``Reshuffle`` spreads its input over this many times ``--dask_npartitions`` partitions: it
+#: spreads the WARC files (and the parts dedup reads) over the workers, where parallelism and load
+#: balance count and nothing is shuffled; the next ``GroupByKey`` joins them back to N (no task).
+SPREAD_FACTOR = 4
 
 
 # -- markers: the primitives the translation implements itself -----------------------------------
@@ -291,9 +296,10 @@ class _Translator(PipelineVisitor):
         return [tuple(r for p in parts[i:i + per] for r in p) for i in range(0, len(parts), per)]
 
     def _reshuffle(self, parts: list, label: str) -> list:
-        if len(parts) >= self.n:
-            return self._merged(parts)
-        q = -(-self.n // len(parts))
+        spread = self.n * SPREAD_FACTOR
+        if len(parts) >= spread:
+            return self._merged(parts, spread)
+        q = -(-spread // len(parts))
         name = self._name(label)
         out = []
         for i, part in enumerate(parts):
