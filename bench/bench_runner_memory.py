@@ -301,6 +301,7 @@ def partition_bytes(out_dir: Path) -> dict:
         tracemalloc.stop()
         return kept, used
 
+    [d for path in paths for d in read_part(str(path))]  # warm-up (pyarrow allocates on first use)
     docs, doc_bytes = measured(lambda: [d for path in paths for d in read_part(str(path))])
     texts = [d.text or "" for d in docs]
     nodes = [policy.node_id(d.snapshot, d.url, d.warc_record_id, len(t), None) for d, t in zip(docs, texts)]

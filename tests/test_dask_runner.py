@@ -142,7 +142,8 @@ def test_partitions_stay_bounded_over_unrolled_rounds(cluster, tmp_path):
 
 def test_reshuffle_spreads_one_partition_over_4_npartitions(cluster, tmp_path):
     p = beam.Pipeline(options=PipelineOptions())
-    _ = p | beam.Create(list(range(8))) | "one" >> beam.Map(lambda x: x) | beam.Reshuffle() | "two" >> beam.Map(lambda x: x)
+    _ = (p | beam.Create(list(range(8))) | "one" >> beam.Map(lambda x: x) | beam.Reshuffle()
+         | "two" >> beam.Map(lambda x: x))
     graph, _ = translate(p, 2, partition_size=8)  # the Create makes one partition of 8
     assert sum(1 for key in graph if "-one-" in key[0]) == 1
     assert sum(1 for key in graph if "-two-" in key[0]) == 8  # spread over 4 × 2 tasks after the Reshuffle
