@@ -419,10 +419,14 @@ def check_cluster(options) -> str | None:
     finally:
         client.close()
     mine = _versions()
+
+    def shown(v: dict) -> str:
+        return ", ".join(f"{k} {v.get(k)}" for k in ("python", "apache_beam", "jawebcorpus"))
+
     for worker, theirs in sorted(found.items()):
         if theirs != mine:
-            return (f"the Dask worker {worker} runs {theirs}, the launcher {mine}: install the same versions "
-                    "on the workers (docs/runners.md, Dask)")
+            return (f"the Dask worker {worker} runs {shown(theirs)}; the launcher {shown(mine)}: install the same "
+                    "versions on the workers (docs/runners.md, Dask)")
     return None
 
 

@@ -12,6 +12,8 @@ extra installs it).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -273,3 +275,56 @@ def test_sample_on_a_dask_cluster_started_apart_equals_the_in_process_run(tmp_pa
 def test_shared_crawl_on_dask_equals_the_in_process_run(tmp_path, dask_cluster, shared_dir):
     _compare(tmp_path, dask_cluster, "apache_beam.runners.dask.dask_runner.DaskRunner",
              ["--input", str(shared_dir / "crawl")])
+
+
+def test_without_dask_the_run_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    from jawebcorpus.pipelines.cli import main
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if dask were not installed
+    out = tmp_path / "out"
+    rc = main(["run", "--sample", "--output", str(out), "--runner=DaskRunner"])
+    err = capsys.readouterr().err
+    assert rc == 2, err[-2000:]
+    assert err.strip().splitlines()[-1] == ("jawebcorpus: error: --runner DaskRunner needs dask and distributed: "
+                                            "pip install 'jawebcorpus[dask]'")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_jawebcorpus_is_refused_before_anything_is_written(tmp_path, capsys):
+    """A worker whose environment has another jawebcorpus (here: version 0.0.0 first on its
+    PYTHONPATH) is found by the launcher's check: one line naming both versions, exit 2, no output."""
+    from jawebcorpus.pipelines.cli import main
+
+    fake = tmp_path / "other" / "jawebcorpus"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('__version__ = "0.0.0"\n')
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    logs = [open(tmp_path / name, "wb") for name in ("scheduler.log", "worker.log")]
+    scheduler = subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                                  str(port), "--no-dashboard"], stdout=logs[0], stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    worker = subprocess.Popen([sys.executable, "-m", "dask", "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+                               "--no-dashboard", "--local-directory", str(tmp_path / "scratch")], env=env,
+                              stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path)
+    try:
+        from dask.distributed import Client
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        with Client(f"tcp://127.0.0.1:{port}", timeout=30) as client:
+            client.wait_for_workers(1, timeout=START_TIMEOUT_S)
+        out = tmp_path / "out"
+        rc = main(["run", "--sample", "--output", str(out), "--quiet", "--runner=DaskRunner",
+                   f"--dask_client_address=tcp://127.0.0.1:{port}"])
+        err = capsys.readouterr().err
+        assert rc == 2, err[-2000:]
+        errors = [line for line in err.splitlines() if line.startswith("jawebcorpus: error:")]
+        assert len(errors) == 1 and "jawebcorpus 0.0.0; the launcher" in errors[0], err
+        assert "install the same versions on the workers" in errors[0]
+        assert not out.exists()
+    finally:
+        for proc in (worker, scheduler):
+            _stop(proc)
