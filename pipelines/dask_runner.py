@@ -485,6 +485,11 @@ class DaskPipelineResult(PipelineResult):
         try:
             self.future.result(timeout=duration / 1000 if duration else None)
             self._state = PipelineState.DONE
+        except TimeoutError:
+            if duration and not self.future.done():  # still running after ``duration`` ms
+                return self._state
+            self._state = PipelineState.FAILED
+            raise
         except BaseException:
             self._state = PipelineState.FAILED
             raise
