@@ -77,6 +77,12 @@ def _option_names(parser: argparse.ArgumentParser) -> list[str]:
 def unknown_options(beam_args: list[str], ours: list[str]) -> str | None:
     """Why the arguments left over by our parser cannot run (an option neither we nor Beam know,
     or a value Beam's parser refuses), or None."""
+    if any(a.startswith("--dask") or "DaskRunner" in a for a in beam_args):
+        # Beam registers --dask_* (DaskOptions) only when its Dask runner module is imported
+        try:
+            import apache_beam.runners.dask.dask_runner  # noqa: F401
+        except ImportError:  # dask not installed: the runner check says so
+            pass
     parser = _beam_parser()
     try:
         _, unknown = parser.parse_known_args(beam_args)

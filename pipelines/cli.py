@@ -308,10 +308,10 @@ def _check_runner(options) -> None:
     from apache_beam.options.pipeline_options import StandardOptions
     from apache_beam.runners import create_runner
 
-    from .run import LOCAL_RUNNER_NAMES
+    from .run import LOCAL_RUNNER_NAMES, is_dask_runner
 
     name = options.view_as(StandardOptions).runner
-    if name in LOCAL_RUNNER_NAMES:
+    if name in LOCAL_RUNNER_NAMES or is_dask_runner(options):  # Dask: checked by _check_dask
         return
     try:
         create_runner(name)
@@ -321,6 +321,19 @@ def _check_runner(options) -> None:
     except ImportError as exc:
         raise ConfigError(f"--runner {name} needs packages that are not installed ({exc}); for Dataflow: "
                           "pip install 'jawebcorpus[dataflow]'") from None
+
+
+def _check_dask(options) -> None:
+    """``--runner=DaskRunner``: dask installed, the scheduler reachable, its workers on the
+    launcher's versions (pipelines/dask_runner.py)."""
+    from .run import is_dask_runner
+
+    if is_dask_runner(options):
+        from .dask_runner import check_cluster
+
+        problem = check_cluster(options)
+        if problem:
+            raise ConfigError(problem)
 
 
 def _check_output_path(output: str) -> None:
@@ -388,6 +401,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
             print(f"[jawebcorpus] workers get the code from {shipping}", file=sys.stderr)
         checks.check_assets(spec.config)
         _check_output_path(spec.output)
+        _check_dask(options)
     except (ConfigError, InputError) as exc:
         return _error(str(exc))
     job_info = jobs.job_lock_info(options) if remote_job else None  # the lock will belong to the job

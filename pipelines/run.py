@@ -45,6 +45,15 @@ def is_local_runner(options: PipelineOptions) -> bool:
     return options.view_as(StandardOptions).runner in LOCAL_RUNNER_NAMES
 
 
+#: ``--runner`` names of Dask: both run through :mod:`.dask_runner` (Beam's own translation
+#: cannot run this pipeline; docs/runners.md, Dask).
+DASK_RUNNER_NAMES = ("DaskRunner", "apache_beam.runners.dask.dask_runner.DaskRunner")
+
+
+def is_dask_runner(options: PipelineOptions) -> bool:
+    return options.view_as(StandardOptions).runner in DASK_RUNNER_NAMES
+
+
 def local_runner(options: PipelineOptions):
     """Beam's in-process FnApiRunner, chosen explicitly.
 
@@ -111,6 +120,8 @@ def code_shipping(options: PipelineOptions) -> str | None:
 
     if is_local_runner(options):
         return "the local runner runs in this Python environment"
+    if is_dask_runner(options):
+        return "the Dask workers' Python environment (jawebcorpus installed where each dask worker runs)"
     setup, portable = options.view_as(SetupOptions), options.view_as(PortableOptions)
     image = options.view_as(WorkerOptions).sdk_container_image
     env_type = (portable.environment_type or "").upper()
@@ -281,7 +292,15 @@ def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSi
     local = is_local_runner(options)
     # One local worker: nothing to spread over, so no Reshuffle steps (they pass elements through).
     spread = not (local and options.view_as(DirectOptions).direct_num_workers == 1)
-    p = beam.Pipeline(runner=local_runner(options) if local else None, options=options)
+    if local:
+        runner = local_runner(options)
+    elif is_dask_runner(options):
+        from .dask_runner import DaskRunner
+
+        runner = DaskRunner()
+    else:
+        runner = None
+    p = beam.Pipeline(runner=runner, options=options)
     resumed = listed = None
     if spec.listings or spec.input_list:
         if spec.listings:

@@ -431,7 +431,17 @@ def _documented_commands() -> list[list[str]]:
 
     commands = []
     for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
-        blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+        blocks, block, lang = [], None, ""
+        for line in path.read_text(encoding="utf-8").splitlines():  # fenced blocks, opening and closing paired
+            if line.lstrip().startswith("```"):
+                if block is None:
+                    block, lang = [], line.strip()[3:].strip()
+                else:
+                    if lang in ("", "sh", "bash", "console"):
+                        blocks.append("\n".join(block) + "\n")
+                    block = None
+            elif block is not None:
+                block.append(line)
         for block in blocks:
             for line in block.replace("\\\n", " ").splitlines():
                 line = line.strip()
