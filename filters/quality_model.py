@@ -168,20 +168,17 @@ def tokenize_text(text: str, how: str, max_chars: int = 100_000) -> str:
 
 # -- scoring ----------------------------------------------------------------------------------
 def _load_bytes(path: str) -> bytes:
-    from jawebcorpus.corpus.paths import is_remote
-    from jawebcorpus.corpus.remote import read_bytes
+    from jawebcorpus.corpus import fs
 
-    if is_remote(path):
-        return read_bytes(path)
-    with open(path, "rb") as fh:
-        return fh.read()
+    return fs.read_bytes(path)
 
 
 class QualityModel:
     """Loads the classifier once (``DoFn.setup``) and scores texts.
 
-    ``fetch(path) -> bytes`` reads a model that is not a local file (default: local files,
-    http(s):// and s3:// through :mod:`corpus.remote`; the pipeline may pass one for gs://)."""
+    ``fetch(path) -> bytes`` reads a model that is not a local file (default: any input
+    :mod:`corpus.fs` reads: local, http(s)://, s3://, and gs:// … once the pipeline registered
+    Beam's file systems)."""
 
     def __init__(self, config: QualityModelConfig, fetch: Callable[[str], bytes] | None = None):
         from .fasttext_check import load_model
