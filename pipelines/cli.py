@@ -151,9 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "this launcher's (refused by default)")
     run.add_argument("--strict", action="store_true", help="exit 1 when any input file failed")
     run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
-    from . import jobs, train_quality
+    from . import annotate, jobs, train_quality
 
     train_quality.add_parser(sub)
+    annotate.add_parser(sub)
     jobs.add_parsers(sub)
     rep = sub.add_parser(
         "report",
@@ -503,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
     # (it is not needed here): a line on every run that says nothing about the run.
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_beam_import_noise)
+    if args.command == "annotate":  # a plain HTTP client: checked by its module, without loading Beam
+        if extra:
+            parser.error(f"unexpected arguments: {' '.join(extra)}")
+        return args.func(args)
     problem = _argv_and_options_problem(parser, args, extra, sys.argv[1:] if argv is None else argv)
     if problem:
         return _error(problem)

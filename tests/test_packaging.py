@@ -29,6 +29,7 @@ def test_wheel_contains_the_sample_crawl_and_the_ng_lists(tmp_path):
     assert "jawebcorpus/report/report.css" in names  # the HTML report's style sheet
     assert {f"jawebcorpus/ngwords/{c}.txt" for c in ("adult", "gambling", "spam_seo", "violence_discrimination")} <= names
     assert "jawebcorpus/sample/pages/manifest.json" in names
+    assert "jawebcorpus/pipelines/prompts/edu-ja-v1.txt" in names  # jawebcorpus annotate's prompt
 
 
 @pytest.mark.slow
