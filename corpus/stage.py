@@ -37,7 +37,8 @@ The declaration (class attributes):
   optional stage on (an optional stage that is off is not part of the run at all);
 * :meth:`Stage.columns`: the output columns it adds (name, Arrow type, doc string), which it
   sets in ``doc.signals``; derived from its settings, so a stage can have one column per
-  configured model;
+  configured model; :meth:`Stage.assets`: the files and folders its settings name (models,
+  lists), which the launcher checks exist, on an installed file system, before the run;
 * ``per_file`` (False: implemented by the Beam graph after every file is committed: ``dedup``,
   ``write``), ``changes_char_unit`` (its kept characters are in another unit than what it
   received: bytes → HTML → text), ``progress_on_kept`` (a progress counter for its kept documents).
@@ -62,7 +63,7 @@ from .stats import OUTCOMES, StatsAccumulator
 if TYPE_CHECKING:  # the record module imports pyarrow; the extraction child imports this one
     from .record import Doc
 
-__all__ = ["OUTCOMES", "Reason", "DetailKind", "Column", "STAGE_EXCEPTION", "Stage", "Count",
+__all__ = ["OUTCOMES", "Reason", "DetailKind", "Column", "Asset", "STAGE_EXCEPTION", "Stage", "Count",
            "Resources", "LocalResources"]
 
 
@@ -109,6 +110,15 @@ class Column:
     name: str
     type: str  # an Arrow type alias: "float32", "float64", "int32", "int64", "string"
     doc: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file or folder a stage's settings name (a model, a list): local or on object storage."""
+
+    what: str  # how messages name it ("quality model")
+    path: str | None  # None: not set
+    is_dir: bool = False
 
 
 #: Every per-file stage can fail on one document without failing its file.
@@ -166,6 +176,11 @@ class Stage:
     @classmethod
     def columns(cls, settings: Any) -> tuple[Column, ...]:
         """The output columns it adds, given its settings (``settings_in(config)``)."""
+        return ()
+
+    @classmethod
+    def assets(cls, settings: Any) -> tuple[Asset, ...]:
+        """The files and folders its settings name (checked before the run)."""
         return ()
 
     @classmethod

@@ -28,7 +28,7 @@ import numpy as np
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.paths import is_remote, local_path
 from jawebcorpus.corpus.record import Doc, host_of
-from jawebcorpus.corpus.stage import Count, Reason, Resources, Stage
+from jawebcorpus.corpus.stage import Asset, Count, Reason, Resources, Stage
 
 __all__ = ["HostsStage", "HostsConfig", "HostFilter", "HostVerdict", "SWALLOW_UT1_CATEGORIES"]
 
@@ -165,6 +165,10 @@ class HostsStage(Stage):
         Reason("ut1_<category>", "dropped", "the host or a parent domain is in UT1's <category>/domains",
                r"ut1_[A-Za-z0-9_\-]+"),
     )
+
+    @classmethod
+    def assets(cls, settings: HostsConfig) -> tuple[Asset, ...]:
+        return (Asset("UT1 blocklist directory", settings.ut1_dir, is_dir=True),)
 
     def setup(self, config, resources: Resources) -> None:
         cfg = config.hosts

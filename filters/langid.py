@@ -22,7 +22,7 @@ from typing import Any
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Count, DetailKind, Reason, Resources, Stage
+from jawebcorpus.corpus.stage import Asset, Count, DetailKind, Reason, Resources, Stage
 from jawebcorpus.corpus.stats import ratio_bin
 
 __all__ = ["LangIdConfig", "LangIdStage", "shared_language_identifier", "LangIdResult", "LanguageIdentifier", "default_model_path", "kana_ratio"]
@@ -118,6 +118,10 @@ class LangIdStage(Stage):
     )
     details = (DetailKind("hist:lang_score", "bin lower edge", "the score of every document scored",
                           title="language-ID score (probability of Japanese)"),)
+
+    @classmethod
+    def assets(cls, settings: LangIdConfig) -> tuple[Asset, ...]:
+        return (Asset("language-ID model", settings.model_path),)
 
     def setup(self, config: Any, resources: Resources) -> None:
         self.cfg: LangIdConfig = config.langid

@@ -66,14 +66,14 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from typing import Callable, Iterable
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import Range, check_settings, setting
-from jawebcorpus.corpus.stage import Column, Count, DetailKind, Reason, Resources, Stage
+from jawebcorpus.corpus.stage import Asset, Column, Count, DetailKind, Reason, Resources, Stage
 from jawebcorpus.corpus.stats import ratio_bin
 
 __all__ = [
@@ -551,10 +551,6 @@ def train_quality_model(
     return TrainReport(out_path, rpath, record)
 
 
-def config_dict(cfg: QualityModelConfig) -> dict:
-    return asdict(cfg)
-
-
 class QualityModelStage(Stage):
     """quality_model: the probability of the classifier's label for the text (``quality_score``
     column), with an optional threshold (``quality_model_below``).  The score of every document
@@ -575,6 +571,10 @@ class QualityModelStage(Stage):
     @classmethod
     def columns(cls, settings: QualityModelConfig) -> tuple[Column, ...]:
         return (Column("quality_score", "float32", "the quality model's probability of its label"),)
+
+    @classmethod
+    def assets(cls, settings: QualityModelConfig) -> tuple[Asset, ...]:
+        return (Asset("quality model", settings.path),)
 
     def setup(self, config, resources: Resources) -> None:
         cfg: QualityModelConfig = config.quality_model

@@ -21,6 +21,7 @@ import argparse
 import difflib
 import os
 
+from jawebcorpus import registry
 from jawebcorpus.corpus import paths
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.settings import Range
@@ -146,8 +147,7 @@ def check_file_systems(cfg, output: str | None = None, against: str | None = Non
     """Every remote path the run writes or reads through Beam has a file system installed
     (``gs://`` needs ``apache-beam[gcp]``)."""
     named = [("--output", output), ("--against", against), ("--write-index", write_index),
-             ("language-ID model", cfg.langid.model_path), ("quality model", cfg.quality_model.path),
-             ("UT1 blocklist directory", cfg.hosts.ut1_dir), ("NG-word lists directory", cfg.ngwords.lists_dir)]
+             *((a.what, a.path) for a in registry.assets(cfg))]
     for what, path in named:
         if path and paths.is_remote(path):
             if not storage.has_file_system(path):
@@ -235,11 +235,8 @@ def check_assets(cfg) -> None:
     storage: call after the file systems have their options)."""
     from jawebcorpus.filters.langid import default_model_path
 
-    named = [("language-ID model", cfg.langid.model_path, False), ("quality model", cfg.quality_model.path, False),
-             ("UT1 blocklist directory", cfg.hosts.ut1_dir, True), ("NG-word lists directory", cfg.ngwords.lists_dir, True)]
-    for what, path, is_dir in named:
-        if not path:
-            continue
+    for asset in registry.assets(cfg):  # every file and folder a stage's settings name exists
+        what, path, is_dir = asset.what, asset.path, asset.is_dir
         if storage.is_local(path):
             local = paths.local_path(path)
             ok = os.path.isdir(local) if is_dir else os.path.exists(local)

@@ -20,7 +20,7 @@ from jawebcorpus.corpus.process import FileResult, process_file
 from jawebcorpus.corpus.read import FileReport, ReadStage
 from jawebcorpus.corpus.record import OUTPUT_SCHEMA, docs_to_table
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Column, Count, DetailKind, LocalResources, Reason, Stage
+from jawebcorpus.corpus.stage import Asset, Column, Count, DetailKind, LocalResources, Reason, Stage
 from jawebcorpus.corpus.stats import check_accounting
 from jawebcorpus.pipelines import config as pipeline_config
 from jawebcorpus.pipelines.cli import main
@@ -130,13 +130,20 @@ def test_one_registry_entry_makes_it_a_stage_of_the_run(registered, tmp_path, ca
 @dataclass(frozen=True)
 class LongLinesConfig:
     max_line: int = setting(200, 1, 1_000_000)
+    #: a list of lines that never count (an asset: local or on object storage)
+    allowed_lines: str | None = None
 
     def validate(self) -> None:
         check_settings(self, "long_lines")
 
 
-def test_its_settings_become_a_section_of_the_configuration(registered, monkeypatch):
+def test_its_settings_become_a_section_of_the_configuration_and_its_assets_are_checked(registered, monkeypatch,
+                                                                                       tmp_path):
+    from jawebcorpus.pipelines import checks
+
     monkeypatch.setattr(LongLinesStage, "settings", LongLinesConfig)
+    monkeypatch.setattr(LongLinesStage, "assets", classmethod(
+        lambda cls, settings: (Asset("allowed-lines list", settings.allowed_lines),)))
     sections = registry.settings_sections()
     assert ("long_lines", LongLinesConfig) in sections
     cls = pipeline_config.compose(sections)
@@ -144,3 +151,12 @@ def test_its_settings_become_a_section_of_the_configuration(registered, monkeypa
     assert cfg.long_lines.max_line == 80 and LongLinesStage.settings_in(cfg).max_line == 80
     with pytest.raises(pipeline_config.ConfigError, match="long_lines.max_line"):
         pipeline_config.apply_overrides(cls(), ["long_lines.max_line=0"]).validate()
+    # the launcher checks every asset a stage declares: on an installed file system, existing
+    missing = pipeline_config.apply_overrides(cls(), [f"long_lines.allowed_lines={tmp_path / 'none.txt'}"])
+    assert [a.what for a in registry.assets(missing)] == ["allowed-lines list"]
+    with pytest.raises(pipeline_config.ConfigError, match="allowed-lines list not found"):
+        checks.check_assets(missing)
+    with pytest.raises(pipeline_config.ConfigError, match="allowed-lines list foo://b/x: no file system for foo://"):
+        checks.check_file_systems(pipeline_config.apply_overrides(cls(), ["long_lines.allowed_lines=foo://b/x"]))
+    (tmp_path / "none.txt").write_text("")
+    checks.check_assets(missing)

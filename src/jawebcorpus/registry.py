@@ -21,7 +21,7 @@ from jawebcorpus.corpus.charset import DecodeStage
 from jawebcorpus.corpus.extract import ExtractStage
 from jawebcorpus.corpus.read import ReadStage
 from jawebcorpus.corpus.record import WriteStage
-from jawebcorpus.corpus.stage import OUTCOMES, Column, Stage
+from jawebcorpus.corpus.stage import OUTCOMES, Asset, Column, Stage
 from jawebcorpus.dedup.config import DedupStage
 from jawebcorpus.filters.clean import CleanStage
 from jawebcorpus.filters.hosts import HostsStage
@@ -35,7 +35,7 @@ from jawebcorpus.filters.quality_model import QualityModelStage
 __all__ = [
     "STAGES", "STAGE_NAMES", "PER_FILE_STAGES", "OUTCOMES", "FILE_ERRORS", "FILE_STATUSES", "HISTOGRAMS",
     "COLUMN_ORDER", "stage", "reason_outcome", "is_declared", "until_choices", "run_stages", "file_stages",
-    "is_enabled", "signal_columns", "settings_sections",
+    "is_enabled", "signal_columns", "settings_sections", "assets",
 ]
 
 #: The stages in pipeline order.  ``read`` … ``quality_model`` run per file (``per_file``);
@@ -134,3 +134,9 @@ def signal_columns(config: Any) -> tuple[Column, ...]:
     if len(set(names)) != len(names):
         raise RuntimeError(f"two stages declare the same output column: {sorted({n for n in names if names.count(n) > 1})}")
     return cols
+
+
+def assets(config: Any) -> tuple[Asset, ...]:
+    """The files and folders the configuration names (every stage's that are set, in pipeline
+    order): the launcher checks them before the run (``pipelines/checks.py``)."""
+    return tuple(a for s in STAGES for a in s.assets(s.settings_in(config)) if a.path)
