@@ -214,7 +214,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "train-quality",
         help="train a fastText quality classifier (positive vs negative text) for --quality-model",
-        description=__doc__.split("\n\n")[0] + " Reports held-out precision and recall and writes "
+        description=__doc__.split("\n\n")[0] + " Reports held-out precision, recall and ROC AUC and writes "
                     "MODEL.json (training data, settings) next to the model.",
     )
     src = p.add_argument_group("training text")
