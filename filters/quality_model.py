@@ -428,9 +428,9 @@ def train_quality_model(
     tokenize: str = "chars",
     holdout: float = 0.1,
     seed: int = 0,
-    epoch: int = 5,
+    epoch: int = 25,  # defaults chosen on labelled Japanese text: docs/filters.md § Training defaults
     lr: float = 0.1,
-    dim: int = 64,
+    dim: int = 16,
     word_ngrams: int = 2,
     min_count: int = 1,
     bucket: int = 2_000_000,

@@ -216,11 +216,23 @@ def iter_run_texts(run_dir: str, where: str | None) -> tuple[Iterator[str], dict
     return gen(), desc
 
 
+def training_defaults() -> dict:
+    """The training settings' defaults: those of :func:`filters.quality_model.train_quality_model`,
+    which the options below take (one place for them; ``docs/filters.md`` states them)."""
+    import inspect
+
+    from jawebcorpus.filters.quality_model import train_quality_model
+
+    return {k: p.default for k, p in inspect.signature(train_quality_model).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    d = training_defaults()
     p = subparsers.add_parser(
         "train-quality",
         help="train a fastText quality classifier (positive vs negative text) for --quality-model",
-        description=__doc__.split("\n\n")[0] + " Reports held-out precision and recall and writes "
+        description=__doc__.split("\n\n")[0] + " Reports held-out precision, recall and ROC AUC and writes "
                     "MODEL.json (training data, settings) next to the model.",
     )
     src = p.add_argument_group("training text")
@@ -236,23 +248,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                      help='documents of --run that are positive, e.g. "q_too_short == 0 and lang_score > 0.9"')
     src.add_argument("--negative-where", metavar="EXPR", help="documents of --run that are negative")
     p.add_argument("--output", "-o", metavar="MODEL.bin", help="where to write the model (and MODEL.bin.json)")
-    p.add_argument("--positive-label", default="__label__hq")
-    p.add_argument("--negative-label", default="__label__lq")
-    p.add_argument("--tokenize", choices=("chars", "words", "none"), default="chars",
-                   help="how text becomes fastText tokens: characters (default), MeCab words, or as is")
-    p.add_argument("--holdout", type=float, default=0.1, help="share held out for evaluation (default 0.1)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="score at which a held-out text counts as positive (default 0.5)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epoch", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--word-ngrams", type=int, default=2)
-    p.add_argument("--min-count", type=int, default=1)
-    p.add_argument("--bucket", type=int, default=2_000_000)
-    p.add_argument("--loss", choices=("softmax", "ova", "hs", "ns"), default="softmax")
-    p.add_argument("--threads", type=int, default=1, help="training threads (1: reproducible models)")
-    p.add_argument("--max-chars", type=int, default=100_000, help="characters of each text used (default 100000)")
+    p.add_argument("--positive-label", default=d["positive_label"])
+    p.add_argument("--negative-label", default=d["negative_label"])
+    p.add_argument("--tokenize", choices=("chars", "words", "none"), default=d["tokenize"],
+                   help="how text becomes fastText tokens: characters, MeCab words, or as is (default %(default)s)")
+    p.add_argument("--holdout", type=float, default=d["holdout"],
+                   help="share held out for evaluation, chosen by a hash of the seed and each text (default %(default)s)")
+    p.add_argument("--threshold", type=float, default=d["threshold"],
+                   help="score at which a held-out text counts as positive (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--epoch", type=int, default=d["epoch"], help="(default %(default)s)")
+    p.add_argument("--lr", type=float, default=d["lr"], help="(default %(default)s)")
+    p.add_argument("--dim", type=int, default=d["dim"], help="(default %(default)s)")
+    p.add_argument("--word-ngrams", type=int, default=d["word_ngrams"], help="(default %(default)s)")
+    p.add_argument("--min-count", type=int, default=d["min_count"], help="(default %(default)s)")
+    p.add_argument("--bucket", type=int, default=d["bucket"], help="(default %(default)s)")
+    p.add_argument("--loss", choices=("softmax", "ova", "hs", "ns"), default=d["loss"])
+    p.add_argument("--threads", type=int, default=d["threads"], help="training threads (1: reproducible models)")
+    p.add_argument("--max-chars", type=int, default=d["max_chars"],
+                   help="characters of each text used (default %(default)s)")
     p.add_argument("--trainer", metavar="DIR", help="directory holding a fastText build that trains "
                                                      "(default: $JAWEBCORPUS_FASTTEXT_TRAINER, then the cache)")
     p.add_argument("--install-trainer", action="store_true",
@@ -324,9 +338,13 @@ def run(args) -> int:
     print(f"model: {rep.model_path}\nrecord: {rep.record_path}")
     print(f"training texts: {d['positive']['train']} positive, {d['negative']['train']} negative; "
           f"held out: {h['positive']} positive, {h['negative']} negative")
-    auc = "–" if h["roc_auc"] is None else f"{h['roc_auc']:.3f}"
-    print(f"held-out precision {pct(h['precision'])}, recall {pct(h['recall'])}, accuracy {pct(h['accuracy'])}, "
-          f"ROC AUC {auc} (score ≥ {h['threshold']})")
+    print(f"held-out precision {pct(h['precision'])}, recall {pct(h['recall'])}, accuracy {pct(h['accuracy'])} "
+          f"(score ≥ {h['threshold']})")
+    if h["roc_auc"] is None:
+        print("held-out ROC AUC: – (no held-out text of one class; raise --holdout)")
+    else:
+        print(f"held-out ROC AUC: {h['roc_auc']:.3f} ({h['positive']} positive and {h['negative']} negative texts "
+              f"held out, {100 * args.holdout:g} % by seed {args.seed})")
     return 0
 
 
