@@ -252,7 +252,7 @@ def load_crawl(shared: str) -> list:
     """The documents of the crawl that reach extract in the default preset (decoded HTML)."""
     from _common import apply, crawl_pages, stage
 
-    from jawebcorpus.pipelines.transforms import stage_class
+    from jawebcorpus.registry import stage as stage_class
 
     detect, decode = stage(stage_class("detect")), stage(stage_class("decode"))
     docs = []

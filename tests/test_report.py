@@ -727,7 +727,8 @@ def test_quality_model_score_with_the_threshold_visible(sample_out, tmp_path, ca
 @pytest.mark.slow
 def test_quality_model_section_of_a_real_run(sample_out, tmp_path, capsys):
     """A small model trained from the sample's own pages, a run with it, the report of that run."""
-    from jawebcorpus.filters.quality_model import QualityModel, QualityModelConfig, TrainerNotFound, find_trainer
+    from jawebcorpus.filters.quality_model import QualityModel, QualityModelConfig
+    from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer
 
     try:
         find_trainer()

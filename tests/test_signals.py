@@ -109,7 +109,7 @@ def test_tie_break_quality_needs_a_model(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_quality_model_scores_cuts_and_breaks_ties(tmp_path):
-    from jawebcorpus.filters.quality_model import TrainerNotFound, find_trainer
+    from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer
 
     try:
         find_trainer()
