@@ -15,33 +15,42 @@ Matching
   digit or a combining mark dropped (spaces of every width, punctuation, symbols, line
   breaks).  So ``富士山の標高は？　Ａ．３７７６ｍ`` and ``富士山の標高は? A.3776m`` are the same
   text: an item copied into a page with other spacing, other punctuation or other widths is
-  still found, and so is one whose choices are laid out differently.
-* **Character n-grams** of the normalised text, n = :data:`DEFAULT_N` (chosen by measurement,
-  ``bench/bench_decontam.py``), hashed to 64 bits.
+  still found.
+* **Fields**: each line of an item is a field (a question, a choice, a passage) whose n-grams are
+  taken on its own, never across two (:func:`item_ngrams`), so a page that lays the fields out
+  differently (choices numbered, on one line, in another order) still holds every one of them.
+* **Character n-grams**, n = :data:`DEFAULT_N`, hashed to 64 bits.
 * **A document contains an item** when at least :data:`DEFAULT_MIN_COVERAGE` of the item's
-  distinct n-grams occur in the document.  Measured: a share, not "any n-gram", because ordinary
-  pages about the same topic share a few long phrases with an item (``富士山は静岡県と山梨県に
-  またがる``); a share below 1, because a page that quotes an item often changes a little of it
-  (choice labels, a line left out).
-* **Short items**: an item whose normalised text has fewer than n characters has no n-gram and
-  cannot be told from ordinary text (a one-word answer, ``はい``); it is not indexed, and it is
-  counted (:attr:`IndexStats.short`, with the first ids in :attr:`IndexStats.short_ids`) so the
-  report can say so.
+  distinct n-grams occur in the document.  A share, not "any n-gram", because ordinary pages
+  about the same topic share long phrases with an item (at n = 13, 7 of the 151 pages of the
+  measurement without an item shared one); a share below 1, because a copy on the web often
+  leaves out or changes a little (a choice, a character).  n and the share were chosen by
+  ``bench/bench_decontam.py`` (``docs/filters.md`` has the table): with n = 16 and one half, no
+  false hit on any page without an item (the highest coverage 0.25), every item found in every
+  spelling, and copies with a field left out all found.
+* **Short items**: an item whose fields are all shorter than n is taken as the run of its fields
+  (found when a page copies it in order, in any spelling; not when numbers are put between its
+  fields); one whose whole text is shorter than n has no n-gram and cannot be told from
+  ordinary text (a one-word answer, ``はい``): it is not indexed, and it is counted
+  (:attr:`IndexStats.short`, with the first ids in :attr:`IndexStats.short_ids`) so the report
+  can say so.
 * Two items with the same normalised text in different benchmarks both match: a document
   is reported for every benchmark it contaminates.
 
 The index
 ---------
 A sorted array of the (hash, item) pairs: 12 bytes per distinct n-gram of each item (an 8-byte
-hash and a 4-byte item number), a Bloom filter of about two bytes per n-gram that turns away
-most of a document's n-grams before they are searched, plus a few bytes per item; built once per worker and held as two
-numpy arrays.  ``bench/bench_decontam.py`` measures bytes per item and build time; the size is
-bounded by :attr:`DecontamConfig.max_index_ngrams` (refused with the count when passed, before
-anything is held beyond the limit).
+hash and a 4-byte item number), a Bloom filter of 16 bits an n-gram that turns away all but
+≈ 1 % of a document's n-grams before they are searched, and a few bytes per item; measured
+14–15 bytes an n-gram in all (≈ 13 bytes a character of item text: 10,000 items of 60–400
+characters 28 MB, built in 0.7 s).  Built once per worker; bounded by
+:attr:`DecontamConfig.max_index_ngrams` (refused with the count when passed, before anything is
+held beyond the limit).
 
-Cost per document: normalisation, one numpy pass per n-gram position over the code points
-(n vector operations), a sort of the document's hashes and a binary search of each distinct one
-in the index; no Python loop over characters.  Linear in the document (times log of the index).
+Cost per document: normalisation (NFKC only in the runs of characters it can change), one numpy
+pass per n-gram position over the code points, two gathers in the Bloom filter, a sort and a
+binary search of the few that pass; no Python loop over characters.  Linear in the document;
+72–91 µs per 1,000 characters of text for 327 to 100,000 items.
 """
 
 from __future__ import annotations
@@ -65,8 +74,8 @@ __all__ = [
     "ngram_hashes", "item_ngrams", "read_items", "DEFAULT_N", "DEFAULT_MIN_COVERAGE", "ReadLimits",
 ]
 
-#: n-gram length in normalised characters (bench/bench_decontam.py: the smallest n with no false
-#: hit on the shared crawl and on the topic pages, with every embedded item found)
+#: n-gram length in normalised characters (bench/bench_decontam.py: no false hit with a margin of
+#: at least 0.2, every spelling of every item found, the most edited copies found)
 DEFAULT_N = 16
 #: share of an item's distinct n-grams a document must contain
 DEFAULT_MIN_COVERAGE = 0.5
@@ -84,7 +93,7 @@ class DecontamConfig:
     n: int = setting(DEFAULT_N, 4, 64)
     #: share of an item's n-grams a document must contain to contain the item
     min_coverage: float = setting(DEFAULT_MIN_COVERAGE, 0.05, 1.0)
-    #: most (hash, item) pairs the index may hold (12 bytes each: 50 M ≈ 600 MB)
+    #: most (hash, item) pairs the index may hold (≈ 15 bytes each with the filter: 50 M ≈ 750 MB)
     max_index_ngrams: int = setting(50_000_000, 1, 2_000_000_000)
 
     def validate(self) -> "DecontamConfig":
