@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from .htmltags import parse_tag
 
@@ -149,13 +149,16 @@ def robots_directives(value: str) -> list[tuple[str | None, str]]:
     return out
 
 
-def header_opt_out(headers: Iterable[tuple[str, str]] | None) -> tuple[int | None, str | None, list[str | None]]:
+def header_opt_out(headers: Iterable[tuple[str, str]] | Mapping[str, str] | None,
+                   ) -> tuple[int | None, str | None, list[str | None]]:
     """From HTTP response headers as ``(name, value)`` pairs (every occurrence, in order):
     ``(tdm-reservation 1/0/None, tdm-policy or None, agents with noai (None: no agent))``."""
     reservation: int | None = None
     policy: str | None = None
     noai: list[str | None] = []
     seen = 0
+    if isinstance(headers, Mapping):  # a dict has lost repeated headers, but read what it has
+        headers = headers.items()
     for name, value in headers or ():
         key = name.strip().lower()
         if key not in ("tdm-reservation", "tdm-policy", "x-robots-tag"):
@@ -251,7 +254,7 @@ def html_opt_out(html: str | bytes | None, scan_chars: int = HEAD_SCAN_CHARS) ->
     return reservation, policy, noai
 
 
-def find_opt_out(headers: Iterable[tuple[str, str]] | None = None, html: str | bytes | None = None,
+def find_opt_out(headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None, html: str | bytes | None = None,
                  scan_chars: int = HEAD_SCAN_CHARS) -> OptOut | None:
     """The page's opt-out, or None.
 

@@ -137,6 +137,11 @@ def test_every_signal_reported_in_priority_order():
     assert got.signals == ("x-robots-tag:noai", "meta-robots:noai") and got.agent == "botx"
 
 
+def test_a_dict_of_headers_is_read_too():
+    assert find_opt_out({"X-Robots-Tag": "noai"}, None).signal == "x-robots-tag:noai"
+    assert find_opt_out({"x-robots-tag": "noindex"}, None) is None
+
+
 def test_repeated_tdm_values_reserve_when_any_is_one():
     assert find_opt_out([("tdm-reservation", "0"), ("tdm-reservation", "1")], page()).signal == "tdm-reservation"
 
