@@ -194,6 +194,10 @@ ADVERSARIAL = {
     "'(0' repeated": "(0", "'+81-' repeated": "+81-", "'255.' repeated": "255.", "'a:' repeated": "a:",
     "'ab::' repeated": "ab::", "'a@' repeated": "a@", "'a.' repeated": "a.", "'a(at)' repeated": "a(at)",
     "'a' * 1M then '@b.jp'": "LONG_LOCAL",
+    # the obfuscated spellings (issue 20.5)
+    "'a あっと ' repeated": "a あっと ", "'a[at]b[dot]' repeated": "a[at]b[dot]", "'電話〇三-' repeated": "電話〇三-",
+    "'x★を@' repeated": "x★を@", "'0・' repeated": "0・", "'0/' repeated": "0/", "'ﾄﾞ' repeated": "ﾄﾞ",
+    "'\\u200b0' repeated": "\u200b0",
 }
 
 

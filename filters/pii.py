@@ -5,15 +5,21 @@ Kinds and placeholders
 =========== ============= =====================================================================
 kind        placeholder   what is found
 =========== ============= =====================================================================
-``email``   ``[EMAIL]``   ``local@domain.tld``; also ``＠`` and the ``(at)`` / ``[at]`` /
-                          ``（アット）`` spellings people use against scrapers.  The last label
-                          must be letters (2–24) and not a file extension (``logo@2x.png``)
+``email``   ``[EMAIL]``   ``local@domain.tld``; also the spellings people use against scrapers:
+                          ``＠``, ``(at)`` / ``[at]`` / ``<at>`` / ``【アット】`` / ``（あっと）``,
+                          bare ``アット`` / ``あっと`` (``user あっと example.jp``), ``(dot)`` /
+                          ``[dot]`` / ``ドット`` for the dots, full-width letters, and a symbol
+                          the page says to replace (``info★shop.jp``, ``★を@に``).  The last
+                          label must be letters (2–24) and not a file extension
+                          (``logo@2x.png``); placeholders are not PII (``pii_spellings.py``)
 ``phone``   ``[PHONE]``   Japanese numbers: ``03-1234-5678``, ``(03)1234-5678``,
                           ``（06）6123-4567``, ``03(1234)5678``, ``090-1234-5678``,
                           ``0120-123-456``, ``03.1234.5678``, ``+81-3-1234-5678``,
                           ``+81 90 1234 5678``, ``+81(0)3-…``; full-width digits; separators:
                           ``-`` and its look-alikes ``－ − ー ‐ ‑ – — ― ｰ ﹣``, spaces (also
-                          U+3000); one space around a separator is allowed
+                          U+3000); one space around a separator is allowed; ``・`` or ``/``
+                          twice (``03・1234・5678``, ``090/1234/5678``); kanji numerals
+                          digit by digit right after a phone word (``電話 〇三-一二三四-五六七八``)
 ``mynumber`` ``[MYNUMBER]`` the 12-digit individual number (個人番号), only with a valid check
                           digit, written as 12 digits or 4-4-4, **and** a keyword (マイナンバー,
                           個人番号, My Number …) within 32 characters before or 12 after it
@@ -31,6 +37,15 @@ with a precision that could be shown on the available material.
 
 Decisions (each is tested in ``tests/test_pii.py`` and measured by ``bench/bench_pii.py``)
 ------------------------------------------------------------------------------------------
+* **Spellings** are matched on a width-folded view of the text (``pii_spellings.fold``:
+  full-width ASCII → ASCII, half-width kana → full-width, invisible characters dropped) and every
+  match is mapped back, so a mask replaces exactly the characters written in the original.
+  Kanji numerals count as digits only in the number right after a phone word, and a symbol
+  such as ``★`` counts as ``@`` only on a page that says so.
+* **Placeholders** are not masked: addresses at domains reserved for documentation
+  (``example.com``/``.net``/``.org``/``.edu``, ``.example``, ``.test``, ``.invalid``,
+  ``.localhost``) and visibly blanked-out ones (``xxxx@…``, ``…@yyy.com``, ``hoge@hoge.com``);
+  ``example.jp`` / ``example.co.jp`` are masked (no rule reserves them; when in doubt, mask).
 * **Phone numbers** are validated by the numbering plan, not by shape: a national number
   starts with ``0`` followed by a non-zero digit; ``0120`` / ``0570`` / ``0990`` numbers have
   10 digits, ``0800`` 11, ``020`` / ``050`` / ``070`` / ``080`` / ``090`` 11 grouped 3-4-4,
@@ -89,6 +104,8 @@ from dataclasses import dataclass, field
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.stage import Column, Count, DetailKind, Reason, Resources, Stage
+
+from .pii_spellings import at_symbol_view, fold, is_placeholder_address, kanji_phone_digits
 
 __all__ = [
     "KINDS", "MODES", "PLACEHOLDERS", "PiiConfig", "PiiMatch", "PiiResult", "PiiScanner",
@@ -282,6 +299,8 @@ _PHONE_RE = re.compile(
     f"|(?<=[0０])(?P<mid>{_DIGIT}{{1,4}}[(（]{_DIGIT}{{1,4}}[)）]{_DIGIT}{{4}})"
     # (4) 03.1234.5678
     f"|(?<=[0０])(?P<dot>{_DIGIT}{{1,4}}[.．]{_DIGIT}{{1,4}}[.．]{_DIGIT}{{3,4}})"
+    # (4b) 03・1234・5678, 090/1234/5678 (the same separator twice)
+    f"|(?<=[0０])(?P<slash>{_DIGIT}{{1,4}}(?P<ssep>[・/]){_DIGIT}{{1,4}}(?P=ssep){_DIGIT}{{3,4}})"
     # (5) 09012345678, 0312345678 (the latter only after a phone keyword)
     f"|(?<=[0０])(?P<flat>{_DIGIT}{{9,10}})"
     # (6) +81-3-1234-5678, +81 90 1234 5678, +81(0)3-1234-5678, (+81) 3 …, +819012345678
@@ -320,13 +339,22 @@ _WORD_BEFORE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9+#]{1,20}) \Z")
 _IP_PREPOSITIONS = frozenset("from to by via at for src dst addr ipv4 is".split())
 _IP_WORD = re.compile(r"IP|[Ii]p|アドレス|[Aa]ddress|サーバ|[Ss]erver|[Hh]ost|ホスト|DNS|[Pp]ing|ゲートウェイ")
 
+# Obfuscated spellings of "@" and "." (matched on the folded view, where （［＜｛ are ASCII):
+# "(at)", "[at]", "<at>", "【アット】", "（あっと）", and the bare words アット / あっと with at most
+# one space around; "(dot)", "[dot]", "ドット", "どっと" likewise.
+_S = "[ \u3000]?"
+_OPEN = "[(\\[<{【〔《〈]"
+_CLOSE = "[)\\]>}】〕》〉]"
+_AT = f"(?:@|＠|{_S}{_OPEN}{_S}(?:at|AT|At|アット|あっと){_S}{_CLOSE}{_S}|{_S}(?:アット|あっと){_S})"
+_DOT = f"(?:\\.|{_S}{_OPEN}{_S}(?:dot|DOT|Dot|ドット|どっと){_S}{_CLOSE}{_S}|{_S}(?:ドット|どっと){_S})"
+_DOT_RE = re.compile(_DOT)
 _EMAIL_RE = re.compile(
     r"(?P<local>[A-Za-z0-9._%+\-](?<![A-Za-z0-9._%+\-].)[A-Za-z0-9._%+\-]{0,63})"
-    r"(?:@|＠|[ \u3000]?[(\[（［<＜][ \u3000]?(?:at|AT|アット|あっと)[ \u3000]?[)\]）］>＞][ \u3000]?)"
-    r"(?P<domain>[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8})"
-    r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9\-])"
+    + _AT
+    + f"(?P<domain>[A-Za-z0-9\\-]{{1,63}}(?:{_DOT}[A-Za-z0-9\\-]{{1,63}}){{1,8}})"
+    + r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9\-])"
 )
-_EMAIL_TRIGGER = re.compile(r"[@＠]|[(\[（［<＜][ \u3000]?(?:at|AT|アット|あっと)[ \u3000]?[)\]）］>＞]")
+_EMAIL_TRIGGER = re.compile(f"[@＠]|{_OPEN}{_S}(?:at|AT|At){_S}{_CLOSE}|アット|あっと")
 _FILE_EXT = frozenset(
     "png jpg jpeg gif webp svg bmp ico tif tiff avif heic pdf css js mjs json xml html htm php "
     "asp aspx jsp cgi txt csv zip gz tar mp3 mp4 m4a mov avi wav webm woff woff2 ttf otf eot".split()
@@ -496,6 +524,8 @@ class PiiScanner:
             local, domain = m.group("local"), m.group("domain")
             if local[0] == "." or local[-1] == "." or ".." in local:
                 return None
+            if not domain.isascii() or "[" in domain or "(" in domain or "<" in domain or "{" in domain or " " in domain:
+                domain = _DOT_RE.sub(".", domain)  # an obfuscated dot: the address it stands for
             labels = domain.split(".")
             tld = labels[-1]
             if not (2 <= len(tld) <= 24 and tld.isalpha()) or tld.lower() in _FILE_EXT:
@@ -505,31 +535,47 @@ class PiiScanner:
             e = m.end()
             if text.startswith(":", e) and e + 1 < len(text) and (text[e + 1].isalnum() or text[e + 1] in "~/"):
                 return None  # git@github.com:user/repo (an SSH address, not a mailbox)
+            if is_placeholder_address(local, domain):
+                return None  # example.com, xxxx@yyy.com: identifies no one (pii_spellings.py)
             return m.span()
 
         return self._search(_EMAIL_RE, text, valid)
 
     # -- public ---------------------------------------------------------------------------------
     def find(self, text: str) -> list[PiiMatch]:
-        """Non-overlapping matches of the active kinds, in text order."""
+        """Non-overlapping matches of the active kinds, in text order, offsets into ``text``.
+
+        Matching runs on the width-folded view of ``text`` (``pii_spellings.fold``); the phone
+        scan also sees kanji digits after a phone word as digits, the e-mail scan a symbol the
+        page says to read as ``@`` as ``@``; every span is mapped back to ``text``."""
         if not text or not self._active:
             return []
+        view = fold(text)
+        v = view.text
         cands: list[tuple[int, int, str]] = []
         active = self._active
-        if "email" in active and _EMAIL_TRIGGER.search(text):
-            cands += [(s, e, "email") for s, e in self._email(text)]
-        if _ANY_DIGIT.search(text):
-            if "phone" in active:
-                cands += [(s, e, "phone") for s, e in self._phone(text)]
+        if "email" in active:
+            if _EMAIL_TRIGGER.search(v):
+                cands += [(s, e, "email") for s, e in self._email(v)]
+            at_view = at_symbol_view(v)  # "info★example.co.jp (★を@に)"
+            if at_view is not None:
+                cands += [(s, e, "email") for s, e in self._email(at_view)]
+        if "phone" in active:
+            kanji = kanji_phone_digits(v)
+            if kanji is not None:
+                cands += [(s, e, "phone") for s, e in self._phone(kanji)]
+            elif _ANY_DIGIT.search(v):
+                cands += [(s, e, "phone") for s, e in self._phone(v)]
+        if _ANY_DIGIT.search(v):
             if "card" in active:
-                cands += [(s, e, "card") for s, e in self._card(text)]
+                cands += [(s, e, "card") for s, e in self._card(v)]
             if "mynumber" in active:
-                cands += [(s, e, "mynumber") for s, e in self._mynumber(text)]
+                cands += [(s, e, "mynumber") for s, e in self._mynumber(v)]
             if "ip" in active:
-                if "." in text:
-                    cands += [(s, e, "ip") for s, e in self._ipv4(text)]
-        if "ip" in active and "::" in text or ("ip" in active and text.count(":") >= 7):
-            cands += [(s, e, "ip") for s, e in self._ipv6(text)]
+                if "." in v:
+                    cands += [(s, e, "ip") for s, e in self._ipv4(v)]
+        if "ip" in active and "::" in v or ("ip" in active and v.count(":") >= 7):
+            cands += [(s, e, "ip") for s, e in self._ipv6(v)]
         if not cands:
             return []
         # leftmost, then longest, then by kind priority; drop anything overlapping a kept match
@@ -538,7 +584,8 @@ class PiiScanner:
         last_end = -1
         for s, e, k in cands:
             if s >= last_end:
-                out.append(PiiMatch(k, s, e))
+                os, oe = view.span(s, e)
+                out.append(PiiMatch(k, os, oe))
                 last_end = e
         return out
 

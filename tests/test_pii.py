@@ -322,3 +322,197 @@ def test_module_has_no_beam():
     src = Path(pii.__file__).read_text(encoding="utf-8")
     assert "apache_beam" not in src
     assert sys.modules["jawebcorpus.filters.pii"] is pii
+
+
+# -- obfuscated spellings (issue 20.5): matched on a width-folded view, masked exactly ----------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from jawebcorpus.filters.pii_spellings import fold, is_placeholder_address  # noqa: E402
+
+DOMAINS = ["shop-tanaka.co.jp", "kita-univ.ac.jp", "midori-kai.org", "hikari-net.ne.jp", "gmail.com"]
+AT_SPELLINGS = ["@", "＠", "(at)", "[at]", "<at>", "{at}", "（at）", "［ａｔ］", "＜ａｔ＞", " [at] ", " (AT) ", "【アット】",
+                "（アット）", "(あっと)", " あっと ", "アット", " アット ", "ｱｯﾄ", " ｱｯﾄ "]
+DOT_SPELLINGS = [".", "．", "[dot]", " [dot] ", "(dot)", "（ドット）", " ドット ", "どっと", "ﾄﾞｯﾄ", "＜ｄｏｔ＞"]
+
+
+def _spell(local: str, domain: str, at: str, dot: str) -> str:
+    return local + at + domain.replace(".", dot)
+
+
+@pytest.mark.parametrize("at", AT_SPELLINGS)
+def test_every_spelling_of_at(at):
+    for domain in DOMAINS:
+        addr = _spell("k.sato", domain, at, ".")
+        text = f"お問い合わせ：{addr} まで"
+        assert found(text) == [("email", addr.strip())], addr
+
+
+@pytest.mark.parametrize("dot", DOT_SPELLINGS)
+def test_every_spelling_of_dot(dot):
+    for at in ("@", " [at] ", "（アット）"):
+        addr = _spell("info", "shop-tanaka.co.jp", at, dot)
+        assert found(f"連絡先 {addr} です") == [("email", addr.strip())], addr
+
+
+def test_full_width_addresses():
+    for addr in ("ｉｎｆｏ＠ｓｈｏｐ－ｔａｎａｋａ．ｃｏ．ｊｐ", "ＴＡＲＯ．ＹＡＭＡＤＡ＠ＧＭＡＩＬ．ＣＯＭ", "info＠midori-kai．org"):
+        text = f"メール：{addr}（全角）"
+        r = SCANNER.scan(text)
+        assert found(text) == [("email", addr)] and r.text == "メール：[EMAIL]（全角）"
+
+
+def test_symbol_the_page_says_to_read_as_at():
+    for sym, instruction in (("★", "★を@に変えてください"), ("☆", "（☆→＠）"), ("◆", "◆は半角@に置き換えて"), ("●", "●を「＠」に")):
+        text = f"info{sym}shop-tanaka.co.jp {instruction}"
+        assert found(text) == [("email", f"info{sym}shop-tanaka.co.jp")], text
+        assert found(f"info{sym}shop-tanaka.co.jp") == []  # no instruction: a symbol is a symbol
+
+
+@pytest.mark.parametrize("phone", ["03・1234・5678", "090/1234/5678", "0120・123・456", "０３・１２３４・５６７８",
+                                   "0466/12/3456", "03･1234･5678", "０９０／１２３４／５６７８"])
+def test_middle_dot_and_slash_separators(phone):
+    assert found(f"電話 {phone} まで") == [("phone", phone)]
+    assert found(f"{phone}（代表）") == [("phone", phone)]
+
+
+@pytest.mark.parametrize("phone", ["〇三-一二三四-五六七八", "〇九〇-一二三四-五六七八", "〇一二〇-一二三-四五六",
+                                   "〇三・一二三四・五六七八", "〇三 一二三四 五六七八", "（〇三）一二三四-五六七八", "○三－一二三四－五六七八"])
+def test_kanji_numerals_after_a_phone_word(phone):
+    for word in ("電話", "TEL：", "お問い合わせ ", "☎", "携帯番号は"):
+        assert found(f"{word}{phone}") == [("phone", phone)], word
+    assert found(f"番号は{phone}です") == []  # no phone word: kanji numerals are words
+
+
+PLACEHOLDERS_NOT_MASKED = [
+    "xxxx@yyy.com", "xxx@xxx.co.jp", "XXXX@gmail.com", "x@shop-tanaka.co.jp", "example@example.com", "user@example.org",
+    "info@mail.example.net", "taro@shop.test", "admin@foo.example", "hoge@hoge.com", "foo@bar.com", "user@hogehoge.jp",
+    "user [at] example [dot] com", "ｘｘｘｘ＠ｙｙｙ．ｃｏｍ", "a@b.invalid", "someone@zzz.ne.jp",
+]
+
+
+@pytest.mark.parametrize("addr", PLACEHOLDERS_NOT_MASKED)
+def test_placeholders_are_not_masked(addr):
+    r = SCANNER.scan(f"入力例：{addr}")
+    assert r.matches == () and r.text == f"入力例：{addr}"
+
+
+@pytest.mark.parametrize("addr", ["info@example.co.jp", "info@example.jp", "info@aaa.com", "info@sample.co.jp",
+                                  "test@test.com", "xxxa@gmail.com", "info@xyz.co.jp", "taro@examples.com"])
+def test_look_alikes_of_placeholders_are_masked(addr):
+    # not reserved for documentation, not blanked out: when in doubt, mask
+    assert found(f"連絡先 {addr}") == [("email", addr)]
+
+
+def test_placeholder_rule_on_labels():
+    assert is_placeholder_address("info", "sub.example.com") and not is_placeholder_address("info", "example.com.evil.jp")
+    assert is_placeholder_address("info", "yyy.co.jp") and is_placeholder_address("info", "mail.yyy.jp")
+    assert not is_placeholder_address("info", "yyy-shop.co.jp") and not is_placeholder_address("yyy", "shop.jp")
+
+
+def _lookalike_texts() -> list[str]:
+    """Prices, dates, codes and versions written with the new separators, built in code."""
+    rng = random.Random(20)
+    out = []
+    for _ in range(40):
+        y, m, d = rng.randint(1990, 2030), rng.randint(1, 12), rng.randint(1, 28)
+        out += [f"{y}/{m:02d}/{d:02d}", f"{m:02d}/{d:02d}/{y}", f"{y}・{m:02d}・{d:02d}", f"{y}年{m}月{d}日",
+                f"{rng.randint(1, 99)},{rng.randint(100, 999)}円・税込", f"¥{rng.randint(100, 9999)}・送料{rng.randint(0, 999)}円",
+                f"v0.{rng.randint(1, 9)}/{rng.randint(1000, 9999)}", f"No.0{rng.randint(1, 9)}/{rng.randint(10, 99)}/{rng.randint(100, 999)}",
+                f"注文番号 0{rng.randint(100, 999)}/{rng.randint(1000, 9999)}/{rng.randint(10000, 99999)}",
+                f"第{'一二三四五'[rng.randrange(5)]}〇{'一二三'[rng.randrange(3)]}号", f"昭和〇{'一二三'[rng.randrange(3)]}年",
+                f"〇三-一二三四-五六七八の並び", f"品番 0{rng.randint(1, 9)}・{rng.randint(10, 99)}・{rng.randint(10, 99)}"]
+        body = f"{rng.randint(0, 9)}{rng.randint(0, 9)}"
+        ean = "49" + "".join(str(rng.randint(0, 9)) for _ in range(10))
+        s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(ean))
+        out += [f"JAN：{ean}{(10 - s % 10) % 10}", f"ISBN978-4-{body}-123456-7", f"0{body}・0{body}"]
+    return out
+
+
+def test_lookalikes_with_the_new_separators_are_untouched():
+    for text in _lookalike_texts():
+        r = SCANNER.scan(f"本文 {text} 本文")
+        assert r.matches == (), (text, [m.kind for m in r.matches])
+
+
+MASK_CASES = [
+    # half-width kana with a voiced mark: the view is shorter than the text
+    ("前 ｲﾝﾌｫ info ｱｯﾄ shop-tanaka ﾄﾞｯﾄ jp 後", "前 ｲﾝﾌｫ [EMAIL] 後"),
+    ("前 info\u200b@shop-tanaka.co.jp 後", "前 [EMAIL] 後"),  # a zero-width space inside
+    ("前 0\u200b3-1234-5678 後 ﾎﾟｲﾝﾄ", "前 [PHONE] 後 ﾎﾟｲﾝﾄ"),
+    ("前 ｔａｒｏ＠ｇｍａｉｌ．ｃｏｍ 後 ﾃﾞｰﾀ ０９０・１２３４・５６７８ ﾞ", "前 [EMAIL] 後 ﾃﾞｰﾀ [PHONE] ﾞ"),
+    ("ﾞ先頭の濁点 k.sato（ｱｯﾄ）kita-univ（ﾄﾞｯﾄ）ac（ﾄﾞｯﾄ）jp 末尾\u00ad", "ﾞ先頭の濁点 [EMAIL] 末尾\u00ad"),
+    ("ﾊﾞｯｸ\u200b info@gmail.com\u200b 090-1234-5678", "ﾊﾞｯｸ\u200b [EMAIL]\u200b [PHONE]"),
+]
+
+
+@pytest.mark.parametrize("text, masked", MASK_CASES)
+def test_masks_replace_exactly_the_original_span(text, masked):
+    r = SCANNER.scan(text)
+    assert r.text == masked
+    rebuilt, pos = [], 0
+    for m in r.matches:
+        span = text[m.start:m.end]
+        assert span and not span[0].isspace() and span[-1] not in " \u200b\u00ad", span
+        rebuilt += [text[pos:m.start], PLACEHOLDERS[m.kind]]
+        pos = m.end
+    rebuilt.append(text[pos:])
+    assert r.text == "".join(rebuilt)
+
+
+_FOLD_ALPHABET = "aZ09@.-( )ａＺ０９＠．－（）　ｱｶﾞﾄﾞｯﾟﾊﾞ\u200b\u00adかがカ漢ﾞﾟ"
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=_FOLD_ALPHABET, max_size=30))
+def test_the_folded_view_maps_back_to_the_original(text):
+    import unicodedata
+
+    view = fold(text)
+    v = view.text
+    for i in range(len(v)):
+        s, e = view.span(i, i + 1)
+        assert 0 <= s < e <= len(text)
+        src = "".join(c for c in text[s:e] if c not in "\u200b\u00ad")
+        assert unicodedata.normalize("NFKC", src) == unicodedata.normalize("NFKC", v[i]), (text, i)
+    if v:
+        assert view.span(0, len(v))[0] <= view.span(len(v) - 1, len(v))[0]
+
+
+OBFUSCATED_ADVERSARIAL = {
+    "bare あっと": "a あっと ",
+    "bracketed at": "a[at]",
+    "dots": "a[dot]",
+    "at and dots": "a[at]b[dot]",
+    "kanji after a phone word": "電話〇三-",
+    "kanji digits": "〇三-一二",
+    "at symbol instruction": "x★を@",
+    "middle dots": "0・",
+    "slashes": "0/",
+    "half-width voiced": "ﾄﾞ",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OBFUSCATED_ADVERSARIAL))
+def test_linear_time_obfuscated_spellings(name):
+    unit = OBFUSCATED_ADVERSARIAL[name]
+    small = unit * (32_000 // len(unit))
+    large = unit * (128_000 // len(unit))
+    t_small = min(_cpu(lambda: SCANNER.scan(small)) for _ in range(2))
+    t_large = min(_cpu(lambda: SCANNER.scan(large)) for _ in range(2))
+    assert t_large < 8 * t_small + 0.05, (name, t_small, t_large)
+    assert t_large < 5.0, (name, t_large)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=_FOLD_ALPHABET + "😀𠮷\U0001F1EF\U0001F1F5", min_size=1, max_size=20))
+def test_long_texts_fold_like_short_ones(piece):
+    from jawebcorpus.filters import pii_spellings
+
+    long = piece * (300 // len(piece) + 1)  # past the length where the table is used
+    assert len(long) >= 256
+    view = fold(long)
+    expected = "".join(fold(piece).text for _ in range(len(long) // len(piece)))
+    if not any(c in "ﾞﾟ\u200b\u00ad" for c in piece):  # joins across the repetition seams differ
+        assert view.text == expected
+    assert pii_spellings._fold_even(long) == pii_spellings._ONE_TO_ONE_RUN.sub(pii_spellings._fold_run, long)
