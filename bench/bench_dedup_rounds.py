@@ -45,10 +45,10 @@ def run_one(parts_dir: str, max_rounds: int) -> dict:
 
     cfg = get_preset("default")
     docs = [d for path in sorted(glob.glob(os.path.join(parts_dir, "**", "*.parquet"), recursive=True))
-            for d in read_part(path, cfg)]
+            for d in read_part(path)]
     opts = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=1"])
     p = beam.Pipeline(runner=local_runner(opts), options=opts)
-    res = p | "docs" >> beam.Create(docs, reshuffle=False) | "dedup" >> Dedup.from_config(
+    res = p | "docs" >> beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(
         dataclasses.replace(cfg.dedup, max_rounds=max_rounds), carry_text=False, index_tag="bench")
     out = tempfile.mkdtemp(prefix="jawebcorpus-bench-rounds-")
     _ = (res.docs | "kept" >> beam.Map(lambda d: f"{d.snapshot}|{d.url}|{d.cluster_size}|{d.cluster_id}")

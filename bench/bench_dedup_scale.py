@@ -83,6 +83,7 @@ def run_one(n: int, shared: str, max_rounds: int, gc_mode: str = "tuned") -> dic
     import psutil
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from jawebcorpus.dedup.config import DedupConfig
     from jawebcorpus.pipelines.dedup import Dedup
     from jawebcorpus.pipelines.run import local_runner
 
@@ -115,7 +116,7 @@ def run_one(n: int, shared: str, max_rounds: int, gc_mode: str = "tuned") -> dic
             | beam.Reshuffle()
             | beam.FlatMap(generate, n_shards, n, sentences)
         )
-        res = docs | Dedup(max_rounds=max_rounds)
+        res = docs | Dedup(DedupConfig(max_rounds=max_rounds))
         (res.docs | "count" >> beam.combiners.Count.Globally()
          | "w1" >> beam.Map(lambda c: open(out_dir + ".kept", "w").write(str(c))))
         (res.stats | "gs" >> beam.combiners.ToList()

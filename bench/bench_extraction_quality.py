@@ -252,7 +252,7 @@ def load_crawl(shared: str) -> list:
     """The documents of the crawl that reach extract in the default preset (decoded HTML)."""
     from _common import apply, crawl_pages, stage
 
-    from jawebcorpus.pipelines.transforms import stage_class
+    from jawebcorpus.registry import stage as stage_class
 
     detect, decode = stage(stage_class("detect")), stage(stage_class("decode"))
     docs = []
@@ -326,7 +326,7 @@ def funnel(docs: list, outputs: dict) -> dict:
     from _common import stage
 
     from jawebcorpus.corpus.stage import Count
-    from jawebcorpus.pipelines.transforms import stage_class
+    from jawebcorpus.registry import stage as stage_class
 
     names = ["langid", "quality", "ngwords", "hosts", "clean", "pii"]
     stages = [(n, stage(stage_class(n))) for n in names]
@@ -340,7 +340,7 @@ def funnel(docs: list, outputs: dict) -> dict:
                 continue
             d = dataclasses.replace(doc, html=None, text=text)
             for n, st in stages:
-                count = Count(n)
+                count = Count(type(st))
                 d = st.apply(d, count.bind(d.snapshot, d.payload_bytes))
                 if d is None:
                     row["dropped"][f"{n}:{count.reason}"] += 1

@@ -27,7 +27,8 @@ from _common import add_common_args, crawl_pages, fmt, pct, summary, table, writ
 
 from jawebcorpus.pipelines.config import PipelineConfig  # noqa: E402
 from jawebcorpus.corpus.extract import Extractor  # noqa: E402
-from jawebcorpus.corpus.steps import DecodeStage, ExtractStage  # noqa: E402
+from jawebcorpus.corpus.charset import DecodeStage  # noqa: E402
+from jawebcorpus.corpus.extract import ExtractStage  # noqa: E402
 from jawebcorpus.filters.clean import clean_text  # noqa: E402
 from jawebcorpus.filters.hosts import HostFilter  # noqa: E402
 from jawebcorpus.filters.ngwords import NgMatcher, NgWordsConfig  # noqa: E402

@@ -48,7 +48,8 @@ import time
 from _common import add_common_args, fmt, freeze_if_asked, table, wait_for_quiet, write_results
 
 from jawebcorpus.filters import quality as q
-from jawebcorpus.filters.quality_model import _auc, find_trainer, tokenize_text, train_quality_model
+from jawebcorpus.filters.quality_model import tokenize_text
+from jawebcorpus.pipelines.quality_training import _auc, find_trainer, train_quality_model
 
 NAME = "bench_quality_training"
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -320,8 +320,10 @@ def run_one(scale: int, max_rounds: int, workers_mode: str, write_index: bool, d
     index_dir = os.path.join(tmp, "index") if write_index else None
     p = beam.Pipeline(runner=local_runner(opts), options=opts)
     shards = p | "shards" >> beam.Create(list(range(N_SHARDS))) | "spread" >> beam.Reshuffle()
-    res = shards | "dedup" >> dd.Dedup(max_rounds=max_rounds, write_index=index_dir, index_tag="bench",
-                                        carry_text=False, **dedup_kwargs)
+    from jawebcorpus.dedup.config import DedupConfig
+
+    res = shards | "dedup" >> dd.Dedup(DedupConfig(max_rounds=max_rounds, **dedup_kwargs), write_index=index_dir,
+                                        index_tag="bench", carry_text=False)
     _ = res.docs | "count_kept" >> beam.combiners.Count.Globally() | "kept" >> beam.Map(
         lambda n, path=os.path.join(tmp, "kept"): open(path, "w").write(str(n)))
     measured = instrument(p) if measure else 0
@@ -454,7 +456,7 @@ def main(argv=None):
     ap.add_argument("--mode", choices=("multi_processing", "in_memory"), default="multi_processing")
     ap.add_argument("--no-index", action="store_true", help="do not write the band index")
     ap.add_argument("--name", default="bench_scale", help="result name (bench/results/<name>.json)")
-    ap.add_argument("--dedup", default="{}", help="extra Dedup keyword arguments as JSON")
+    ap.add_argument("--dedup", default="{}", help="other dedup.* settings (DedupConfig fields) as JSON")
     ap.add_argument("--no-measure", action="store_true", help="no measuring branches (time only)")
     ap.add_argument("--bloom-only", action="store_true", help="only the computed tables (Bloom false positives, split levels)")
     ap.add_argument("--chain-len", type=int, default=9,

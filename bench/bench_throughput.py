@@ -137,10 +137,10 @@ class StageBreakdown:
     def __init__(self, shared: str, workdir: str):
         from jawebcorpus.corpus.inputs import resolve_paths
         from jawebcorpus.corpus.stage import LocalResources, Stage
-        from jawebcorpus.corpus.steps import ReadStage
+        from jawebcorpus.corpus.read import ReadStage
         from jawebcorpus.pipelines.config import PipelineConfig
         from jawebcorpus.pipelines.spec import RunSpec
-        from jawebcorpus.pipelines.transforms import stage_class
+        from jawebcorpus.registry import stage as stage_class
 
         self.inputs = resolve_paths([os.path.join(shared, "crawl")])
         self.workdir = workdir
@@ -182,8 +182,8 @@ class StageBreakdown:
             return 0.0
 
     def run(self) -> dict:
-        from jawebcorpus.corpus.stage import FileResult, process_file
-        from jawebcorpus.corpus.steps import FileReport
+        from jawebcorpus.corpus.process import FileResult, process_file
+        from jawebcorpus.corpus.read import FileReport
         from jawebcorpus.pipelines.output import commit_file
 
         spec = self.spec

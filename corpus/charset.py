@@ -11,7 +11,8 @@
   strict UTF-8, then the Japanese codec with the fewest replacement characters.
 
 :func:`decode_html` returns the text, the codec used, where the decision came from and the
-number of U+FFFD replacement characters the decode produced.
+number of U+FFFD replacement characters the decode produced; :class:`DecodeStage` (the
+``decode`` stage) puts it on the document.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Decoded", "decode_html", "normalize_charset", "meta_charset", "WHATWG_LABELS"]
+from .stage import Count, DetailKind, Reason, Stage
+
+if TYPE_CHECKING:
+    from .record import Doc
+
+__all__ = ["Decoded", "decode_html", "normalize_charset", "meta_charset", "WHATWG_LABELS", "DecodeStage"]
 
 #: ``charset=`` inside a ``<meta`` tag.  ``\s*(?:["']\s*)?`` rather than
 #: ``\s*["']?\s*``: two adjacent ``\s*`` backtrack quadratically over a run of spaces.
@@ -268,3 +275,37 @@ def _decode_html(body: bytes, http_charset: str | None = None, hint: str | None 
         return Decoded(text, codec, source, bad)
     text, codec, bad = _best_japanese(body, hint)
     return Decoded(text, codec, "detected" if hint or bad == 0 else "fallback", bad)
+
+
+class DecodeStage(Stage):
+    """decode: charset cascade to text; the raw body is released once decoded."""
+
+    name = "decode"
+    summary = "charset cascade to text"
+    chars = "characters of the decoded HTML"
+    changes_char_unit = True
+    reasons = (
+        Reason("<codec>:<source>", "kept", "the codec used and where the decision came from",
+               r"[a-z0-9_\-]+:(bom|http|meta|detected|fallback)(\+overruled)?"),
+        *Reason.dropped("decodes to whitespace only", "empty_text"),
+        *Reason.error("the codec machinery raised", "decode_error"),
+    )
+    details = (DetailKind("replacement_chars", "codec", "documents with U+FFFD replacement characters and how many"),)
+
+    def apply(self, doc: "Doc", count: Count) -> "Doc | None":
+        body = doc.body or b""
+        try:
+            dec = decode_html(body, doc.http_charset, doc.codec_hint)
+        except Exception:  # codec machinery on hostile bytes: count, never crash
+            count.error("decode_error")
+            return None
+        if not dec.text.strip():
+            count.dropped("empty_text")
+            return None
+        doc.body = None
+        doc.html = dec.text
+        doc.charset, doc.charset_source, doc.replacement_chars = dec.codec, dec.source, dec.replacements
+        if dec.replacements:
+            count.detail("replacement_chars", dec.codec, chars=dec.replacements, nbytes=doc.payload_bytes)
+        count.kept(f"{dec.codec}:{dec.source}", chars=len(dec.text))
+        return doc

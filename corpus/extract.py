@@ -27,11 +27,17 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .settings import check_settings, setting
+from .stage import Count, Reason, Resources, Stage
 
-__all__ = ["ExtractConfig", "ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPTIONS"]
+if TYPE_CHECKING:  # the extraction child imports this module: no pyarrow there
+    from .record import Doc
+
+__all__ = ["ExtractConfig", "ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPTIONS",
+           "ExtractStage"]
 
 
 @dataclass(frozen=True)
@@ -249,3 +255,41 @@ def _serve(memory_limit_mb: int) -> None:
         out.write(_ANS.pack(status, len(payload)) + payload)
         out.flush()
 
+
+class ExtractStage(Stage):
+    """extract: trafilatura main text, with a time limit per document; the HTML is released."""
+
+    name = "extract"
+    summary = "trafilatura main text, with a time limit per document"
+    chars = "extracted text when kept, HTML characters when not"
+    settings = ExtractConfig
+    changes_char_unit = True
+    reasons = (
+        *Reason.kept("main text found", "extracted"),
+        *Reason.dropped("trafilatura found no main text", "extract_empty"),
+        *Reason.error("over the time limit; the child is killed and restarted", "extract_timeout"),
+        *Reason.error("trafilatura raised, or the child died (crash, memory limit)", "extract_error"),
+    )
+
+    def setup(self, config: Any, resources: Resources) -> None:
+        c = config.extract
+        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb, c.fast_above_chars)
+
+    def apply(self, doc: "Doc", count: Count) -> "Doc | None":
+        html = doc.html or ""
+        res = self.extractor.extract(html)
+        if res.outcome != "ok":
+            if res.outcome in ("extract_timeout", "extract_error"):
+                count.error(res.outcome, chars=len(html))
+            else:
+                count.dropped(res.outcome, chars=len(html))
+            return None
+        doc.html = None
+        doc.text = res.text
+        count.kept("extracted", chars=len(res.text))
+        return doc
+
+    def teardown(self) -> None:
+        extractor = getattr(self, "extractor", None)
+        if extractor is not None:
+            extractor.close()

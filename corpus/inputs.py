@@ -2,8 +2,9 @@
 
 Everything here is deterministic: the same arguments list the same files in the same order.
 A Common Crawl root (``cc_base``) is a local directory, ``https://data.commoncrawl.org/``
-(the default), ``s3://commoncrawl/`` or any other ``http(s)://`` / ``s3://`` prefix laid out
-the same way; listings and WARC files are fetched through :mod:`.remote`.
+(the default), ``s3://commoncrawl/`` or any other prefix laid out the same way on a scheme
+:mod:`.fs` reads (``http(s)://``, ``s3://``, and ``gs://`` … through a registered backend);
+listings and WARC files are opened through :mod:`.fs`.
 
 A snapshot listing (``crawl-data/<ID>/warc.paths.gz``) is data from outside, read as such:
 
@@ -30,7 +31,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from . import paths, remote
+from . import fs, paths, remote
 from .remote import RemoteConfig, RemoteError
 from .settings import Range
 
@@ -80,7 +81,7 @@ class InputError(ValueError):
 class InputFile:
     snapshot: str  # CC-MAIN-YYYY-WW, or "unknown" until the warcinfo record says
     rel: str  # what goes in the warc_file column: path relative to the crawl root when known
-    path: str  # what to open: a local path, or an http(s):// or s3:// URL
+    path: str  # what to open: a local path, or a URL (http(s)://, s3://, gs:// …)
 
 
 @dataclass(frozen=True)
@@ -100,18 +101,17 @@ class SnapshotListing:
 
 
 def check_input_location(path: str, what: str = "--input") -> None:
-    """Refuse a path input cannot be read from: not a usable path, or a URL scheme
-    :mod:`.remote` does not read (input files and snapshot listings are local, ``file://``,
-    ``http(s)://`` or ``s3://``; ``gs://`` and Beam's other file systems serve assets, the band
-    index and the output, not input)."""
+    """Refuse a path input cannot be read from: not a usable path, or a URL scheme no backend
+    of :mod:`.fs` reads (the pipeline registers Apache Beam's file systems: ``gs://`` with
+    ``jawebcorpus[dataflow]`` installed …)."""
     why = paths.path_problem(path)
     if why is not None:
         raise InputError(f"{what} {paths.shown(path)!r}: {why}" if isinstance(path, str) else f"{what}: {why}")
-    s = paths.scheme(path)
-    if s not in (None, "file") and s not in paths.INPUT_SCHEMES:
-        raise InputError(f"{what} {paths.shown(path)}: {s}:// is not read as input; input files and snapshot listings "
-                         f"are local paths, file://, http(s):// or s3:// ({s}:// works for assets, the band index "
-                         f"and the output)")
+    if not fs.serves(path):
+        s = paths.scheme(path)
+        raise InputError(f"{what} {paths.shown(path)}: no file system for {s}:// input is installed; input is read "
+                         f"from local paths, file://, http(s)://, s3:// and the file systems of Apache Beam that "
+                         f"are installed (gs:// needs pip install 'jawebcorpus[dataflow]')")
 
 
 def snapshot_from_path(path: str) -> str | None:
@@ -258,7 +258,7 @@ def _read_listing(listing: str, snapshot: str, config: RemoteConfig | None) -> l
     compressed = inflated = 0
     dec = None  # the current gzip member's decompressor
     try:
-        with remote.open_input(listing, config) as f:
+        with fs.open_input(listing, config) as f:
             while True:
                 data = f.read(1 << 16)
                 if not data:
@@ -345,11 +345,11 @@ def resolve_snapshots(snapshots: list[str], cc_base: str = DEFAULT_CC_BASE, max_
 
 
 def open_input(path: str, config: RemoteConfig | None = None):
-    """Open an input file (local path, ``http(s)://`` or ``s3://``) for binary streaming reads.
-
-    The stream has ``.read(n)``, ``.retries`` and ``.bytes_read``; see :mod:`.remote`.
+    """Open an input file for binary streaming reads (:func:`.fs.open_input`: local, ``http(s)://``,
+    ``s3://``, or a registered backend's scheme).  The stream has ``.read(n)``, and
+    ``.retries`` / ``.bytes_read`` when its backend counts them; see :mod:`.remote`.
     """
-    return remote.open_input(path, config)
+    return fs.open_input(path, config)
 
 
 # -- input lists (--input-list) ---------------------------------------------------------------------

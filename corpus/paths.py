@@ -3,8 +3,8 @@
 A path is *remote* when it starts with a URL scheme (``scheme://``) other than ``file``; the
 rule is Beam's (``FileSystems.get_scheme``), so this module, :mod:`.remote` and the pipeline's
 file systems (``pipelines/storage.py``) never disagree.  ``file://`` URLs and paths without a
-scheme are local.  Which schemes can be *read as input* is a separate question
-(:data:`INPUT_SCHEMES`: the ones :mod:`.remote` streams itself).
+scheme are local.  Which schemes can be *read as input* is a separate question: the backends
+of :mod:`.fs`.
 
 :func:`path_problem` says why a path given on the command line cannot be used at all (empty,
 control characters, bytes that are not UTF-8), before anything is written.
@@ -16,12 +16,9 @@ import re
 import urllib.parse
 import urllib.request
 
-__all__ = ["scheme", "is_remote", "is_local", "local_path", "INPUT_SCHEMES", "path_problem", "shown"]
+__all__ = ["scheme", "is_remote", "is_local", "local_path", "path_problem", "shown"]
 
 _SCHEME_RE = re.compile(r"([a-zA-Z][-a-zA-Z0-9+.]*)://")
-#: Schemes whose files :mod:`.remote` reads as input (WARC files, snapshot listings), besides
-#: local paths and ``file://``.
-INPUT_SCHEMES = ("http", "https", "s3")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 

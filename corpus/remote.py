@@ -561,8 +561,7 @@ def _s3_client(config: RemoteConfig):
             "s3", region_name=session.region_name or config.s3_region,
             endpoint_url=config.s3_endpoint_url, config=cfg,
         )
-        client._jawebcorpus_unsigned = unsigned  # for tests and diagnostics
-        client._jawebcorpus_paced = pace_s3_client(client)
+        pace_s3_client(client)  # a botocore without the expected pools is logged, and read unpaced
         _s3_clients[key] = client
         return client
 

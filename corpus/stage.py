@@ -1,56 +1,236 @@
-"""The stage protocol: what a stage is, how it counts, and how a WARC file runs through stages.
+"""What a stage is: one class that declares the stage and runs it.
 
-A stage is a small object::
+A stage class carries everything the rest of the project knows about the stage, next to the
+code that emits it::
 
     class LangIdStage(Stage):
-        name = "langid"                      # its entry in the registry (corpus/stages.py)
+        name = "langid"
+        summary = "fastText language ID (plus the kana check)"
+        settings = LangIdConfig                   # its section of the configuration: --set langid.…
+        reasons = (
+            *Reason.kept("probability of Japanese at least langid.threshold …", "ja"),
+            *Reason.dropped("probability of Japanese below the threshold", "below_threshold"),
+        )
+        details = (DetailKind("hist:lang_score", "bin lower edge", "the score of every document scored"),)
 
-        def setup(self, config, resources):  # once per worker: settings, heavy objects
+        def setup(self, config, resources):       # once per worker: settings, heavy objects
             self.cfg = config.langid
             self.lid = resources.get(("langid_model", path), lambda: LanguageIdentifier(path))
 
-        def apply(self, doc, count):         # once per document: exactly one outcome
+        def apply(self, doc, count):              # once per document: exactly one outcome
             ...
-            count.dropped("too_few_kana", chars=n)
-            return None                      # or the document, to keep it
+            count.dropped("below_threshold", chars=n)
+            return None                           # or the document, to keep it
 
-``count`` is bound to the stage and the document (its snapshot and bytes): ``count.kept``,
-``count.dropped`` and ``count.error`` record the document's one outcome with a reason declared
-in the registry (an undeclared reason raises), ``count.detail`` adds a detail row.
+The declaration (class attributes):
 
-:func:`process_file` runs one WARC file through the read stage and a chain of document stages
-in record order and returns everything the file's commit needs (surviving documents,
-statistics, the file report, sample records).  It is plain Python: the Beam pipeline calls it
-once per file (``pipelines/transforms.py``), and so do the benchmarks and tests.
+* ``name``, ``summary``; ``chars`` and ``bytes``: what the character and byte measures of its
+  rows count;
+* ``reasons``: every reason code with its outcome (``kept`` / ``dropped`` / ``error``).  A kept
+  row's reason is the stage's sub-category, so a stage's kept documents are the sum of its kept
+  rows.  A family of codes (``ut1_<category>``, ``<codec>:<source>``) is one entry with a
+  ``pattern``.  Every per-file stage also gets ``stage_exception`` (added here);
+* ``details``: the kinds of detail rows it writes to ``details.json`` (a ``hist:<measure>``
+  kind with a ``title`` is a histogram the report draws);
+* ``settings``: its frozen settings dataclass, the section ``section`` (default: the stage's
+  name) of the pipeline configuration; ``enabled_by``: a field of those settings that turns an
+  optional stage on (an optional stage that is off is not part of the run at all);
+* :meth:`Stage.columns`: the output columns it adds (name, Arrow type, doc string), which it
+  sets in ``doc.signals``; derived from its settings, so a stage can have one column per
+  configured model; :meth:`Stage.assets`: the files and folders its settings name (models,
+  lists), which the launcher checks exist, on an installed file system, before the run;
+* ``per_file`` (False: implemented by the Beam graph after every file is committed: ``dedup``,
+  ``write``), ``changes_char_unit`` (its kept characters are in another unit than what it
+  received: bytes → HTML → text), ``progress_on_kept`` (a progress counter for its kept documents).
+
+The registry (``jawebcorpus/registry.py``) is the ordered list of these classes.  ``count`` is
+bound to the stage and the document (its snapshot and bytes): ``count.kept``, ``count.dropped``
+and ``count.error`` record the document's one outcome with a reason the stage class declares
+(an undeclared reason raises), ``count.detail`` adds a detail row.  How a WARC file runs
+through stages: :mod:`.process`.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from .paths import is_remote, local_path
-from .record import Doc
-from .stages import reason_outcome
-from .stats import StatsAccumulator
+from .stats import OUTCOMES, StatsAccumulator
 
-__all__ = ["Count", "Stage", "Resources", "LocalResources", "FileResult", "process_file", "sample_record",
-           "SAMPLE_TEXT_CHARS"]
+if TYPE_CHECKING:  # the record module imports pyarrow; the extraction child imports this one
+    from .record import Doc
 
-SAMPLE_TEXT_CHARS = 20_000
-_log = logging.getLogger(__name__)
+__all__ = ["OUTCOMES", "Reason", "DetailKind", "Column", "Asset", "STAGE_EXCEPTION", "Stage", "Count",
+           "Resources", "LocalResources"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str  # the reason code, or a family's template (``ut1_<category>``)
+    outcome: str  # kept | dropped | error
+    meaning: str
+    #: a family of codes: the regular expression every member matches (``code`` is its template)
+    pattern: str | None = None
+
+    def matches(self, code: str) -> bool:
+        if self.pattern is None:
+            return code == self.code
+        return re.fullmatch(self.pattern, code) is not None
+
+    # reasons of one outcome that share a meaning: ``*Reason.dropped("no payload", "empty_body")``
+    @classmethod
+    def kept(cls, meaning: str, *codes: str) -> tuple["Reason", ...]:
+        return tuple(cls(c, "kept", meaning) for c in codes)
+
+    @classmethod
+    def dropped(cls, meaning: str, *codes: str) -> tuple["Reason", ...]:
+        return tuple(cls(c, "dropped", meaning) for c in codes)
+
+    @classmethod
+    def error(cls, meaning: str, *codes: str) -> tuple["Reason", ...]:
+        return tuple(cls(c, "error", meaning) for c in codes)
+
+
+@dataclass(frozen=True)
+class DetailKind:
+    kind: str  # the ``kind`` key of a details.json row (``hist:<measure>``, ``rule_fails`` …)
+    names: str  # what the ``name`` key holds
+    meaning: str
+    #: a histogram's title in the report (``hist:<measure>`` kinds)
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """An output column a stage adds: its value is ``doc.signals[name]`` (null when absent)."""
+
+    name: str
+    type: str  # an Arrow type alias: "float32", "float64", "int32", "int64", "string"
+    doc: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file or folder a stage's settings name (a model, a list): local or on object storage."""
+
+    what: str  # how messages name it ("quality model")
+    path: str | None  # None: not set
+    is_dir: bool = False
+
+
+#: Every per-file stage can fail on one document without failing its file.
+STAGE_EXCEPTION = Reason("stage_exception", "error",
+                         "the stage raised on this document (a bug or an input it cannot handle; "
+                         "the exception class is logged with the record's provenance)")
+
+
+class Stage:
+    """A stage: its declaration (class attributes, see the module docstring), then ``setup``
+    once per worker and ``apply`` to each document."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    chars: ClassVar[str] = "text characters"
+    bytes: ClassVar[str] = "HTTP payload bytes"
+    reasons: ClassVar[tuple[Reason, ...]] = ()
+    details: ClassVar[tuple[DetailKind, ...]] = ()
+    #: its settings dataclass (None: no settings), the section ``section`` (default ``name``)
+    settings: ClassVar[type | None] = None
+    section: ClassVar[str] = ""
+    #: a field of its settings that turns the stage on (true when set); None: always on
+    enabled_by: ClassVar[str | None] = None
+    per_file: ClassVar[bool] = True
+    changes_char_unit: ClassVar[bool] = False
+    #: a progress counter increased for every document the stage keeps (e.g. "japanese")
+    progress_on_kept: ClassVar[str | None] = None
+    _outcome_cache: ClassVar[dict] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.per_file and STAGE_EXCEPTION not in cls.reasons:
+            cls.reasons = (*cls.reasons, STAGE_EXCEPTION)
+        cls._outcome_cache = {}
+
+    # -- the declaration, read ----------------------------------------------------------------
+    @classmethod
+    def config_section(cls) -> str:
+        """Its section of the pipeline configuration (``--set <section>.<field>=…``)."""
+        return cls.section or cls.name
+
+    @classmethod
+    def settings_in(cls, config: Any) -> Any:
+        """Its settings in a pipeline configuration (None when it has none)."""
+        return getattr(config, cls.config_section(), None) if cls.settings is not None else None
+
+    @classmethod
+    def enabled(cls, config: Any = None) -> bool:
+        """An optional stage runs when its ``enabled_by`` setting is true in ``config``; without
+        a configuration every stage counts as enabled."""
+        if cls.enabled_by is None or config is None:
+            return True
+        return bool(getattr(cls.settings_in(config), cls.enabled_by, None))
+
+    @classmethod
+    def columns(cls, settings: Any) -> tuple[Column, ...]:
+        """The output columns it adds, given its settings (``settings_in(config)``)."""
+        return ()
+
+    @classmethod
+    def assets(cls, settings: Any) -> tuple[Asset, ...]:
+        """The files and folders its settings name (checked before the run)."""
+        return ()
+
+    @classmethod
+    def reason(cls, code: str) -> Reason | None:
+        for r in cls.reasons:
+            if r.pattern is None and r.code == code:
+                return r
+        for r in cls.reasons:
+            if r.pattern is not None and r.matches(code):
+                return r
+        return None
+
+    @classmethod
+    def outcome_of(cls, code: str) -> str | None:
+        """The declared outcome of a reason code (None when it is not declared)."""
+        cache = cls._outcome_cache
+        if code not in cache:
+            if len(cache) > 4096:  # families (ut1_<category>, <codec>:<source>) are open-ended
+                cache.clear()
+            r = cls.reason(code)
+            cache[code] = r.outcome if r else None
+        return cache[code]
+
+    @classmethod
+    def codes(cls, outcome: str | None = None) -> tuple[str, ...]:
+        """The fixed reason codes (not families), optionally of one outcome, in declared order."""
+        return tuple(r.code for r in cls.reasons if r.pattern is None and (outcome is None or r.outcome == outcome))
+
+    # -- running ------------------------------------------------------------------------------
+    def setup(self, config: Any, resources: "Resources") -> None:
+        """Read the stage's settings from the pipeline configuration; load heavy objects."""
+
+    def apply(self, doc: "Doc", count: "Count") -> "Doc | None":
+        """Record exactly one outcome for ``doc`` on ``count``; return it to keep it."""
+        raise NotImplementedError(f"stage {self.name} is implemented by the Beam graph, not by apply")
+
+    def teardown(self) -> None:
+        """Release what ``setup`` acquired (child processes, files)."""
 
 
 class Count:
     """Outcome and detail counter of one stage, bound to the current document with :meth:`bind`."""
 
-    __slots__ = ("stats", "details", "stage", "snapshot", "nbytes", "outcome", "reason", "chars", "_checked",
-                 "sampler")
+    __slots__ = ("stats", "details", "stage", "declared", "snapshot", "nbytes", "outcome", "reason", "chars",
+                 "_checked", "sampler")
 
-    def __init__(self, stage: str, stats: StatsAccumulator | None = None, details: StatsAccumulator | None = None):
-        self.stage = stage
+    def __init__(self, stage: type[Stage], stats: StatsAccumulator | None = None,
+                 details: StatsAccumulator | None = None):
+        self.declared = stage  # the stage class whose reasons are checked
+        self.stage = stage.name
         self.stats = stats if stats is not None else StatsAccumulator()
         self.details = details if details is not None else StatsAccumulator()
         self.snapshot = ""
@@ -72,10 +252,10 @@ class Count:
     def _add(self, outcome: str, reason: str, chars: int) -> None:
         key = (outcome, reason)
         if key not in self._checked:
-            declared = reason_outcome(self.stage, reason)
+            declared = self.declared.outcome_of(reason)
             if declared != outcome:
-                raise ValueError(f"stage {self.stage}: reason {reason!r} is not declared as {outcome} "
-                                 f"in corpus/stages.py (declared: {declared})")
+                raise ValueError(f"stage {self.stage}: reason {reason!r} is not declared as {outcome} by "
+                                 f"{self.declared.__qualname__}.reasons (declared: {declared})")
             self._checked.add(key)
         self.outcome, self.reason, self.chars = outcome, reason, chars
         self.stats.add(self.snapshot, self.stage, outcome, reason, 1, chars, self.nbytes)
@@ -142,109 +322,3 @@ class LocalResources(Resources):
             if key not in self._objects:
                 self._objects[key] = factory()
             return self._objects[key]
-
-
-class Stage:
-    """A document stage: ``setup`` once, then ``apply`` to each document (see the module docstring)."""
-
-    #: the stage's name in the registry (corpus/stages.py)
-    name: ClassVar[str] = ""
-    #: a progress counter increased for every document the stage keeps (e.g. "japanese")
-    progress_on_kept: ClassVar[str | None] = None
-
-    def setup(self, config: Any, resources: Resources) -> None:
-        """Read the stage's settings from the pipeline configuration; load heavy objects."""
-
-    def apply(self, doc: Doc, count: Count) -> Doc | None:
-        """Record exactly one outcome for ``doc`` on ``count``; return it to keep it."""
-        raise NotImplementedError
-
-    def teardown(self) -> None:
-        """Release what ``setup`` acquired (child processes, files)."""
-
-
-def sample_record(doc: Doc, stage: str, outcome: str, reason: str) -> dict:
-    """What a person auditing a drop reason needs: provenance and the text as the stage saw it."""
-    if doc.text is not None:
-        text = doc.text
-    elif doc.html is not None:
-        text = doc.html
-    else:
-        text = (doc.body or b"")[: SAMPLE_TEXT_CHARS * 4].decode("utf-8", "replace")
-    return {
-        "stage": stage, "outcome": outcome, "reason": reason, "url": doc.url, "snapshot": doc.snapshot,
-        "warc_file": doc.warc_file, "warc_offset": doc.warc_offset, "warc_length": doc.warc_length,
-        "warc_record_id": doc.warc_record_id, "warc_date": doc.warc_date, "charset": doc.charset or None,
-        "lang_score": doc.lang_score if doc.lang else None, "text": text[:SAMPLE_TEXT_CHARS],
-    }
-
-
-@dataclass
-class FileResult:
-    """One WARC file after the per-file stages: what its commit writes."""
-
-    report: Any  # corpus.steps.FileReport
-    docs: list[Doc] = field(default_factory=list)  # the survivors, in record order
-    stats: StatsAccumulator = field(default_factory=StatsAccumulator)
-    details: StatsAccumulator = field(default_factory=StatsAccumulator)
-    samples: list[dict] = field(default_factory=list)
-    #: (document, stage, reason) of documents dropped after ``reject_after`` (None: not kept)
-    rejected: list[tuple[Doc, str, str]] | None = None
-
-
-def process_file(read: Callable[[Count], Iterable[Doc]], stages: list[Stage], result: FileResult, *,
-                 samples_per_reason: int = 0, progress: Callable[..., None] | None = None,
-                 reject_after: str | None = None) -> FileResult:
-    """Run one WARC file: ``read(count)`` yields its documents (counting every record on the
-    read stage's ``count``), each goes through ``stages`` in order; survivors, statistics and
-    samples go to ``result``.
-
-    A stage that raises on a document costs that document (error ``stage_exception``, the
-    exception class logged without any content), not the file.  Samples: for every stage after
-    read and every drop or error reason (and every audit name a stage offers with
-    :meth:`Count.sample`), the first ``samples_per_reason`` documents of the file in record
-    order.  With ``reject_after`` (a stage name) and ``result.rejected`` set, documents dropped
-    by a later stage are also kept there with their stage and reason.
-    """
-    read_count = Count("read", result.stats, result.details)
-    counts = [Count(s.name, result.stats, result.details) for s in stages]
-    taken: dict[tuple[str, str], int] = {}
-    if samples_per_reason:
-        def sampler(stage_name: str, name: str, make_record: Callable[[], dict]) -> None:
-            key = (stage_name, name)
-            if taken.get(key, 0) < samples_per_reason:
-                taken[key] = taken.get(key, 0) + 1
-                result.samples.append({"stage": stage_name, "outcome": "kept", "reason": name, **make_record()})
-
-        for c in counts:
-            c.sampler = sampler
-    names = [s.name for s in stages]
-    rejecting = names.index(reject_after) + 1 if result.rejected is not None and reject_after in names else None
-    for doc in read(read_count):
-        for stage, count in zip(stages, counts):
-            count.bind(doc.snapshot, doc.payload_bytes)
-            try:
-                out = stage.apply(doc, count)
-            except Exception as exc:  # one bad document costs one document
-                _log.warning("stage %s raised %s on %s at offset %s", stage.name, type(exc).__name__,
-                             doc.warc_file, doc.warc_offset)
-                count.retract()
-                count.error("stage_exception")
-                out = None
-            if count.outcome is None:
-                raise RuntimeError(f"stage {stage.name} recorded no outcome for a document")
-            if out is None:
-                if samples_per_reason:
-                    key = (stage.name, count.reason)
-                    if taken.get(key, 0) < samples_per_reason:
-                        taken[key] = taken.get(key, 0) + 1
-                        result.samples.append(sample_record(doc, stage.name, count.outcome, count.reason))
-                if rejecting is not None and count.outcome == "dropped" and names.index(stage.name) >= rejecting:
-                    result.rejected.append((doc, stage.name, count.reason))
-                break
-            if stage.progress_on_kept and progress is not None:
-                progress(**{stage.progress_on_kept: 1})
-            doc = out
-        else:
-            result.docs.append(doc)
-    return result

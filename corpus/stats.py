@@ -19,15 +19,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Mapping
 
-from .stages import OUTCOMES, STAGE_NAMES
-
 __all__ = [
-    "STAGES", "OUTCOMES", "OUTCOME_KEYS", "DETAIL_KEYS", "StatsAccumulator", "rows_in_order",
-    "check_accounting", "final_outcomes", "iter_file_records", "read_file_records",
+    "OUTCOMES", "OUTCOME_KEYS", "DETAIL_KEYS", "StatsAccumulator", "rows_in_order",
+    "check_accounting", "final_outcomes", "iter_file_records", "read_file_records", "SCRIPTS", "script_ratios",
+    "ratio_bin", "length_bin", "histogram_bins",
 ]
 
-#: Pipeline order (declared in :mod:`.stages`).
-STAGES = STAGE_NAMES
+#: The outcomes of a record at a stage, in the order rows are listed.
+OUTCOMES = ("kept", "dropped", "error")
 #: Key names of outcome rows (stages.json) and of detail rows (details.json).
 OUTCOME_KEYS = ("snapshot", "stage", "outcome", "reason")
 DETAIL_KEYS = ("snapshot", "stage", "kind", "name")
@@ -72,7 +71,7 @@ class StatsAccumulator:
     def __len__(self) -> int:
         return len(self._counts)
 
-    def rows(self, stages: Iterable[str] = STAGES, names: tuple[str, ...] | None = None) -> list[dict]:
+    def rows(self, stages: Iterable[str], names: tuple[str, ...] | None = None) -> list[dict]:
         items = ((k, tuple(v)) for k, v in self._counts.items())
         return rows_in_order(items, stages, names) if names else rows_in_order(items, stages)
 
@@ -84,8 +83,9 @@ def _stage_index(stages: list[str], stage: str) -> int:
         return len(stages)
 
 
-def rows_in_order(items, stages: Iterable[str] = STAGES, names: tuple[str, ...] = OUTCOME_KEYS) -> list[dict]:
-    """JSON-ready rows, in pipeline order: snapshot, stage order, outcome order, reason.
+def rows_in_order(items, stages: Iterable[str], names: tuple[str, ...] = OUTCOME_KEYS) -> list[dict]:
+    """JSON-ready rows, in pipeline order (``stages``: the registry's order of the stage names):
+    snapshot, stage order, outcome order, reason.
 
     ``names`` labels the four key fields (:data:`DETAIL_KEYS` for detail rows).
     """
@@ -121,7 +121,7 @@ def _per_stage(rows: list[dict], stages: Iterable[str]):
     return order, per
 
 
-def final_outcomes(rows: list[dict], stages: Iterable[str] = STAGES) -> dict[str, dict[str, int]]:
+def final_outcomes(rows: list[dict], stages: Iterable[str]) -> dict[str, dict[str, int]]:
     """Per snapshot: records read, and documents kept (by the last stage that ran), dropped, errored."""
     order, per = _per_stage(rows, stages)
     out = {}
@@ -136,7 +136,7 @@ def final_outcomes(rows: list[dict], stages: Iterable[str] = STAGES) -> dict[str
     return out
 
 
-def check_accounting(rows: list[dict], stages: Iterable[str] = STAGES) -> list[str]:
+def check_accounting(rows: list[dict], stages: Iterable[str]) -> list[str]:
     """Problems with the accounting (empty when every record has exactly one outcome).
 
     Checks, per snapshot, that each stage received exactly what the stage before it kept, and
@@ -181,6 +181,10 @@ def length_bin(n: int) -> str:
         if n >= edge:
             lo = edge
     return str(lo)
+
+
+#: The scripts whose shares of a written text are measured (:func:`script_ratios`'s keys).
+SCRIPTS = ("hiragana", "katakana", "kanji", "ascii")
 
 
 def script_ratios(text: str) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""The dedup stage's settings (``dedup.*``): signature spec, survivor policy, clustering bounds."""
+"""The dedup stage: its settings (``dedup.*``: signature spec, survivor policy, clustering bounds)
+and its declaration (:class:`DedupStage`; the Beam graph that runs it is ``pipelines/dedup.py``)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from dataclasses import dataclass
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.settings import check_settings, setting
+from jawebcorpus.corpus.stage import DetailKind, Reason, Stage
 
 from .cluster import MAX_SPLIT, TIE_BREAKS, KeepPolicy
 from .components import FINISH_MAX_NODES, MAX_ROUNDS
 from .minhash import MAX_NUM_PERM, MAX_SHINGLE_SIZE, SignatureSpec
 
-__all__ = ["DedupConfig"]
+__all__ = ["DedupConfig", "DedupStage"]
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,8 @@ class DedupConfig:
     def policy(self) -> KeepPolicy:
         return KeepPolicy(self.tie_break)
 
-    def transform_args(self) -> dict:
-        """The keyword arguments of ``jawebcorpus.pipelines.dedup.Dedup`` these settings give
-        (``Dedup.from_config`` uses them)."""
-        return {
-            "spec": self.spec(), "policy": self.policy(), "max_rounds": self.max_rounds,
-            "finish_max_nodes": self.finish_max_nodes,
-            "group_cap": self.group_cap, "hot_salts": self.hot_salts, "bloom_log2_bits": self.bloom_log2_bits,
-            "bloom_max_log2_bits": self.bloom_max_log2_bits, "batch_size": self.batch_size,
-            "index_shards": self.index_shards, "index_rows_per_shard": self.index_rows_per_shard,
-        }
-
-    def validate(self) -> None:
+    def validate(self) -> "DedupConfig":
+        """Raise :class:`ConfigError` (a ``ValueError``) on a bad setting; return ``self``."""
         if self.tie_break not in TIE_BREAKS:
             raise ConfigError(f"dedup.tie_break must be one of {', '.join(TIE_BREAKS)}")
         check_settings(self, "dedup")
@@ -78,3 +70,30 @@ class DedupConfig:
             self.spec().validate()
         except ValueError as exc:
             raise ConfigError(f"dedup: {exc}") from None
+        return self
+
+
+class DedupStage(Stage):
+    """dedup: near-duplicate removal across every snapshot of the run, after every file is
+    committed (the Beam graph ``pipelines/dedup.py`` runs it; the surviving copy's cluster size
+    is the fixed ``cluster_size`` column)."""
+
+    name = "dedup"
+    summary = "MinHash-LSH near-duplicate removal across every snapshot of the run"
+    settings = DedupConfig
+    per_file = False
+    reasons = (
+        *Reason.kept("no other document shares a band", "unique"),
+        *Reason.kept("the kept copy of a cluster of two or more", "survivor"),
+        *Reason.dropped("another copy of this run survives", "near_duplicate"),
+        *Reason.dropped("a copy was already published (--against INDEX)", "indexed_duplicate"),
+    )
+    details = (
+        DetailKind("cluster_size", "size bucket", "surviving documents by cluster size"),
+        DetailKind("cluster_docs", "size bucket", "documents in clusters of that size"),
+        DetailKind("kept_copy_in", "snapshot", "snapshot of the surviving copy of dropped documents"),
+        DetailKind("band_groups", "shared or hot", "band keys shared by two or more documents"),
+        DetailKind("rounds", "round_NN", "documents whose label changed in a propagation round"),
+        DetailKind("exact_finish", "labels_changed",
+                   "documents whose label the exact finish after the last round changed"),
+    )

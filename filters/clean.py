@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Count, DetailKind, Reason, Resources, Stage
 
 __all__ = ["CleanStage", "CleanConfig", "CleanResult", "clean_text", "FOOTER_KEYWORDS"]
 
@@ -129,6 +129,17 @@ class CleanStage(Stage):
     """clean: punctuation and footer; removed characters are counted; dropped only if nothing is left."""
 
     name = "clean"
+    summary = "punctuation normalisation and footer trimming"
+    chars = "characters after cleaning"
+    settings = CleanConfig
+    reasons = (
+        *Reason.kept("what cleaning changed", "unchanged", "punctuation", "footer", "punctuation+footer"),
+        *Reason.dropped("nothing left", "empty_after_clean"),
+    )
+    details = (
+        DetailKind("removed_chars", "footer", "documents trimmed, characters removed"),
+        DetailKind("replaced_chars", "punctuation", "documents changed, characters replaced"),
+    )
 
     def setup(self, config, resources: Resources) -> None:
         self.cfg: CleanConfig = config.clean

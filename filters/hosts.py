@@ -28,7 +28,7 @@ import numpy as np
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.paths import is_remote, local_path
 from jawebcorpus.corpus.record import Doc, host_of
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Asset, Count, Reason, Resources, Stage
 
 __all__ = ["HostsStage", "HostsConfig", "HostFilter", "HostVerdict", "SWALLOW_UT1_CATEGORIES"]
 
@@ -157,6 +157,18 @@ class HostsStage(Stage):
     """hosts: the URL's host against built-in suffixes and the UT1 blocklist."""
 
     name = "hosts"
+    summary = "built-in suffixes and the UT1 blocklist"
+    settings = HostsConfig
+    reasons = (
+        *Reason.kept("not listed", "allowed"),
+        *Reason.dropped("ends in one of hosts.suffixes", "host_suffix"),
+        Reason("ut1_<category>", "dropped", "the host or a parent domain is in UT1's <category>/domains",
+               r"ut1_[A-Za-z0-9_\-]+"),
+    )
+
+    @classmethod
+    def assets(cls, settings: HostsConfig) -> tuple[Asset, ...]:
+        return (Asset("UT1 blocklist directory", settings.ut1_dir, is_dir=True),)
 
     def setup(self, config, resources: Resources) -> None:
         cfg = config.hosts

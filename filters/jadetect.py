@@ -26,7 +26,7 @@ from typing import Any
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Count, Reason, Resources, Stage
 
 from .langid import LanguageIdentifier, shared_language_identifier
 
@@ -237,6 +237,19 @@ class DetectStage(Stage):
     """detect: rapid Japanese detection on the raw bytes (``detect.mode``: kana, swallow, off)."""
 
     name = "detect"
+    summary = "rapid Japanese detection on the raw bytes"
+    chars = "0 (no text yet)"
+    settings = DetectConfig
+    changes_char_unit = True
+    reasons = (
+        *Reason.kept("at least detect.min_kana UTF-8 kana", "kana_utf8"),
+        *Reason.kept('<html lang="ja…">', "html_lang"),
+        *Reason.kept("kana in a legacy encoding, confirmed by decoding a prefix",
+                     "kana_cp932", "kana_euc_jp", "kana_iso2022_jp", "kana_utf16"),
+        *Reason.kept("(detect.mode=swallow) the title is Japanese to fastText", "title_langid"),
+        *Reason.kept("(detect.mode=off) every page goes on", "off"),
+        *Reason.dropped("none of the above", "no_japanese_signal"),
+    )
 
     def setup(self, config: Any, resources: Resources) -> None:
         self.cfg: DetectConfig = config.detect

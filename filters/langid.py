@@ -22,7 +22,7 @@ from typing import Any
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Asset, Count, DetailKind, Reason, Resources, Stage
 from jawebcorpus.corpus.stats import ratio_bin
 
 __all__ = ["LangIdConfig", "LangIdStage", "shared_language_identifier", "LangIdResult", "LanguageIdentifier", "default_model_path", "kana_ratio"]
@@ -108,7 +108,20 @@ class LangIdStage(Stage):
     """langid: fastText language ID (plus the kana check) on the extracted text."""
 
     name = "langid"
+    summary = "fastText language ID (plus the kana check)"
+    settings = LangIdConfig
     progress_on_kept = "japanese"
+    reasons = (
+        *Reason.kept("probability of Japanese at least langid.threshold and kana check passed", "ja"),
+        *Reason.dropped("probability of Japanese below the threshold", "below_threshold"),
+        *Reason.dropped("kana / (kana + kanji) < langid.min_kana_ratio: Chinese taken for Japanese", "too_few_kana"),
+    )
+    details = (DetailKind("hist:lang_score", "bin lower edge", "the score of every document scored",
+                          title="language-ID score (probability of Japanese)"),)
+
+    @classmethod
+    def assets(cls, settings: LangIdConfig) -> tuple[Asset, ...]:
+        return (Asset("language-ID model", settings.model_path),)
 
     def setup(self, config: Any, resources: Resources) -> None:
         self.cfg: LangIdConfig = config.langid

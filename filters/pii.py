@@ -103,7 +103,7 @@ from dataclasses import dataclass, field
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
-from jawebcorpus.corpus.stage import Count, Resources, Stage
+from jawebcorpus.corpus.stage import Column, Count, DetailKind, Reason, Resources, Stage
 
 from .pii_spellings import at_symbol_view, fold, is_placeholder_address, kanji_phone_digits
 
@@ -635,6 +635,29 @@ class PiiStage(Stage):
     data the corpus does not: delete them after the audit)."""
 
     name = "pii"
+    summary = "personal data in Japanese text: e-mail, telephone numbers, My Number, cards, IP addresses"
+    chars = "text characters (after masking when kept)"
+    settings = PiiConfig
+    enabled_by = "enabled"
+    reasons = (
+        *Reason.kept("no personal data of a kind that is looked for", "unchanged"),
+        *Reason.kept("spans of a kind in mask mode replaced by their placeholders", "masked"),
+        *Reason.dropped("a kind in drop mode matched", "pii"),
+    )
+    details = (
+        DetailKind("pii_docs", "kind", "documents with a match of the kind, characters matched"),
+        DetailKind("pii_matches", "kind", "matches of the kind (docs = number of matches)"),
+    )
+    #: the kinds of personal data and their placeholders (the report reads them here)
+    kinds = KINDS
+    placeholders = PLACEHOLDERS
+    #: audit samples are offered as ``found_<kind>`` (``OUT/samples/pii/found_<kind>.jsonl``)
+    sample_prefix = "found_"
+
+    @classmethod
+    def columns(cls, settings: PiiConfig) -> tuple[Column, ...]:
+        return tuple(Column(f"pii_{k}", "int32", f"{k} matches found by the pii stage (masked in the text)")
+                     for k in KINDS)
 
     def setup(self, config, resources: Resources) -> None:
         cfg = config.pii
@@ -643,13 +666,13 @@ class PiiStage(Stage):
     def apply(self, doc: Doc, count: Count) -> Doc | None:
         text = doc.text or ""
         res = self.scanner.scan(text)
-        doc.pii_counts = dict(res.counts)
         for kind in KINDS:
+            doc.signals[f"pii_{kind}"] = res.counts[kind]
             if res.counts[kind]:
                 count.detail("pii_docs", kind, chars=res.chars[kind], nbytes=doc.payload_bytes)
                 count.detail("pii_matches", kind, docs=res.counts[kind])
         for m in res.matches:
-            count.sample(f"found_{m.kind}", lambda m=m: _audit_record(doc, text, m, self.scanner.config.mode(m.kind)))
+            count.sample(f"{self.sample_prefix}{m.kind}", lambda m=m: _audit_record(doc, text, m, self.scanner.config.mode(m.kind)))
         if res.drop:
             count.dropped("pii", chars=len(text))
             return None

@@ -94,8 +94,7 @@ import numpy as np
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.settings import check_settings, setting
-from jawebcorpus.corpus.stage import Count, Resources, Stage
-from jawebcorpus.corpus.stages import stage
+from jawebcorpus.corpus.stage import Column, Count, DetailKind, Reason, Resources, Stage
 
 __all__ = [
     "QualityStage",
@@ -104,32 +103,40 @@ __all__ = [
     "measure", "evaluate", "evaluate_measures", "measure_columns",
 ]
 
-#: Rule names in the reference's order (1 … 21): the quality stage's drop reasons, declared in
-#: the stage registry (corpus/stages.py).
-RULES: tuple[str, ...] = stage("quality").codes("dropped")
-
+#: Swallow's 21 rules in the reference's order: (rule name = the drop reason, the measure it
+#: reads, what rejects).
+_RULES: tuple[tuple[str, str, str], ...] = (
+    ("too_short", "letters", "1: fewer than 400 characters"),
+    ("dup_line_frac", "dup_line_frac", "2: duplicate lines > 30 %"),
+    ("dup_sentence_frac", "dup_sentence_frac", "3: duplicate sentences > 30 %"),
+    ("dup_line_chars", "dup_line_char_frac", "4: characters in duplicate lines > 20 %"),
+    ("dup_sentence_chars", "dup_sentence_char_frac", "5: characters in duplicate sentences > 20 %"),
+    ("top_2gram", "top_2gram_frac", "6: most frequent 2-gram share > 20 %"),
+    ("top_3gram", "top_3gram_frac", "7: most frequent 3-gram share > 18 %"),
+    ("top_4gram", "top_4gram_frac", "8: most frequent 4-gram share > 16 %"),
+    ("dup_5gram", "dup_5gram_frac", "9: distinct repeated 5-grams > 15 %"),
+    ("dup_6gram", "dup_6gram_frac", "10: distinct repeated 6-grams > 14 %"),
+    ("dup_7gram", "dup_7gram_frac", "11: distinct repeated 7-grams > 13 %"),
+    ("dup_8gram", "dup_8gram_frac", "12: distinct repeated 8-grams > 12 %"),
+    ("dup_9gram", "dup_9gram_frac", "13: distinct repeated 9-grams > 11 %"),
+    ("dup_10gram", "dup_10gram_frac", "14: distinct repeated 10-grams > 10 %"),
+    ("low_hiragana", "hiragana_frac", "15: hiragana < 20 % of Japanese letters"),
+    ("high_katakana", "katakana_frac", "16: katakana > 50 % of Japanese letters"),
+    ("low_japanese", "japanese_frac", "17: Japanese letters < 50 % of characters"),
+    ("few_japanese_letters", "japanese_letters", "18: fewer than 400 Japanese letters"),
+    ("sentence_length", "avg_sentence_len", "19: mean sentence length < 20 or > 90"),
+    ("long_sentence", "longest_sentence", "20: a sentence longer than 200 characters"),
+    ("ellipsis_sentences", "ellipsis_frac", "21: > 20 % of sentences end with ・ or …"),
+)
+#: Rule names in the reference's order (1 … 21): the quality stage's drop reasons.
+RULES: tuple[str, ...] = tuple(r for r, _m, _what in _RULES)
 #: The measure each rule reads.
-RULE_MEASURE: dict[str, str] = {
-    "too_short": "letters",
-    "dup_line_frac": "dup_line_frac",
-    "dup_sentence_frac": "dup_sentence_frac",
-    "dup_line_chars": "dup_line_char_frac",
-    "dup_sentence_chars": "dup_sentence_char_frac",
-    **{f"top_{n}gram": f"top_{n}gram_frac" for n in (2, 3, 4)},
-    **{f"dup_{n}gram": f"dup_{n}gram_frac" for n in range(5, 11)},
-    "low_hiragana": "hiragana_frac",
-    "high_katakana": "katakana_frac",
-    "low_japanese": "japanese_frac",
-    "few_japanese_letters": "japanese_letters",
-    "sentence_length": "avg_sentence_len",
-    "long_sentence": "longest_sentence",
-    "ellipsis_sentences": "ellipsis_frac",
-}
-if set(RULE_MEASURE) != set(RULES):  # a rule added to the registry needs its measure here
-    raise RuntimeError(f"quality rules without a measure: {sorted(set(RULES) ^ set(RULE_MEASURE))}")
+RULE_MEASURE: dict[str, str] = {r: m for r, m, _what in _RULES}
 
 #: Measure names in rule order (the keys of :func:`measure`'s result).
 MEASURES: tuple[str, ...] = tuple(RULE_MEASURE[r] for r in RULES)
+#: The output column of each measure, in :data:`MEASURES` order.
+_COLUMN_NAMES: tuple[str, ...] = tuple(f"q_{m}" for m in MEASURES)
 _INT_MEASURES = frozenset({"letters", "japanese_letters", "longest_sentence"})
 
 #: Rules Swallow's v2 dropped (duplicate n-grams 9–14 and the longest sentence, 20).
@@ -408,9 +415,22 @@ def measure_columns() -> tuple[tuple[str, str], ...]:
 
 class QualityStage(Stage):
     """quality: Swallow's rules.  The first failing rule is the drop reason; every failing
-    rule's bite (documents and characters it rejects on its own) goes to the details."""
+    rule's bite (documents and characters it rejects on its own) goes to the details; the 21
+    measures are its columns (``q_<measure>``)."""
 
     name = "quality"
+    summary = "Swallow's 21 document rules"
+    settings = QualityConfig
+    reasons = (
+        *Reason.kept("no enabled rule rejects", "passed"),
+        *(Reason(rule, "dropped", what) for rule, _measure, what in _RULES),
+    )
+    details = (DetailKind("rule_fails", "rule", "every document each rule rejects on its own"),)
+
+    @classmethod
+    def columns(cls, settings: QualityConfig) -> tuple[Column, ...]:
+        return tuple(Column(f"q_{m}", typ, f"Swallow quality measure {m} (filters/quality.py)")
+                     for m, typ in measure_columns())
 
     def setup(self, config, resources: Resources) -> None:
         self.cfg: QualityConfig = config.quality
@@ -423,7 +443,7 @@ class QualityStage(Stage):
         for rule in res.failed:
             count.detail("rule_fails", rule, chars=n, nbytes=doc.payload_bytes)
         if self.keep_measures:
-            doc.quality_measures = res.measures
+            doc.signals.update(zip(_COLUMN_NAMES, res.measures.values()))
         if not res.passed:
             count.dropped(res.first_failed, chars=n)
             return None

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib.util
 import os
 
+from jawebcorpus import registry
 from jawebcorpus.corpus import paths
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.settings import Range
@@ -146,21 +146,13 @@ def check_file_systems(cfg, output: str | None = None, against: str | None = Non
                        write_index: str | None = None) -> None:
     """Every remote path the run writes or reads through Beam has a file system installed
     (``gs://`` needs ``apache-beam[gcp]``)."""
-    from apache_beam.io.filesystems import FileSystems
-
     named = [("--output", output), ("--against", against), ("--write-index", write_index),
-             ("language-ID model", cfg.langid.model_path), ("quality model", cfg.quality_model.path),
-             ("UT1 blocklist directory", cfg.hosts.ut1_dir), ("NG-word lists directory", cfg.ngwords.lists_dir)]
+             *((a.what, a.path) for a in registry.assets(cfg))]
     for what, path in named:
         if path and paths.is_remote(path):
-            try:
-                FileSystems.get_filesystem(path)
-                # Beam registers its GCS file system without its client library, which fails on first use
-                if paths.scheme(path) == "gs" and importlib.util.find_spec("google.cloud.storage") is None:
-                    raise ValueError("no GCS client")
-            except (ValueError, ModuleNotFoundError):
+            if not storage.has_file_system(path):
                 raise ConfigError(f"{what} {path}: no file system for {paths.scheme(path)}:// is installed (gs:// "
-                                  "needs pip install 'jawebcorpus[dataflow]', s3:// 'jawebcorpus[aws]')") from None
+                                  "needs pip install 'jawebcorpus[dataflow]', s3:// 'jawebcorpus[aws]')")
 
 
 # -- assets --------------------------------------------------------------------------------------
@@ -243,11 +235,8 @@ def check_assets(cfg) -> None:
     storage: call after the file systems have their options)."""
     from jawebcorpus.filters.langid import default_model_path
 
-    named = [("language-ID model", cfg.langid.model_path, False), ("quality model", cfg.quality_model.path, False),
-             ("UT1 blocklist directory", cfg.hosts.ut1_dir, True), ("NG-word lists directory", cfg.ngwords.lists_dir, True)]
-    for what, path, is_dir in named:
-        if not path:
-            continue
+    for asset in registry.assets(cfg):  # every file and folder a stage's settings name exists
+        what, path, is_dir = asset.what, asset.path, asset.is_dir
         if storage.is_local(path):
             local = paths.local_path(path)
             ok = os.path.isdir(local) if is_dir else os.path.exists(local)

@@ -14,7 +14,7 @@ from jawebcorpus.corpus import remote
 from jawebcorpus.corpus.inputs import (
     DEFAULT_CC_BASE, MAX_FILES, InputError, expand_snapshots, resolve_paths, sample_per_snapshot,
 )
-from jawebcorpus.corpus.stages import until_choices
+from jawebcorpus.registry import until_choices
 
 __all__ = ["main", "build_parser", "sample_dir"]
 
@@ -363,8 +363,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from . import jobs
-    from . import checks
+    from . import checks, jobs, storage
     from .lock import OutputLock, OutputLocked
     from .run import (
         OutputError, code_shipping, dry_run, environment_error, is_dry_run, is_local_runner, prepare_output,
@@ -380,6 +379,7 @@ def cmd_run(args, beam_args, argv: list[str]) -> int:
         options = PipelineOptions(_with_defaults(beam_args))
         checks.check_beam_options(options)
         FileSystems.set_options(options)  # before looking into an s3:// or gs:// index, asset or output
+        storage.serve_input()  # input on Beam's file systems (gs:// …) through corpus/fs.py
         spec = build_spec(args, argv)
         _check_runner(options)
         remote_job = not is_local_runner(options)

@@ -1,10 +1,13 @@
 """Typed, validated pipeline configuration with named presets.
 
-A configuration is a tree of frozen dataclasses; each section is defined next to the stage it
-configures (``corpus/``, ``filters/``, ``dedup/``) and composed here.  Presets (:data:`PRESETS`) name complete
-configurations; command-line flags and ``--set section.field=value`` override single fields.
-:meth:`PipelineConfig.validate` runs before any work starts, and :meth:`fingerprint` hashes
-everything that can change results.
+A configuration is a frozen dataclass with one section per stage that has settings: the
+stages' own settings classes (``Stage.settings``), in the registry's order
+(``jawebcorpus/registry.py``), composed here into :class:`PipelineConfig`; so a new stage's
+settings are a new section (``--set <stage>.<field>=…``) without an edit here.  Presets
+(:data:`PRESETS`) name complete configurations; command-line flags and ``--set
+section.field=value`` override single fields.  :meth:`PipelineConfig.validate` runs before any
+work starts (each section's ``validate``, then the rules that span sections), and
+:meth:`fingerprint` hashes everything that can change results.
 """
 
 from __future__ import annotations
@@ -12,69 +15,75 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
 
+from jawebcorpus import registry
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.corpus.extract import ExtractConfig
+from jawebcorpus.corpus.read import ReadConfig
 from jawebcorpus.corpus.record import OutputConfig
-from jawebcorpus.corpus.steps import ReadConfig
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.filters.clean import CleanConfig
 from jawebcorpus.filters.hosts import HostsConfig
 from jawebcorpus.filters.jadetect import DetectConfig
 from jawebcorpus.filters.langid import LangIdConfig
 from jawebcorpus.filters.ngwords import NgWordsConfig
-from jawebcorpus.filters.pii import PII_DEFAULT, PII_OFF, PiiConfig
+from jawebcorpus.filters.pii import PII_OFF, PiiConfig
 from jawebcorpus.filters.quality import SWALLOW_LIGHT, SWALLOW_V1, QualityConfig
 from jawebcorpus.filters.quality_model import QualityModelConfig
 
 __all__ = [
     "ReadConfig", "DetectConfig", "ExtractConfig", "LangIdConfig", "OutputConfig",
     "QualityConfig", "NgWordsConfig", "HostsConfig", "CleanConfig", "PiiConfig", "QualityModelConfig", "DedupConfig",
-    "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides",
+    "PipelineConfig", "PRESETS", "get_preset", "ConfigError", "apply_overrides", "compose",
 ]
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    preset: str = "default"
-    read: ReadConfig = field(default_factory=ReadConfig)
-    detect: DetectConfig = field(default_factory=DetectConfig)
-    extract: ExtractConfig = field(default_factory=ExtractConfig)
-    langid: LangIdConfig = field(default_factory=LangIdConfig)
-    quality: QualityConfig = SWALLOW_V1
-    ngwords: NgWordsConfig = field(default_factory=NgWordsConfig)
-    hosts: HostsConfig = field(default_factory=HostsConfig)
-    clean: CleanConfig = field(default_factory=CleanConfig)
-    pii: PiiConfig = PII_DEFAULT
-    quality_model: QualityModelConfig = field(default_factory=QualityModelConfig)
-    dedup: DedupConfig = field(default_factory=DedupConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
+def _validate(self) -> "PipelineConfig":
+    """Every section's ``validate``, then the rules that span sections; returns ``self``."""
+    if self.dedup.tie_break == "quality" and not self.quality_model.path:
+        raise ConfigError("dedup.tie_break=quality ranks copies by the quality model's score: set "
+                          "--quality-model PATH (quality_model.path)")
+    for f in dataclasses.fields(self):
+        sub = getattr(self, f.name)
+        if dataclasses.is_dataclass(sub):
+            try:
+                sub.validate()
+            except ConfigError:
+                raise
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+    return self
 
-    def validate(self) -> "PipelineConfig":
-        if self.dedup.tie_break == "quality" and not self.quality_model.path:
-            raise ConfigError("dedup.tie_break=quality ranks copies by the quality model's score: set "
-                              "--quality-model PATH (quality_model.path)")
-        for f in dataclasses.fields(self):
-            sub = getattr(self, f.name)
-            if dataclasses.is_dataclass(sub):
-                try:
-                    sub.validate()
-                except ConfigError:
-                    raise
-                except ValueError as exc:
-                    raise ConfigError(str(exc)) from None
-        return self
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+def _to_dict(self) -> dict:
+    return dataclasses.asdict(self)
 
-    def fingerprint(self) -> str:
-        """Hash of every setting that can change results (the preset name itself does not)."""
-        d = self.to_dict()
-        d.pop("preset")
-        blob = json.dumps(d, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+
+def _fingerprint(self) -> str:
+    """Hash of every setting that can change results (the preset name itself does not)."""
+    d = self.to_dict()
+    d.pop("preset")
+    blob = json.dumps(d, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def compose(sections) -> type:
+    """The configuration class of ``sections`` (``(section, settings class)``, in order):
+    ``preset`` (its name) and one field per section, defaulting to its settings class's defaults."""
+    cls = dataclasses.make_dataclass(
+        "PipelineConfig",
+        [("preset", str, dataclasses.field(default="default")),
+         *((section, settings, dataclasses.field(default_factory=settings)) for section, settings in sections)],
+        frozen=True,
+        namespace={"validate": _validate, "to_dict": _to_dict, "fingerprint": _fingerprint,
+                   "__doc__": "The settings of a run: one section per stage (see the module docstring)."},
+    )
+    cls.__module__ = __name__  # pickled by reference, as a class written here would be
+    return cls
+
+
+#: The pipeline configuration: one section per stage of the registry that has settings.
+PipelineConfig = compose(registry.settings_sections())
 
 
 PRESETS: dict[str, PipelineConfig] = {

@@ -1,6 +1,6 @@
 """dedup: near-duplicate removal across snapshots with MinHash-LSH, as a Beam PTransform.
 
-    res = docs | "dedup" >> Dedup.from_config(cfg.dedup)      # or Dedup(spec, policy, …)
+    res = docs | "dedup" >> Dedup(cfg.dedup)      # every setting from a DedupConfig
     res.docs      # surviving Docs, doc.cluster_size / doc.cluster_id set
     res.stats     # ((snapshot, "dedup", outcome, reason), (docs, chars, bytes))
     res.details   # ((snapshot, "dedup", kind, name), (docs, chars, bytes))
@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -57,7 +57,6 @@ from jawebcorpus.dedup.cluster import (
     HotKeys, KeepPolicy, group_add, group_edges, group_merge, is_published, published_id, size_bucket, snapshot_of,
     sub_key, sub_keys,
 )
-from jawebcorpus.dedup.components import FINISH_MAX_NODES, MAX_ROUNDS
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
@@ -98,13 +97,8 @@ class DedupResult(NamedTuple):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _quality_of(doc: Doc, quality) -> float:
-    if quality is None:
-        v = doc.quality_score
-    elif isinstance(quality, str):
-        v = (doc.quality_measures or {}).get(quality)
-    else:
-        v = quality(doc)
+def _quality_of(doc: Doc, quality: str) -> float:
+    v = doc.signals.get(quality)
     if v is None:
         return 0.0
     try:
@@ -155,8 +149,8 @@ class _PrepareFn(beam.DoFn):
         keys = band_keys(signatures([t for _, _, t in batch], self.spec), self.spec).view(np.int64)
         for (node, doc, text), row in zip(batch, keys):
             raw = row.tobytes()
-            if not self.carry_text:  # the decision join then shuffles no text (see Dedup)
-                doc = dataclasses.replace(doc, text=None, html=None, body=None, text_chars=len(text))
+            if not self.carry_text:  # the decision join then shuffles no text nor signals (see Dedup)
+                doc = dataclasses.replace(doc, text=None, html=None, body=None, text_chars=len(text), signals={})
             for k in row.tolist():
                 yield TaggedOutput(self.BANDS, wrap((k, node)))
             yield TaggedOutput(self.DOC_BANDS, wrap((node, raw)))
@@ -307,74 +301,41 @@ class Dedup(beam.PTransform):
     """Near-duplicate removal across snapshots (see the module docstring).
 
     Args:
-      spec: the signature specification (default: 5-gram shingles, 800 permutations, 40 × 20).
-      policy: which copy survives (default: newest snapshot, then longer text, then stable id).
-      quality: for ``policy.tie_break == "quality"``: a callable ``Doc -> float``, or the name of a
-        quality measure (``doc.quality_measures``); default ``doc.quality_score``.
-      max_rounds: label-propagation rounds (1 … :data:`MAX_ROUNDS`); rounds after the labels settle
-        cost nearly nothing, and what still changes after the last one is finished exactly.
-      finish_max_nodes: the most node ids the exact finish gathers on one worker; past it the run
-        stops with a one-line :class:`~jawebcorpus.corpus.errors.LimitError`.
-      group_cap: band groups (and parents) with more members than this are hot (split).
-      hot_salts: a hot group is split over ``hot_salts**l`` sub-keys (``l`` from its size).
-      bloom_log2_bits: size of the hot-key Bloom filters (2**n bits); 0: from the number of hot
-        keys, at most ``2**bloom_max_log2_bits``.
-      batch_size: documents per signature batch.
+      config: every ``dedup.*`` setting (:class:`~jawebcorpus.dedup.config.DedupConfig`, default
+        its defaults; validated here): the signature spec, the survivor policy
+        (``tie_break``), ``max_rounds`` (rounds after the labels settle cost nearly nothing, what
+        still changes after the last one is finished exactly), ``finish_max_nodes`` (past it the
+        run stops with a one-line :class:`~jawebcorpus.corpus.errors.LimitError`), the hot-group
+        bounds (``group_cap``, ``hot_salts``, ``bloom_log2_bits``, ``bloom_max_log2_bits``),
+        ``batch_size`` and the index file sizes (``index_shards``, ``index_rows_per_shard``).
+      quality: for ``tie_break == "quality"``: the signal column (``doc.signals``) that ranks copies.
       against_index: a band index (directory of Parquet files) of already-published survivors.
       write_index: directory to write this run's band index to (survivors; plus the entries of
         ``against_index`` when it is another directory, so the result is the extended index).
-      index_shards: the least number of Parquet files of the index; the files are
-        ``max(index_shards, ceil(rows / index_rows_per_shard))``, so none holds much more than
-        ``index_rows_per_shard`` rows.
       index_tag: part-file name tag (default: random, so appending to a directory never clashes).
-      carry_text: False: the survivors come out without their text (only ``doc.text_chars``), so
-        the decision join shuffles no text; the caller joins the text back from where it is
-        stored (the pipeline's per-file checkpoints).
+      carry_text: False: the survivors come out without their text and signals (only
+        ``doc.text_chars``), so the decision join shuffles no text; the caller joins the text back
+        from where it is stored (the pipeline's per-file checkpoints).
       spread: False where there is one worker: the index files are not spread over workers.
       one_worker: True only on a runner with one worker that holds every collection in memory
         (Beam's local runner with one worker): the label-propagation rounds and the finish run in
         one step (``dedup_components._RoundsInOneStepFn``), with the same results, instead of
         unrolled joins; never on a distributed runner.
-
-    ``Dedup.from_config(cfg.dedup, …)`` takes every setting from a :class:`DedupConfig`.
     """
 
-    def __init__(self, spec: SignatureSpec | None = None, policy: KeepPolicy | None = None, *,
-                 quality: Callable[[Doc], float] | str | None = None, max_rounds: int = 10,
-                 finish_max_nodes: int = FINISH_MAX_NODES,
-                 group_cap: int = 64, hot_salts: int = 64, bloom_log2_bits: int = 0, bloom_max_log2_bits: int = 30,
-                 batch_size: int = 256, against_index: str | None = None, write_index: str | None = None,
-                 index_shards: int = 0, index_rows_per_shard: int = 100_000, index_tag: str | None = None,
-                 label: str | None = None, carry_text: bool = True, spread: bool = True,
-                 one_worker: bool = False):
+    def __init__(self, config: DedupConfig | None = None, *, quality: str = "quality_score",
+                 against_index: str | None = None, write_index: str | None = None, index_tag: str | None = None,
+                 label: str | None = None, carry_text: bool = True, spread: bool = True, one_worker: bool = False):
         super().__init__(label)
+        self.config = (config or DedupConfig()).validate()
         self.one_worker = one_worker
         self.carry_text = carry_text
         self.spread = spread  # False: one worker, no Reshuffle of the index files
-        self.spec = spec or SignatureSpec()
-        self.policy = policy or KeepPolicy()
-        if not isinstance(self.spec, SignatureSpec):
-            raise TypeError("spec must be a SignatureSpec")
-        if not isinstance(self.policy, KeepPolicy):
-            raise TypeError("policy must be a KeepPolicy")
-        if (not 1 <= max_rounds <= MAX_ROUNDS or finish_max_nodes < 1 or group_cap < 2 or hot_salts < 1
-                or batch_size < 1 or index_shards < 0 or index_rows_per_shard < 1):
-            raise ValueError(f"max_rounds in [1, {MAX_ROUNDS}], finish_max_nodes ≥ 1, group_cap ≥ 2, hot_salts ≥ 1, "
-                             "batch_size ≥ 1, index_shards ≥ 0, index_rows_per_shard ≥ 1")
-        if bloom_log2_bits and not 10 <= bloom_log2_bits <= 34 or not 10 <= bloom_max_log2_bits <= 34:
-            raise ValueError("bloom_log2_bits is 0 or in [10, 34]; bloom_max_log2_bits in [10, 34]")
+        self.spec = self.config.spec()
+        self.policy = self.config.policy()
         self.quality = quality
-        self.max_rounds = max_rounds
-        self.finish_max_nodes = finish_max_nodes
-        self.group_cap = group_cap
-        self.hot_salts = hot_salts
-        self.bloom_log2_bits = bloom_log2_bits
-        self.bloom_max_log2_bits = bloom_max_log2_bits
-        self.batch_size = batch_size
         self.against_index = against_index
         self.write_index = write_index
-        self.index_shards = index_shards
-        self.index_rows_per_shard = index_rows_per_shard
         self.index_tag = index_tag or uuid.uuid4().hex[:12]
         self.against_files: list[str] = []
         if against_index:
@@ -382,20 +343,15 @@ class Dedup(beam.PTransform):
             check_index_spec(against_index, self.spec, every_part=False)
             self.against_files = index_files(against_index)
 
-    @classmethod
-    def from_config(cls, cfg: DedupConfig, **kwargs) -> "Dedup":
-        """The stage with every ``dedup.*`` setting of ``cfg``; ``kwargs`` adds the rest
-        (``against_index``, ``write_index``, ``carry_text``, ``quality``, ``index_tag``, ``label``)."""
-        return cls(**cfg.transform_args(), **kwargs)
-
     def _hot_key_set(self, name: str):
-        return name >> HotKeySet(self.group_cap, self.hot_salts, self.bloom_log2_bits, self.bloom_max_log2_bits,
-                                 self.one_worker)
+        c = self.config
+        return name >> HotKeySet(c.group_cap, c.hot_salts, c.bloom_log2_bits, c.bloom_max_log2_bits, self.one_worker)
 
     def expand(self, docs):
-        spec, cap, salts = self.spec, self.group_cap, self.hot_salts
+        c = self.config
+        spec, cap, salts = self.spec, c.group_cap, c.hot_salts
         prep = docs | "prepare" >> beam.ParDo(
-            _PrepareFn(spec, self.policy, self.quality, self.batch_size, bool(self.write_index), self.carry_text)
+            _PrepareFn(spec, self.policy, self.quality, c.batch_size, bool(self.write_index), self.carry_text)
         ).with_output_types(NodeMsg).with_outputs(_PrepareFn.BANDS, _PrepareFn.DOC_BANDS, main="keyed")
         keyed, bands, doc_bands = prep.keyed, prep[_PrepareFn.BANDS], prep[_PrepareFn.DOC_BANDS]
 
@@ -441,8 +397,8 @@ class Dedup(beam.PTransform):
 
         # 4. connected components: frontier rounds, then the exact finish (dedup_components)
         labels, round_details = label_components(
-            edges, cap=cap, salts=salts, max_rounds=self.max_rounds, key_set=self._hot_key_set,
-            finish_max_nodes=self.finish_max_nodes, frontier_log2_bits=self.bloom_max_log2_bits,
+            edges, cap=cap, salts=salts, max_rounds=c.max_rounds, key_set=self._hot_key_set,
+            finish_max_nodes=c.finish_max_nodes, frontier_log2_bits=c.bloom_max_log2_bits,
             one_worker=self.one_worker)
 
         # 5. survivors and cluster sizes
@@ -474,6 +430,6 @@ class Dedup(beam.PTransform):
                 rows = (rows, old_rows | "old_rows" >> beam.Map(lambda r: (r[0], r[1], r[2], r[3]))) \
                     | "extend_index" >> beam.Flatten()
             _ = rows | "write_index" >> WriteIndex(self.write_index, self.index_tag, spec, self.policy,
-                                                   self.index_shards, self.index_rows_per_shard)
+                                                   c.index_shards, c.index_rows_per_shard)
 
         return DedupResult(decided.docs, decided[STATS], details, decided[_DecideFn.DROPPED])

@@ -10,7 +10,7 @@ import sys
 
 import apache_beam as beam
 
-from jawebcorpus.corpus import paths, remote
+from jawebcorpus.corpus import fs, remote
 from jawebcorpus.corpus.inputs import InputError, iter_lines, list_entry_files, parse_input_list
 from jawebcorpus.corpus.remote import RemoteConfig
 
@@ -22,21 +22,13 @@ __all__ = ["ListInputFiles", "read_input_list", "check_input_list", "failed_file
 _CHUNK = 1 << 16
 
 
-def _open(path: str, config: RemoteConfig | None):
-    """http(s):// and s3:// through the input reader (retries, ``--s3-endpoint-url``); local
-    files and ``gs://`` (any file system Beam knows) through Beam's ``FileSystems``."""
-    if paths.scheme(path) in paths.INPUT_SCHEMES:
-        return remote.open_input(path, config)
-    return storage.open_read(remote.local_path(path) if storage.is_local(path) else path)
-
-
 def read_input_list(path: str, config: RemoteConfig | None = None, output: str | None = None):
     """The input files an input list names, in list order (a worker's part of the pipeline).
     Entries are checked as ``--input`` arguments are; none may lie inside ``output``."""
     base = os.path.dirname(os.path.abspath(remote.local_path(path))) if storage.is_local(path) else None
     name = remote.display_path(path)  # in messages: never a presigned URL's signature
     try:
-        with _open(path, config) as fh:
+        with fs.open_input(path, config) as fh:
             chunks = iter(lambda: fh.read(_CHUNK), b"")
             for line_no, entry in parse_input_list(chunks, name):
                 for f in list_entry_files(entry, line_no, name, base):
@@ -83,12 +75,23 @@ class ListInputFiles(beam.PTransform):
         self.output = output
 
     def expand(self, pbegin):
-        config, output = self.config, self.output
         return (
             pbegin
             | "input_list" >> beam.Create([self.path], reshuffle=False)
-            | "read_input_list" >> beam.FlatMap(lambda p: read_input_list(p, config, output))
+            | "read_input_list" >> beam.ParDo(_ReadInputListFn(self.config, self.output))
         )
+
+
+class _ReadInputListFn(beam.DoFn):
+    def __init__(self, config: RemoteConfig | None, output: str | None):
+        self.config = config
+        self.output = output
+
+    def setup(self):
+        storage.serve_input()  # a list, or files in it, on Beam's file systems (gs:// …)
+
+    def process(self, path: str):
+        yield from read_input_list(path, self.config, self.output)
 
 
 # -- jawebcorpus failed-files ----------------------------------------------------------------------

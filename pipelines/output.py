@@ -24,9 +24,11 @@ import json
 import posixpath
 import re
 
-from jawebcorpus.corpus.record import Column, Doc, docs_to_table, table_to_docs
-from jawebcorpus.corpus.stage import FileResult
+from jawebcorpus.corpus.process import FileResult
+from jawebcorpus.corpus.record import Doc, WriteStage, docs_to_table, table_to_docs
+from jawebcorpus.corpus.stage import Column
 from jawebcorpus.corpus.stats import DETAIL_KEYS, StatsAccumulator, check_accounting, histogram_bins, script_ratios
+from jawebcorpus.registry import signal_columns
 
 from . import storage
 from .config import PipelineConfig
@@ -131,66 +133,17 @@ def file_record_shard(record: dict, files: int = 0) -> tuple[str, int]:
     return record["snapshot"], int(_digest(record["warc_file"])[:8], 16) % file_record_shards(files)
 
 
-def _measure_getter(name: str):
-    return lambda d: (d.quality_measures or {}).get(name)
-
-
-def _measure_putter(name: str):
-    def put(d: Doc, value) -> None:
-        if d.quality_measures is None:
-            d.quality_measures = {}
-        d.quality_measures[name] = value
-    return put
-
-
-def _pii_getter(kind: str):
-    return lambda d: None if d.pii_counts is None else d.pii_counts.get(kind, 0)
-
-
-def _pii_putter(kind: str):
-    def put(d: Doc, value) -> None:
-        if value is not None:
-            if d.pii_counts is None:
-                d.pii_counts = {}
-            d.pii_counts[kind] = value
-    return put
-
-
-def _script_getter(kind: str):
-    return lambda d: None if d.script_ratios is None else d.script_ratios[kind]
-
-
-def signal_columns(cfg: PipelineConfig) -> tuple[Column, ...]:
-    """The quality signals written as columns (``output.signals``; docs/schema.md): the 21
-    Swallow measures, the NG-word fraction, script shares, PII matches per kind, the quality
-    model's score.  Null where the stage that measures it did not run."""
-    if not cfg.output.signals:
-        return ()
-    from jawebcorpus.filters.pii import KINDS
-    from jawebcorpus.filters.quality import measure_columns
-
-    cols = [Column(f"q_{m}", typ, f"Swallow quality measure {m} (filters/quality.py)",
-                   _measure_getter(m), _measure_putter(m)) for m, typ in measure_columns()]
-    cols.append(Column("ng_fraction", "float64", "NG-word characters / Japanese letters (ngwords)",
-                       lambda d: d.ng_fraction, lambda d, v: setattr(d, "ng_fraction", v)))
-    cols += [Column(f"script_{k}", "float32", f"share of {k} among the text's characters", _script_getter(k))
-             for k in ("hiragana", "katakana", "kanji", "ascii")]
-    cols += [Column(f"pii_{k}", "int32", f"{k} matches found by the pii stage (masked in the text)",
-                    _pii_getter(k), _pii_putter(k)) for k in KINDS]
-    cols.append(Column("quality_score", "float32", "the quality model's probability of its label",
-                       lambda d: d.quality_score, lambda d, v: setattr(d, "quality_score", v)))
-    return tuple(cols)
-
-
 def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAccumulator | None,
                extra: tuple[Column, ...] = ()) -> StatsAccumulator:
     """One Parquet part (atomically); with ``details``, count the documents as written."""
     import pyarrow.parquet as pq
 
     columns = signal_columns(cfg)
-    if columns:
-        for d in docs:
-            d.script_ratios = script_ratios(d.text if d.text is not None else (d.html or ""))
+    ratios = None
+    if columns:  # the write stage's columns: the script shares of the written text
+        ratios = [script_ratios(d.text if d.text is not None else (d.html or "")) for d in docs]
+        for d, r in zip(docs, ratios):
+            d.signals.update(WriteStage.script_signals(r))
     table = docs_to_table(docs, columns + extra)
     buf = io.BytesIO()
     comp = cfg.output.compression
@@ -198,9 +151,10 @@ def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAc
     storage.atomic_write(path, buf.getvalue())
     written = StatsAccumulator()
     if details is not None:
-        for d, n, text in zip(docs, table.column("num_chars").to_pylist(), table.column("text").to_pylist()):
+        texts = table.column("text").to_pylist()
+        for i, (d, n, text) in enumerate(zip(docs, table.column("num_chars").to_pylist(), texts)):
             written.add(d.snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
-            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None, d.script_ratios):
+            for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None, ratios and ratios[i]):
                 details.add(d.snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
     return written
 
@@ -210,8 +164,8 @@ def rejected_dir(output_dir: str, snapshot: str) -> str:
 
 
 _REJECTED_COLUMNS = (
-    Column("rejected_stage", "string", "the stage that dropped the document", lambda d: d.rejected[0]),
-    Column("rejected_reason", "string", "its reason code", lambda d: d.rejected[1]),
+    Column("rejected_stage", "string", "the stage that dropped the document"),
+    Column("rejected_reason", "string", "its reason code"),
 )
 
 
@@ -220,7 +174,7 @@ def write_rejected(cfg: PipelineConfig, output_dir: str, rel: str, rejected) -> 
     with the output's columns plus ``rejected_stage`` and ``rejected_reason``."""
     by_snapshot: dict[str, list[Doc]] = {}
     for doc, stage_name, reason in rejected:
-        doc.rejected = (stage_name, reason)
+        doc.signals.update(rejected_stage=stage_name, rejected_reason=reason)
         by_snapshot.setdefault(doc.snapshot, []).append(doc)
     for snapshot, docs in sorted(by_snapshot.items()):
         docs.sort(key=lambda d: d.sort_key)
@@ -279,17 +233,17 @@ def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, 
     return stats
 
 
-def read_part(path_or_file, cfg: PipelineConfig | None = None) -> list[Doc]:
-    """The documents of a Parquet part, with their signals when ``cfg`` writes them."""
+def read_part(path_or_file) -> list[Doc]:
+    """The documents of a Parquet part, with their signals (the columns beyond the fixed ones)."""
     import pyarrow.parquet as pq
 
-    return table_to_docs(pq.read_table(path_or_file), signal_columns(cfg) if cfg is not None else ())
+    return table_to_docs(pq.read_table(path_or_file))
 
 
-def checkpointed_docs(output_dir: str, fingerprint: str, rel: str, cfg: PipelineConfig | None = None) -> list[Doc]:
+def checkpointed_docs(output_dir: str, fingerprint: str, rel: str) -> list[Doc]:
     """The documents of one WARC file as committed before dedup, in record order."""
     with storage.open_read(checkpoint_part_path(output_dir, fingerprint, rel)) as fh:
-        return read_part(fh, cfg)
+        return read_part(fh)
 
 
 def _identity(doc: Doc, text_chars: int) -> tuple:

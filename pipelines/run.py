@@ -9,7 +9,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -17,6 +16,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.runners.runner import PipelineState
 
 from jawebcorpus.corpus.stats import final_outcomes
+from jawebcorpus.registry import STAGE_NAMES
 
 from . import storage
 from .lock import OutputLock
@@ -237,7 +237,7 @@ def environment_error(exc: BaseException) -> str | None:
 
 
 def run_pipeline(spec: RunSpec, options: PipelineOptions, *, locked: bool = False,
-                 after_commit: Callable[[str], None] | None = None, lock: OutputLock | None = None) -> RunResult:
+                 lock: OutputLock | None = None) -> RunResult:
     """Process the input files not yet committed, then build the run's statistics from every
     checkpoint (one Beam pipeline).  Rerunning the same spec after a crash resumes.
 
@@ -245,15 +245,14 @@ def run_pipeline(spec: RunSpec, options: PipelineOptions, *, locked: bool = Fals
     list never enters the job graph; committed files are skipped inside the pipeline too.  The
     output folder is locked for the run (:class:`~.lock.OutputLock`); a caller that holds the
     lock and ran :func:`prepare_output` itself passes ``locked=True`` (and the ``lock``, whose
-    token the pipeline's last step releases).  ``after_commit`` is called with each file
-    committed (tests).
+    token the pipeline's last step releases).
     """
     FileSystems.set_options(options)  # s3:// / gs:// outputs: endpoints and credentials from the options
     if locked:
-        return _run_locked(spec, options, after_commit, lock)
+        return _run_locked(spec, options, lock)
     with OutputLock(spec.output, spec.fingerprint, job=_job_info(options)) as held:
         prepare_output(spec)
-        return _run_locked(spec, options, after_commit, held)
+        return _run_locked(spec, options, held)
 
 
 def _job_info(options: PipelineOptions) -> dict | None:
@@ -285,8 +284,7 @@ def _unique_by_checkpoint(inputs) -> list:
 
 
 def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSink | None = None,
-                   after_commit: Callable[[str], None] | None = None, started: float | None = None,
-                   lock_token: str | None = None) -> beam.Pipeline:
+                   started: float | None = None, lock_token: str | None = None) -> beam.Pipeline:
     """The run's Beam pipeline (nothing is read or written until it runs).  Its last step
     (:class:`~.finish.FinishRun`) writes run.json and releases the lock held by ``lock_token``."""
     started = time.time() if started is None else started
@@ -322,7 +320,7 @@ def build_pipeline(spec: RunSpec, options: PipelineOptions, progress: ProgressSi
         skip = SkipCommitted(spec.output, spec.fingerprint, spread)
         pending = files | "skip_committed" >> skip
         resumed = skip.resumed
-    committed = pending | "process_files" >> ProcessFiles(spec, progress, after_commit, spread=spread)
+    committed = pending | "process_files" >> ProcessFiles(spec, progress, spread=spread)
     done = done_signal(committed, "all_committed")  # dedup and the statistics start after it
     extra_stats = extra_details = written = samples = None
     if spec.dedup:
@@ -369,7 +367,7 @@ def _submitted(lock: OutputLock | None, beam_result) -> str | None:
 def submit(spec: RunSpec, options: PipelineOptions, lock: OutputLock) -> str | None:
     """``--detach``: build and submit the job, hand the output lock over to it and return its id
     without waiting (the job writes run.json and releases the lock as its last step)."""
-    p = build_pipeline(spec, options, None, None, time.time(), lock.token)
+    p = build_pipeline(spec, options, None, time.time(), lock.token)
     beam_result = p.run()
     job_id = _submitted(lock, beam_result)
     lock.hand_over()
@@ -383,7 +381,7 @@ def _job_ended(beam_result) -> bool:
         return False
 
 
-def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit, lock: OutputLock | None = None) -> RunResult:
+def _run_locked(spec: RunSpec, options: PipelineOptions, lock: OutputLock | None = None) -> RunResult:
     output = spec.output
     local = is_local_runner(options)
     progress_dir = tempfile.mkdtemp(prefix="jawebcorpus-progress-") if local and not spec.quiet else None
@@ -392,7 +390,7 @@ def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit, lock: Out
     monitor = ProgressMonitor(progress_dir, len(spec.inputs) or None).start() if progress_dir else None
     beam_result = None
     try:
-        p = build_pipeline(spec, options, ProgressSink(progress_dir), after_commit, started,
+        p = build_pipeline(spec, options, ProgressSink(progress_dir), started,
                            lock.token if lock is not None else None)
         beam_result = p.run()
         _submitted(lock, beam_result)
@@ -421,7 +419,7 @@ def _run_locked(spec: RunSpec, options: PipelineOptions, after_commit, lock: Out
 
 def summary_lines(result: RunResult) -> list[str]:
     lines = []
-    finals = final_outcomes(result.rows)
+    finals = final_outcomes(result.rows, STAGE_NAMES)
     for snap, f in sorted(finals.items()):
         lines.append(
             f"{snap}: {f['read']:,} records read → {f['kept']:,} documents written, "

@@ -17,7 +17,7 @@ from jawebcorpus.corpus.inputs import InputFile, SnapshotListing
 from jawebcorpus.corpus.redact import SECRET_OPTION_RE, redact_args  # noqa: F401 (redaction lives in corpus/)
 from jawebcorpus.corpus.remote import RemoteConfig
 from jawebcorpus.corpus.settings import declared_ranges, setting
-from jawebcorpus.corpus.stages import file_stages, run_stages, until_choices
+from jawebcorpus.registry import file_stages, run_stages, until_choices
 
 from .config import PipelineConfig
 

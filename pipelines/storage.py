@@ -2,12 +2,17 @@
 
 Every place that reads or writes the output (parts, checkpoints, statistics, samples, the band
 index) and every asset a worker loads (language-ID model, UT1 lists, NG lists, band index)
-goes through this module, so ``s3://``, ``gs://`` and local paths behave the same.
+goes through this module, so ``s3://``, ``gs://`` and local paths behave the same.  Input
+(WARC files, snapshot listings, input lists) is read through ``corpus/fs.py``; for the schemes
+it does not read itself, :func:`serve_input` registers :class:`BeamInput`, which reads them
+here (the launcher and every worker call it before they read input).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import io
 import json
 import os
 import posixpath
@@ -18,13 +23,15 @@ import uuid
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from jawebcorpus.corpus import paths
+from jawebcorpus.corpus import fs, paths
+from jawebcorpus.corpus.remote import RemoteError
 
 _RAW = CompressionTypes.UNCOMPRESSED  # bytes as stored: never (de)compressed by file name
 
 __all__ = [
     "is_local", "join", "split", "exists", "listdir", "match", "remove_tree", "atomic_write", "read_bytes",
     "open_read", "read_json", "write_json", "json_bytes", "makedirs", "local_copy", "local_dir_copy", "same_or_inside",
+    "has_file_system", "BeamInput", "serve_input",
 ]
 
 
@@ -204,3 +211,107 @@ def same_or_inside(path: str, base: str) -> bool:
         return p == b or p.startswith(b.rstrip(os.sep) + os.sep)
     p, b = path.rstrip("/"), base.rstrip("/")
     return p == b or p.startswith(b + "/")
+
+
+# -- input on Beam's file systems ------------------------------------------------------------------
+def has_file_system(path: str) -> bool:
+    """A file system for ``path``'s scheme is installed (Beam registers its GCS file system even
+    without the client library it needs, so ``gs://`` also needs ``google.cloud.storage``)."""
+    return _has_file_system(paths.scheme(path))
+
+
+_SERVED: set[str | None] = set()  # schemes found served (a file system, once there, stays)
+
+
+def _has_file_system(scheme: str | None) -> bool:
+    if scheme in _SERVED:
+        return True
+    try:
+        FileSystems.get_filesystem(f"{scheme}://bucket/x" if scheme else "x")
+        if scheme == "gs" and importlib.util.find_spec("google.cloud.storage") is None:
+            return False
+    except (ValueError, ImportError):  # no file system for the scheme, or its library is absent
+        return False
+    _SERVED.add(scheme)
+    return True
+
+
+class BeamInputStream(io.RawIOBase):
+    """A file on one of Beam's file systems as an input stream (``corpus/fs.py``): opened on the
+    first read; a failure to open or read is a :class:`RemoteError` (``not_found`` when the file
+    does not exist, else ``remote_error``, which a rerun tries again).  Retries are the file
+    system's own (the GCS client retries transient errors itself)."""
+
+    retries = 0
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.bytes_read = 0
+        self._fh = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _failed(self, exc: BaseException) -> RemoteError:
+        try:
+            code = "remote_error" if FileSystems.exists(self.path) else "not_found"
+        except Exception:  # the store cannot say
+            code = "remote_error"
+        return RemoteError(code, self.path, type(exc).__name__, 0, self.bytes_read)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed stream")
+        try:
+            if self._fh is None:
+                self._fh = open_read(self.path)
+            data = self._fh.read(size)
+        except Exception as exc:  # the file system's own error, whatever its type
+            raise self._failed(exc) from None
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            try:
+                self._fh.close()
+            except Exception:
+                pass
+            self._fh = None
+        super().close()
+
+
+class BeamInput:
+    """The ``corpus/fs.py`` backend of every scheme one of Beam's installed file systems serves
+    and ``corpus/remote.py`` does not (``gs://``, ``azfs://`` …).  All instances are equal: it
+    is registered once."""
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, BeamInput)
+
+    def __hash__(self) -> int:
+        return hash(BeamInput)
+
+    def serves(self, scheme: str | None) -> bool:
+        return scheme not in (None, "file") and _has_file_system(scheme)
+
+    def open(self, path: str, config=None) -> BeamInputStream:
+        return BeamInputStream(path)
+
+    def exists(self, path: str) -> bool | None:
+        try:
+            return FileSystems.exists(path)
+        except Exception:  # the store cannot say: reading it will tell
+            return None
+
+
+def serve_input() -> None:
+    """Input on Beam's file systems through ``corpus/fs.py`` (the launcher and every worker call
+    this before they read input; calling it again changes nothing)."""
+    fs.register(BeamInput())

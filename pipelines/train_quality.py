@@ -217,11 +217,11 @@ def iter_run_texts(run_dir: str, where: str | None) -> tuple[Iterator[str], dict
 
 
 def training_defaults() -> dict:
-    """The training settings' defaults: those of :func:`filters.quality_model.train_quality_model`,
+    """The training settings' defaults: those of :func:`.quality_training.train_quality_model`,
     which the options below take (one place for them; ``docs/filters.md`` states them)."""
     import inspect
 
-    from jawebcorpus.filters.quality_model import train_quality_model
+    from .quality_training import train_quality_model
 
     return {k: p.default for k, p in inspect.signature(train_quality_model).parameters.items()
             if p.default is not inspect.Parameter.empty}
@@ -283,7 +283,7 @@ def _chain(*its):
 
 def run(args) -> int:
     from jawebcorpus.corpus.errors import ConfigError
-    from jawebcorpus.filters.quality_model import TrainerNotFound, install_trainer, train_quality_model
+    from .quality_training import TrainerNotFound, install_trainer, train_quality_model
 
     if args.install_trainer:
         info = install_trainer(args.trainer)

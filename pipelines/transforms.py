@@ -3,8 +3,8 @@
 A run is one Beam pipeline in parts (see ``pipelines/run.py``):
 
 1. :class:`ProcessFiles`: each pending WARC file runs, in one :class:`ProcessFileFn` call,
-   through the read stage and the chain of document stages declared in the registry
-   (``corpus/stages.py``; the stage objects follow ``corpus/stage.py``'s protocol), then is
+   through the read stage and the chain of document stages of the registry
+   (``jawebcorpus/registry.py``: the stage classes of ``corpus/stage.py``), then is
    committed (Parquet part, then checkpoint; ``pipelines/output.py``).  A crash loses only
    uncommitted files.
 2. :class:`DedupAndWrite` (with the dedup stage), once every file is committed: every
@@ -18,21 +18,20 @@ Each stage also increments Beam counters ``<stage>/<outcome>.<reason>.<measure>`
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Callable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
+from jawebcorpus import registry
 from jawebcorpus.corpus.inputs import InputFile, list_snapshot
+from jawebcorpus.corpus.process import FileResult, process_file, sample_record
+from jawebcorpus.corpus.read import FileReport, ReadStage
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.corpus.remote import RemoteConfig, display_path
-from jawebcorpus.corpus.stage import FileResult, LocalResources, Stage, process_file, sample_record
-from jawebcorpus.corpus.stages import stage as registry_stage
+from jawebcorpus.corpus.stage import LocalResources, Stage
 from jawebcorpus.corpus.stats import StatsAccumulator
-from jawebcorpus.corpus.steps import FileReport, ReadStage
 
 from . import storage
 from .config import PipelineConfig
@@ -44,7 +43,7 @@ from .progress import ProgressSink
 from .spec import RunSpec
 
 __all__ = ["ProcessFiles", "ProcessFileFn", "ListSnapshotFiles", "SkipCommitted", "FilesAfter", "DedupAndWrite",
-           "stage_class", "done_signal"]
+           "done_signal"]
 
 
 _log = logging.getLogger(__name__)
@@ -64,21 +63,10 @@ def _spread(pcoll, label: str, spread: bool = True):
     return pcoll | label >> beam.Reshuffle() if spread else pcoll
 
 
-def stage_class(name: str) -> type[Stage]:
-    """The class that implements a stage, as the registry names it (``module:Class``)."""
-    impl = registry_stage(name).impl
-    if impl is None:
-        raise ValueError(f"stage {name} is implemented by the Beam graph, not by a stage object")
-    module, _, cls = impl.partition(":")
-    found = getattr(importlib.import_module(module), cls)
-    if getattr(found, "name", None) != name:
-        raise TypeError(f"{impl} is not the stage {name!r}")
-    return found
-
-
 class PipelineResources(LocalResources):
     """The stages' resources in a Beam worker: assets on any file system Beam knows (``gs://``,
-    ``s3://`` …) are looked up once per process and copied once per machine (:func:`storage.local_copy`)."""
+    ``s3://`` …) are copied once per machine into a local cache (:func:`storage.local_copy`),
+    and looked up on the store once per worker process (not once per DoFn instance)."""
 
     def local_path(self, path: str) -> str:
         return self.get(("local_copy", path), lambda: storage.local_copy(path))
@@ -99,24 +87,22 @@ class ProcessFileFn(beam.DoFn):
 
     Every stage object is set up once per DoFn instance; heavy objects (the language-ID model,
     the NG-word matcher, host lists) once per worker process, through ``shared``.
-    ``after_commit`` (tests) is called with each committed file's name.
     """
 
-    def __init__(self, spec: RunSpec, shared: Shared, progress: ProgressSink | None = None,
-                 after_commit: Callable[[str], None] | None = None):
+    def __init__(self, spec: RunSpec, shared: Shared, progress: ProgressSink | None = None):
         self.spec = spec
         self.shared = shared
         self.progress = progress or ProgressSink(None)
-        self.after_commit = after_commit
 
     def setup(self):
+        storage.serve_input()  # input on Beam's file systems (gs:// …)
         resources = self.shared.acquire(_ResourceBox).resources
         cfg = self.spec.config
         self.reader = ReadStage()
         self.reader.setup(cfg, resources)
         self.stages: list[Stage] = []
         for name in self.spec.file_stages[1:]:
-            st = stage_class(name)()
+            st = registry.stage(name)()
             st.setup(cfg, resources)
             self.stages.append(st)
 
@@ -139,8 +125,6 @@ class ProcessFileFn(beam.DoFn):
         stats = commit_file(spec.config, spec.output, spec.fingerprint, spec.commit_stages, result,
                             final=not spec.dedup)
         _count(stats.items())
-        if self.after_commit is not None:
-            self.after_commit(inp.rel)
         yield inp.rel
 
     def finish_bundle(self):
@@ -150,12 +134,10 @@ class ProcessFileFn(beam.DoFn):
 class ProcessFiles(beam.PTransform):
     """Input files → the stages up to ``spec.until`` → per-file Parquet parts and checkpoints."""
 
-    def __init__(self, spec: RunSpec, progress: ProgressSink | None = None,
-                 after_commit: Callable[[str], None] | None = None, spread: bool = True):
+    def __init__(self, spec: RunSpec, progress: ProgressSink | None = None, spread: bool = True):
         super().__init__()
         self.spec = spec
         self.progress = progress
-        self.after_commit = after_commit
         self.spread = spread  # False: one worker (nothing to spread over)
 
     def expand(self, files):
@@ -163,8 +145,19 @@ class ProcessFiles(beam.PTransform):
         # and committed by one call.
         return (
             _spread(files, "spread_files", self.spread)
-            | "process_files" >> beam.ParDo(ProcessFileFn(self.spec, Shared(), self.progress, self.after_commit))
+            | "process_files" >> beam.ParDo(ProcessFileFn(self.spec, Shared(), self.progress))
         )
+
+
+class _ListSnapshotFn(beam.DoFn):
+    def __init__(self, remote: RemoteConfig | None):
+        self.remote = remote
+
+    def setup(self):
+        storage.serve_input()  # a crawl base on Beam's file systems (gs:// …)
+
+    def process(self, s):
+        yield from list_snapshot(s.snapshot, s.cc_base, s.max_files, self.remote)
 
 
 class ListSnapshotFiles(beam.PTransform):
@@ -175,9 +168,7 @@ class ListSnapshotFiles(beam.PTransform):
         self.remote = remote
 
     def expand(self, listings):
-        remote = self.remote
-        return listings | "list_snapshot" >> beam.FlatMap(
-            lambda s: list_snapshot(s.snapshot, s.cc_base, s.max_files, remote))
+        return listings | "list_snapshot" >> beam.ParDo(_ListSnapshotFn(self.remote))
 
 
 def _committed_names(pattern: str):
@@ -230,7 +221,7 @@ class SkipCommitted(beam.PTransform):
 
 
 # -- dedup across every file of the run, then the final write -------------------------------------
-def _read_part(readable_file, cfg: PipelineConfig, checkpoints: str) -> list[Doc]:
+def _read_part(readable_file, checkpoints: str) -> list[Doc]:
     """A committed file's documents.  A part whose file has no checkpoint under ``checkpoints``
     (a run that stopped between writing the two: a rerun with the same inputs redoes that file,
     one with other inputs does not) is not this run's: it is skipped, as Finalize skips it."""
@@ -241,7 +232,7 @@ def _read_part(readable_file, cfg: PipelineConfig, checkpoints: str) -> list[Doc
         _log.warning("skipping %s: no checkpoint (a run stopped between the part and its checkpoint)", name)
         return []
     with readable_file.open() as fh:
-        return read_part(fh, cfg)
+        return read_part(fh)
 
 
 class FilesAfter(beam.PTransform):
@@ -290,7 +281,7 @@ class WriteFinalFn(beam.DoFn):
         survivors = list(survivors)
         details = StatsAccumulator()
         try:
-            stored = checkpointed_docs(self.output_dir, self.fingerprint, rel, self.cfg)
+            stored = checkpointed_docs(self.output_dir, self.fingerprint, rel)
             pairs, unmatched = match_stubs(stored, survivors)
             if unmatched:
                 raise LookupError(f"{unmatched} surviving documents are not in the file's checkpoint")
@@ -362,9 +353,9 @@ class DedupAndWrite(beam.PTransform):
         docs = (
             pbegin
             | "checkpointed_parts" >> FilesAfter(patterns, self.after, self.spread)
-            | "read_parts" >> beam.FlatMap(_read_part, self.cfg, checkpoint_dir(self.output_dir, self.fingerprint))
+            | "read_parts" >> beam.FlatMap(_read_part, checkpoint_dir(self.output_dir, self.fingerprint))
         )
-        res = docs | "dedup" >> Dedup.from_config(
+        res = docs | "dedup" >> Dedup(
             c, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,
             one_worker=not self.spread,  # one local worker: the rounds in one step (same results)
         )

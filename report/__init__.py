@@ -14,12 +14,12 @@ Modules: :mod:`.model` loads an output directory into frozen dataclasses (:func:
 :mod:`.estimates` for the extrapolation and :mod:`.signals` for the ``pii`` and ``quality_model``
 stages; :mod:`.terminal` and :mod:`.html_page` (with :mod:`.html_signals`, charts in :mod:`.svg`,
 style in ``report.css``) render it; :mod:`.fmt` formats numbers for both.  Stages,
-reasons, histograms, quality rules and PII kinds come from ``corpus/stages.py``,
-``filters/quality.py`` and ``filters/pii.py``.  What ``run.json`` holds is redacted again
+reasons, histograms, quality rules and PII kinds come from the stage classes of the registry
+(``jawebcorpus/registry.py``).  What ``run.json`` holds is redacted again
 (``corpus/redact.py``): an older output may hold a secret.
 
 Pure Python (the standard library; pyarrow only to read ``OUT/data`` when present); it imports
-``corpus`` and ``filters``, never Apache Beam or ``pipelines``.  ``docs/report.md`` explains how
+``corpus`` and the registry, never Apache Beam or ``pipelines``.  ``docs/report.md`` explains how
 to read it.
 """
 

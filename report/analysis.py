@@ -4,7 +4,7 @@ The funnel of every snapshot and of all of them, each quality rule's bite, the N
 calibration, the histograms of the written documents, the near-duplicates, the extrapolation
 (:mod:`.estimates`) and the cross-checks between the statistics files.  Stage order, the
 stages whose character unit changes, the histograms and the quality rules come from the
-registries (``corpus/stages.py``, ``filters/quality.py``): a stage the report does not know is
+registry (``jawebcorpus/registry.py``: the stage classes' declarations): a stage the report does not know is
 placed before ``write`` and reported like the others.
 """
 
@@ -17,9 +17,9 @@ import time
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from jawebcorpus.corpus.stages import STAGE_NAMES, STAGES, stage as registry_stage
 from jawebcorpus.corpus.stats import LENGTH_EDGES, RATIO_BINS, check_accounting
-from jawebcorpus.filters.quality import RULES
+from jawebcorpus.registry import STAGE_NAMES, STAGES
+from jawebcorpus.registry import stage as registry_stage
 
 from .estimates import SWALLOW, extrapolate
 from .model import DetailRow, ReportError, RunStats, StageRow, Written
@@ -37,6 +37,8 @@ NO_TEXT_STAGES = STAGE_NAMES[: STAGE_NAMES.index("decode")]
 #: Stages whose incoming characters are not text (``decode`` receives bytes).
 NO_CHARS_IN_STAGES = STAGE_NAMES[: STAGE_NAMES.index("decode") + 1]
 #: The histograms of the written documents (``hist:<name>`` details of ``write``), in order.
+#: The quality rules, in the reference's order: the quality stage's drop reasons.
+RULES = registry_stage("quality").codes("dropped")
 WRITE_HISTS = tuple(d.kind[5:] for d in registry_stage("write").details if d.kind.startswith("hist:"))
 #: The stages whose histograms the report draws: ``write`` (the written documents) and language
 #: ID, which scores every document it sees (``<name>_scored``: the page's language-ID section).

@@ -18,7 +18,7 @@ from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
 
-from jawebcorpus.corpus.stages import HISTOGRAMS
+from jawebcorpus.registry import HISTOGRAMS
 
 from .analysis import NO_CHARS_IN_STAGES, NO_TEXT_STAGES, WRITE_HISTS, num_key
 from .estimates import SWALLOW

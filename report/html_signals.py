@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from jawebcorpus.corpus.stages import HISTOGRAMS
+from jawebcorpus.registry import HISTOGRAMS
 
 from .fmt import fmt_int, fmt_pct, fmt_si
 from .schema import RunReport

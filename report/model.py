@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 from jawebcorpus.corpus.redact import display_path, redact_args, redact_text, redact_value
-from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.registry import STAGE_NAMES
 
 from .folder import LIMITS, Folder, Refused, ReportError, count, parse_json, plain, sample_lines, text_of
 
@@ -85,7 +85,7 @@ class DetailRow:
 
     snapshot: str
     stage: str
-    kind: str  # declared per stage in corpus/stages.py (``hist:<name>``, ``rule_fails`` …)
+    kind: str  # declared by each stage class (jawebcorpus/registry.py) (``hist:<name>``, ``rule_fails`` …)
     name: str
     docs: int
     chars: int

@@ -145,7 +145,7 @@ class DedupReport(TypedDict):
 
 
 class OutcomeEntry(TypedDict):
-    """A reason the stage declares in ``corpus/stages.py`` (or one it wrote without declaring)."""
+    """A reason the stage class declares (``jawebcorpus/registry.py``) (or one it wrote without declaring)."""
 
     outcome: str
     reason: str

@@ -7,20 +7,16 @@ samples (``OUT/samples/pii/found_<kind>.jsonl``).  :func:`quality_model_section`
 model's score histogram (``hist:quality_score``) with the threshold and the documents dropped
 below it.  Both are ``None`` when the run did not have the stage (``swallow-v1`` has neither).
 
-The stage names, reasons, detail kinds and PII kinds come from the registries
-(``corpus/stages.py``, ``filters/pii.py``, ``filters/quality_model.py``).
+The stage names, reasons, detail kinds, PII kinds and placeholders come from the stage classes
+in the registry (``jawebcorpus/registry.py``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from jawebcorpus.corpus.stages import stage as registry_stage
 from jawebcorpus.corpus.stats import RATIO_BINS
-from jawebcorpus.filters.pii import KINDS as PII_KINDS
-from jawebcorpus.filters.pii import PLACEHOLDERS as PII_PLACEHOLDERS
-from jawebcorpus.filters.pii import PiiStage
-from jawebcorpus.filters.quality_model import QualityModelStage
+from jawebcorpus.registry import stage as registry_stage
 
 from .model import RunStats
 from .schema import PiiKindEntry, PiiReport, QualityModelReport, StageEntry
@@ -28,15 +24,18 @@ from .schema import PiiKindEntry, PiiReport, QualityModelReport, StageEntry
 __all__ = ["PII_STAGE", "QM_STAGE", "PII_DETAILS", "QM_HIST", "pii_section", "quality_model_section",
            "threshold_position"]
 
-PII_STAGE: str = PiiStage.name
-QM_STAGE: str = QualityModelStage.name
+PII_STAGE: str = "pii"
+QM_STAGE: str = "quality_model"
+_PII = registry_stage(PII_STAGE)
+PII_KINDS: tuple[str, ...] = _PII.kinds
+PII_PLACEHOLDERS: dict[str, str] = _PII.placeholders
 #: the pii stage's detail kinds, as declared: (documents and characters per kind, matches per kind)
-PII_DOCS, PII_MATCHES = (d.kind for d in registry_stage(PII_STAGE).details)
+PII_DOCS, PII_MATCHES = (d.kind for d in _PII.details)
 PII_DETAILS = (PII_DOCS, PII_MATCHES)
 #: the quality model's histogram (``hist:quality_score``)
 QM_HIST: str = next(d.kind for d in registry_stage(QM_STAGE).details if d.kind.startswith("hist:"))
 #: the sample files of the pii stage are ``found_<kind>.jsonl`` (audit examples, not a reason)
-PII_SAMPLE_PREFIX = "found_"
+PII_SAMPLE_PREFIX: str = _PII.sample_prefix
 
 
 def _entry(funnel: list[StageEntry], stage: str) -> StageEntry | None:

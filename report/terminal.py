@@ -11,7 +11,7 @@ import json
 import os
 import re
 
-from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.registry import STAGE_NAMES
 
 from .analysis import NO_TEXT_STAGES
 from .estimates import SWALLOW, Estimate

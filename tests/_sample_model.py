@@ -16,7 +16,7 @@ def train_sample_model(path: Path, epoch: int = 15) -> None:
     trains (``find_trainer``: callers skip without one)."""
     from jawebcorpus.corpus.charset import decode_html
     from jawebcorpus.corpus.extract import trafilatura_extract
-    from jawebcorpus.filters.quality_model import train_quality_model
+    from jawebcorpus.pipelines.quality_training import train_quality_model
 
     sents = []
     for p in sorted(SAMPLE_PAGES.glob("ja_*.html")):

@@ -184,13 +184,13 @@ def test_no_false_hit_on_the_shared_crawl(index, shared_dir):
     from jawebcorpus.corpus.extract import trafilatura_extract
     from jawebcorpus.corpus.inputs import resolve_paths
     from jawebcorpus.corpus.stage import Count
-    from jawebcorpus.corpus.steps import FileReport, ReadConfig, read_pages
+    from jawebcorpus.corpus.read import FileReport, ReadConfig, ReadStage, read_pages
     from jawebcorpus.filters.jadetect import detect_japanese
 
     checked = 0
     for inp in resolve_paths([str(shared_dir / "crawl")]):
         with open(inp.path, "rb") as f:
-            for doc in read_pages(f, inp, ReadConfig(), Count("read"), FileReport(inp.path, inp.rel, inp.snapshot)):
+            for doc in read_pages(f, inp, ReadConfig(), Count(ReadStage), FileReport(inp.path, inp.rel, inp.snapshot)):
                 if not detect_japanese(doc.body).japanese:
                     continue
                 text = trafilatura_extract(decode_html(doc.body, doc.http_charset).text) or ""

@@ -3,6 +3,7 @@ bounded rounds, runner independence and the incremental band index."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -15,6 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from jawebcorpus.corpus.record import Doc
 from jawebcorpus.dedup.cluster import KeepPolicy, reference_clusters
+from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.lsh import band_keys
 from jawebcorpus.dedup.minhash import SignatureSpec, signatures
 from jawebcorpus.pipelines.dedup import Dedup, read_index_spec
@@ -30,7 +32,7 @@ def mk(snapshot: str, i: int, text: str, url: str | None = None, quality: float 
             warc_length=900, warc_record_id=f"<urn:uuid:{snapshot}-{i}>", warc_date="2023-01-01T00:00:00Z",
             url=url or f"https://site{i}.example.jp/page.html", text=text, payload_bytes=3 * len(text) + 100)
     if quality is not None:
-        d.quality_score = quality
+        d.signals["quality_score"] = quality
     return d
 
 
@@ -38,12 +40,20 @@ def _key(d: Doc) -> str:
     return f"{d.snapshot}|{d.url}|{d.warc_record_id}"
 
 
+def dedup_of(**kw) -> Dedup:
+    """``Dedup`` with the ``dedup.*`` settings among ``kw`` in its DedupConfig, the rest as arguments."""
+    names = {f.name for f in dataclasses.fields(DedupConfig)}
+    return Dedup(DedupConfig(**{k: v for k, v in kw.items() if k in names}),
+                 **{k: v for k, v in kw.items() if k not in names})
+
+
 def run_dedup(docs: list[Doc], out: Path, beam_args: tuple[str, ...] = (), **kw) -> dict:
-    """Run Dedup; returns {"kept": {key: (cluster_size, cluster_id)}, "stats": {...}, "details": {...}}."""
+    """Run Dedup (``kw``: settings and arguments, :func:`dedup_of`); returns {"kept": {key:
+    (cluster_size, cluster_id)}, "stats": {...}, "details": {...}}."""
     out.mkdir(parents=True, exist_ok=True)
     opts = PipelineOptions(list(beam_args))
     with beam.Pipeline(runner=local_runner(opts), options=opts) as p:
-        res = p | "docs" >> beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(**kw)
+        res = p | "docs" >> beam.Create(docs, reshuffle=False) | "dedup" >> dedup_of(**kw)
         # self-contained lambdas: worker processes cannot import this test module
         res.docs | "dump_docs" >> beam.Map(lambda d: json.dumps({
             "key": f"{d.snapshot}|{d.url}|{d.warc_record_id}", "cluster_size": d.cluster_size,
@@ -69,7 +79,7 @@ def run_dedup(docs: list[Doc], out: Path, beam_args: tuple[str, ...] = (), **kw)
 
 def expected_survivors(docs: list[Doc], spec: SignatureSpec, policy: KeepPolicy) -> tuple[set[str], dict[str, int]]:
     """Union-find over shared band keys; the survivor of each component is its smallest node id."""
-    nodes = [policy.node_id(d.snapshot, d.url, d.warc_record_id, len(d.text), d.quality_score)
+    nodes = [policy.node_id(d.snapshot, d.url, d.warc_record_id, len(d.text), d.signals.get("quality_score"))
              for d in docs]
     keys = band_keys(signatures([d.text for d in docs], spec), spec)
     ref = reference_clusters(nodes, [k.tolist() for k in keys])
@@ -253,7 +263,7 @@ def test_quality_tie_break(tmp_path):
     base = ja_text(rng, 1000)
     docs = [mk(NEW, 1, base, quality=0.2), mk(NEW, 2, base, quality=0.9), mk(NEW, 3, base, quality=0.5),
             mk(OLD, 4, base, quality=1.0)]
-    res = run_dedup(docs, tmp_path, policy=KeepPolicy("quality"))
+    res = run_dedup(docs, tmp_path, tie_break="quality")
     assert set(res["kept"]) == {_key(docs[1])}
     assert res["kept"][_key(docs[1])][0] == 4
 
@@ -316,9 +326,9 @@ def test_index_with_another_spec_is_refused(tmp_path):
     rng = random.Random(16)
     index = tmp_path / "index"
     run_dedup([mk(OLD, i, ja_text(rng, 500)) for i in range(3)], tmp_path / "r1",
-              spec=SignatureSpec(num_perm=128, bands=16, rows=8), write_index=str(index))
+              num_perm=128, bands=16, rows=8, write_index=str(index))
     with pytest.raises(ValueError) as exc:
-        Dedup(spec=SignatureSpec(), against_index=str(index))
+        Dedup(DedupConfig(), against_index=str(index))
     msg = str(exc.value)
     assert "num_perm: 128 vs 800" in msg and "bands: 16 vs 40" in msg and "rows: 8 vs 20" in msg
     with pytest.raises(ValueError, match="no Parquet files"):

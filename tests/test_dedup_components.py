@@ -13,6 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from jawebcorpus.corpus.errors import ConfigError, LimitError
 from jawebcorpus.dedup.cluster import UnionFind, initial_labels
+from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.dedup.components import (
     MAX_ROUNDS, ResidualUnionFind, frontier_group, frontier_reference, full_round, group_round, residual_pairs,
 )
@@ -94,17 +95,17 @@ def test_residual_union_find_is_bounded_with_one_line():
 
 def test_max_rounds_is_a_bounded_setting():
     with pytest.raises(ValueError):
-        Dedup(max_rounds=MAX_ROUNDS + 1)
+        Dedup(DedupConfig(max_rounds=MAX_ROUNDS + 1))
     with pytest.raises(ValueError):
-        Dedup(max_rounds=0)
+        Dedup(DedupConfig(max_rounds=0))
     with pytest.raises(ValueError):
-        Dedup(finish_max_nodes=0)
+        Dedup(DedupConfig(finish_max_nodes=0))
     for bad in ("max_rounds=0", f"max_rounds={MAX_ROUNDS + 1}", "max_rounds=1000000", "finish_max_nodes=0"):
         with pytest.raises(ConfigError, match="dedup"):
             apply_overrides(get_preset("default"), [f"dedup.{bad}"]).validate()
     cfg = apply_overrides(get_preset("default"), [f"dedup.max_rounds={MAX_ROUNDS}", "dedup.finish_max_nodes=7"])
-    d = Dedup.from_config(cfg.validate().dedup)
-    assert (d.max_rounds, d.finish_max_nodes) == (MAX_ROUNDS, 7)
+    d = Dedup(cfg.validate().dedup)
+    assert (d.config.max_rounds, d.config.finish_max_nodes) == (MAX_ROUNDS, 7)
 
 
 # -- the Beam graph ------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def test_rounds_after_the_labels_settle_operate_on_empty_collections():
     docs = long_chain()
     opts = PipelineOptions([])
     p = beam.Pipeline(runner=local_runner(opts), options=opts)
-    res = p | beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(max_rounds=10)
+    res = p | beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(DedupConfig(max_rounds=10))
     _ = res.docs | "kept" >> beam.Map(lambda d: beam.metrics.Metrics.counter("elements", "kept").inc())
     found = _count_round_elements(p, 2)
     result = p.run()
@@ -173,7 +174,7 @@ def test_finish_over_its_bound_stops_the_run_with_one_line(tmp_path):
     docs = long_chain()
     opts = PipelineOptions([])
     p = beam.Pipeline(runner=local_runner(opts), options=opts)
-    _ = p | beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(max_rounds=1, finish_max_nodes=2)
+    _ = p | beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(DedupConfig(max_rounds=1, finish_max_nodes=2))
     with pytest.raises(Exception) as exc:
         p.run().wait_until_finish()
     line = environment_error(exc.value)

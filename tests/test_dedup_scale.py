@@ -31,7 +31,7 @@ from jawebcorpus.pipelines.dedup_messages import (
 )
 from jawebcorpus.pipelines.run import local_runner
 
-from test_dedup_beam import NEW, OLD, check_accounting, expected_survivors, mk, run_dedup
+from test_dedup_beam import NEW, OLD, check_accounting, dedup_of, expected_survivors, mk, run_dedup
 from test_dedup_signatures import ja_text
 
 
@@ -164,7 +164,7 @@ def _largest_groups(docs, path, labels, **kw) -> dict[str, int]:
 
     opts = PipelineOptions([])
     p = beam.Pipeline(runner=local_runner(opts), options=opts)
-    _ = p | beam.Create(docs, reshuffle=False) | "dedup" >> Dedup(**kw)
+    _ = p | beam.Create(docs, reshuffle=False) | "dedup" >> dedup_of(**kw)
     found = {}
 
     class V(PipelineVisitor):
@@ -231,7 +231,7 @@ def test_every_join_of_the_stage_uses_the_message_coder():
     from apache_beam.pipeline import PipelineVisitor
 
     p = beam.Pipeline()
-    _ = p | beam.Create([]) | "dedup" >> Dedup(max_rounds=2)
+    _ = p | beam.Create([]) | "dedup" >> Dedup(DedupConfig(max_rounds=2))
     seen = {}
 
     class V(PipelineVisitor):
@@ -276,12 +276,12 @@ def test_every_dedup_bound_is_a_setting_and_reaches_the_transform():
         "dedup.group_cap=16", "dedup.hot_salts=8", "dedup.bloom_log2_bits=26", "dedup.bloom_max_log2_bits=28",
         "dedup.batch_size=64", "dedup.index_shards=5", "dedup.index_rows_per_shard=1000", "dedup.max_rounds=3",
     ]).validate()
-    d = Dedup.from_config(cfg.dedup, write_index="x", carry_text=False)
-    assert (d.group_cap, d.hot_salts, d.bloom_log2_bits, d.bloom_max_log2_bits, d.batch_size, d.index_shards,
-            d.index_rows_per_shard, d.max_rounds, d.carry_text) == (16, 8, 26, 28, 64, 5, 1000, 3, False)
+    d = Dedup(cfg.dedup, write_index="x", carry_text=False)
+    c = d.config
+    assert (c.group_cap, c.hot_salts, c.bloom_log2_bits, c.bloom_max_log2_bits, c.batch_size, c.index_shards,
+            c.index_rows_per_shard, c.max_rounds, d.carry_text) == (16, 8, 26, 28, 64, 5, 1000, 3, False)
     assert d.spec == cfg.dedup.spec() and d.policy == KeepPolicy(cfg.dedup.tie_break)
     for bad in ("group_cap=1", "hot_salts=0", "bloom_log2_bits=5", "bloom_max_log2_bits=40", "batch_size=0",
                 "index_shards=-1", "index_rows_per_shard=0"):
         with pytest.raises(ConfigError):
             apply_overrides(get_preset("default"), [f"dedup.{bad}"]).validate()
-    assert set(DedupConfig().transform_args()) <= set(Dedup.__init__.__code__.co_varnames)

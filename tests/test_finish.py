@@ -56,18 +56,20 @@ def test_the_last_step_waits_for_every_branch_of_the_graph(tmp_path):
         assert set(by_name[branch].outputs.values()) & waited, branch
 
 
-def test_a_failed_job_keeps_no_lock_of_a_local_run(tmp_path):
+def test_a_failed_job_keeps_no_lock_of_a_local_run(tmp_path, monkeypatch):
     """An attached local run that fails releases its lock (the launcher is the job)."""
+    from jawebcorpus.pipelines import transforms
     from jawebcorpus.pipelines.run import run_pipeline
 
     out = tmp_path / "out"
     spec, options = _spec(out)
 
-    def crash(rel):
+    def crash(*args, **kwargs):  # the local runner calls the DoFn in this process
         raise RuntimeError("stop")
 
+    monkeypatch.setattr(transforms, "commit_file", crash)
     with pytest.raises(Exception, match="stop"):
-        run_pipeline(spec, options, after_commit=crash)
+        run_pipeline(spec, options)
     assert (out / "_runs").is_dir() and not (out / "_lock.json").exists()
 
 

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jawebcorpus.corpus.charset import Decoded, decode_html
-from jawebcorpus.corpus.steps import ReadConfig
+from jawebcorpus.corpus.read import ReadConfig
 from jawebcorpus.corpus.extract import ExtractResult, Extractor
 from jawebcorpus.corpus.http import HttpResponse, is_html_like, parse_response
 from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
 from jawebcorpus.corpus.stage import Count
-from jawebcorpus.corpus.steps import FileReport, read_pages
+from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
 from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, iter_records
 from jawebcorpus.filters.jadetect import Detection, detect_japanese
 from jawebcorpus.sample import warc_paths
@@ -136,7 +136,7 @@ def run_read(data: bytes) -> tuple[StatsAccumulator, FileReport, list]:
     inp = InputFile(UNKNOWN_SNAPSHOT, "fuzz.warc.gz", "fuzz.warc.gz")
     stats = StatsAccumulator()
     report = FileReport(inp.path, inp.rel, inp.snapshot)
-    docs = list(read_pages(io.BytesIO(data), inp, ReadConfig(max_record_bytes=64 * 1024), Count("read", stats), report))
+    docs = list(read_pages(io.BytesIO(data), inp, ReadConfig(max_record_bytes=64 * 1024), Count(ReadStage, stats), report))
     return stats, report, docs
 
 
@@ -144,11 +144,11 @@ def run_read(data: bytes) -> tuple[StatsAccumulator, FileReport, list]:
 @given(any_warc_bytes)
 def test_read_pages_accounts_for_every_record(data):
     stats, report, docs = run_read(data)
-    rows = stats.rows()
+    rows = stats.rows(STAGE_NAMES)
     assert sum(r["docs"] for r in rows) == report.records
     assert all(r["stage"] == "read" for r in rows)
     assert sum(r["docs"] for r in rows if r["outcome"] == "kept") == report.pages == len(docs)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     assert report.status in ("ok", "resynced", "failed")
     if report.status == "failed":
         assert report.error in WARC_CODES and report.stopped_at is not None
@@ -282,6 +282,7 @@ from _bounded import MB, BoundedRunner  # noqa: E402  (the helper module next to
 from jawebcorpus.corpus.charset import meta_charset  # noqa: E402
 from jawebcorpus.filters.jadetect import japanese_html_lang  # noqa: E402
 from jawebcorpus.filters.jadetect import _first_title  # noqa: E402
+from jawebcorpus.registry import STAGE_NAMES
 
 #: Pieces repeated to build pages that stress every scanner: open tags without ``>``, runs of
 #: whitespace where a value is expected, comments, kana in several encodings, escapes.
@@ -371,8 +372,8 @@ def reader(data: bytes) -> tuple[int, str]:
     status = ""
     for f in files:
         stats, report, docs = run_read(f)
-        rows = stats.rows()
-        assert sum(r["docs"] for r in rows) == report.records and check_accounting(rows) == []
+        rows = stats.rows(STAGE_NAMES)
+        assert sum(r["docs"] for r in rows) == report.records and check_accounting(rows, STAGE_NAMES) == []
         status += report.status[0]
     return len(files), status
 

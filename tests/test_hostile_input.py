@@ -34,9 +34,10 @@ from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputError, InputFile, l
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError, open_input
 from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
-from jawebcorpus.corpus.steps import FileReport, ReadConfig, read_pages
+from jawebcorpus.corpus.read import FileReport, ReadConfig, ReadStage, read_pages
 from jawebcorpus.corpus.warc import RawRecord, Resync, WarcReadError, iter_records
 from jawebcorpus.filters.jadetect import HTML_LANG_RE, detect_japanese, japanese_html_lang
+from jawebcorpus.registry import STAGE_NAMES
 
 SNAP = "CC-MAIN-2024-10"
 FAST = RemoteConfig(max_retries=1, max_total_retries=2, backoff_base_s=0.0, backoff_max_s=0.0, timeout_s=5.0)
@@ -96,10 +97,10 @@ def read_file(data: bytes, max_record_bytes: int = 1 << 20):
     inp = InputFile(SNAP, "x.warc.gz", "x.warc.gz")
     stats = StatsAccumulator()
     report = FileReport(inp.path, inp.rel, inp.snapshot)
-    docs = list(read_pages(io.BytesIO(data), inp, ReadConfig(max_record_bytes=max_record_bytes), Count("read", stats),
+    docs = list(read_pages(io.BytesIO(data), inp, ReadConfig(max_record_bytes=max_record_bytes), Count(ReadStage, stats),
                            report))
-    rows = stats.rows()
-    assert check_accounting(rows) == []
+    rows = stats.rows(STAGE_NAMES)
+    assert check_accounting(rows, STAGE_NAMES) == []
     assert sum(r["docs"] for r in rows) == report.records
     return rows, report, docs
 
@@ -822,7 +823,7 @@ def test_a_damaged_file_through_the_whole_pipeline(tmp_path):
                      "--set", "dedup.enabled=false"]) == 0
         rows = json.loads((out / "stats" / "stages.json").read_text())
         files = read_file_records(str(out / "stats"))
-        assert check_accounting(rows) == []
+        assert check_accounting(rows, STAGE_NAMES) == []
         ids = ds.dataset(out / "data", format="parquet", partitioning="hive").to_table(
             columns=["warc_record_id"]).column(0).to_pylist()
         return rows, files, set(ids)

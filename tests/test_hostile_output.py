@@ -19,6 +19,7 @@ import pytest
 
 from jawebcorpus.corpus.stats import check_accounting, read_file_records
 from jawebcorpus.pipelines.cli import main
+from jawebcorpus.registry import STAGE_NAMES
 
 PAGES = Path(__file__).resolve().parents[1] / "src" / "jawebcorpus" / "sample" / "pages"
 
@@ -79,7 +80,7 @@ def test_a_hostile_isPartOf_never_names_a_folder(tmp_path, name):
     created = all_files(tmp_path) - before
     assert created and all(out in p.parents for p in created), sorted(map(str, created))
     rows = json.loads((out / "stats" / "stages.json").read_text())
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     assert {(r["outcome"], r["reason"]) for r in rows if r["stage"] == "read"} >= {("error", "bad_snapshot_name")}
     table = ds.dataset(out / "data", format="parquet", partitioning="hive").to_table()
     assert table.column("snapshot").to_pylist() == ["unknown"]
@@ -108,7 +109,7 @@ def test_two_records_in_one_member_with_the_same_or_no_id_are_both_written(tmp_p
     out = tmp_path / "out"
     assert run("--input", str(warc), "--output", str(out)) == 0  # exit 3 was the bug (accounting)
     rows = json.loads((out / "stats" / "stages.json").read_text())
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     written = sum(r["docs"] for r in rows if r["stage"] == "write" and r["outcome"] == "kept")
     urls = ds.dataset(out / "data", format="parquet", partitioning="hive").to_table().column("url").to_pylist()
     assert written == len(urls) == 2 and sorted(urls) == ["https://one.example.jp/", "https://two.example.jp/"]
@@ -135,7 +136,7 @@ def test_a_final_write_that_fails_is_counted_and_a_rerun_recovers(tmp_path, monk
     assert run("--sample", "--output", str(out)) == 0
     assert calls["n"] == 1
     rows = json.loads((out / "stats" / "stages.json").read_text())
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     failed = [r for r in rows if r["stage"] == "write" and r["reason"] == "write_failed"]
     assert failed and failed[0]["docs"] > 0
     files = read_file_records(str(out / "stats"))

@@ -500,14 +500,16 @@ def test_an_empty_path_is_refused(tmp_path, capsys, option):
     assert not out.exists()
 
 
-def test_a_gs_input_is_refused_with_the_schemes_that_work(tmp_path, capsys):
-    rc = main(["run", "--quiet", "--snapshot", "CC-MAIN-2024-10", "--cc-base", "gs://bucket/cc/", "--output",
+def test_an_input_scheme_without_a_file_system_is_refused_with_the_schemes_that_work(tmp_path, capsys):
+    """foo:// (no file system anywhere; gs:// without its client: tests/test_input_backends.py)."""
+    rc = main(["run", "--quiet", "--snapshot", "CC-MAIN-2024-10", "--cc-base", "foo://bucket/cc/", "--output",
                str(tmp_path / "o")])
     err = capsys.readouterr().err
-    assert rc == 2 and "gs:// is not read as input" in err and "s3://" in err
-    rc = main(["run", "--quiet", "--input", "gs://bucket/x.warc.gz", "--output", str(tmp_path / "o")])
+    assert rc == 2 and "no file system for foo:// input is installed" in err and "s3://" in err
+    rc = main(["run", "--quiet", "--input", "foo://bucket/x.warc.gz", "--output", str(tmp_path / "o")])
     err = capsys.readouterr().err
-    assert rc == 2 and "does not exist" not in err and "gs:// is not read as input" in err
+    assert rc == 2 and "does not exist" not in err and "no file system for foo:// input" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_output_paths_need_an_installed_file_system(tmp_path, capsys):

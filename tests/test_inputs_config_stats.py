@@ -20,11 +20,12 @@ from jawebcorpus.corpus.inputs import (
     snapshot_from_path,
 )
 from jawebcorpus.corpus.stats import (
-    STAGES, StatsAccumulator, check_accounting, final_outcomes, rows_in_order,
+    StatsAccumulator, check_accounting, final_outcomes, rows_in_order,
 )
 from jawebcorpus.corpus.stage import Count
-from jawebcorpus.corpus.steps import FileReport, read_pages
+from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
 from jawebcorpus.sample import CRAWL_ROOT, SNAPSHOTS
+from jawebcorpus.registry import STAGE_NAMES
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def sample_stats(sample_warcs) -> tuple[StatsAccumulator, list[FileReport]]:
     for inp in resolve_paths([str(CRAWL_ROOT)]):
         report = FileReport(inp.path, inp.rel, inp.snapshot)
         with open(inp.path, "rb") as f:
-            for _ in read_pages(f, inp, ReadConfig(), Count("read", stats), report):
+            for _ in read_pages(f, inp, ReadConfig(), Count(ReadStage, stats), report):
                 pass
         reports.append(report)
     return stats, reports
@@ -245,9 +246,9 @@ def sample_stats(sample_warcs) -> tuple[StatsAccumulator, list[FileReport]]:
 
 def test_read_stage_accounts_for_every_record(sample_warcs):
     stats, reports = sample_stats(sample_warcs)
-    rows = stats.rows()
-    assert check_accounting(rows) == []
-    fin = final_outcomes(rows)
+    rows = stats.rows(STAGE_NAMES)
+    assert check_accounting(rows, STAGE_NAMES) == []
+    fin = final_outcomes(rows, STAGE_NAMES)
     for r in reports:
         assert r.status == "ok"
         assert fin[r.snapshot]["read"] == r.records
@@ -269,42 +270,42 @@ def test_merge_is_order_independent(sample_warcs):
             part = StatsAccumulator()
             part.add(*key, 1, chars if i == 0 else 0, nbytes if i == 0 else 0)
             parts.append(part)
-    expected = stats.rows()
+    expected = stats.rows(STAGE_NAMES)
     rng = random.Random(7)
     for _ in range(5):
         rng.shuffle(parts)
         merged = StatsAccumulator()
         for p in parts:
             merged.merge(p)
-        assert merged.rows() == expected
+        assert merged.rows(STAGE_NAMES) == expected
     # merging a mapping (as Beam combiners hand them over) is the same
     merged = StatsAccumulator()
     merged.merge(dict(items))
-    assert merged.rows() == expected
+    assert merged.rows(STAGE_NAMES) == expected
     # tree-shaped merges
     left, right = StatsAccumulator(), StatsAccumulator()
     for i, p in enumerate(parts):
         (left if i % 2 else right).merge(p)
     right.merge(left)
-    assert right.rows() == expected
+    assert right.rows(STAGE_NAMES) == expected
 
 
 def test_rows_are_in_pipeline_order():
     acc = StatsAccumulator()
-    for stage, outcome in itertools.product(reversed(STAGES), ("error", "dropped", "kept")):
+    for stage, outcome in itertools.product(reversed(STAGE_NAMES), ("error", "dropped", "kept")):
         acc.add("S", stage, outcome, "r")
-    rows = acc.rows()
-    assert [r["stage"] for r in rows[::3]] == list(STAGES)
+    rows = acc.rows(STAGE_NAMES)
+    assert [r["stage"] for r in rows[::3]] == list(STAGE_NAMES)
     assert [r["outcome"] for r in rows[:3]] == ["kept", "dropped", "error"]
-    assert rows_in_order(acc.items()) == rows
+    assert rows_in_order(acc.items(), STAGE_NAMES) == rows
     drained = acc.drain()
     assert len(acc) == 0 and len(drained) == len(rows)
 
 
 def test_check_accounting_catches_an_injected_imbalance(sample_warcs):
     stats, _ = sample_stats(sample_warcs)
-    rows = stats.rows()
-    assert check_accounting(rows) == []
+    rows = stats.rows(STAGE_NAMES)
+    assert check_accounting(rows, STAGE_NAMES) == []
     snaps = sorted({r["snapshot"] for r in rows})
     kept = {s: sum(r["docs"] for r in rows if r["snapshot"] == s and r["stage"] == "read"
                    and r["outcome"] == "kept") for s in snaps}
@@ -318,15 +319,15 @@ def test_check_accounting_catches_an_injected_imbalance(sample_warcs):
         return acc
 
     # every page read goes on: balanced
-    assert check_accounting(with_decode(kept).rows()) == []
+    assert check_accounting(with_decode(kept).rows(STAGE_NAMES), STAGE_NAMES) == []
     snap = snaps[0]
     # one page lost between read and decode
-    lost = check_accounting(with_decode({**kept, snap: kept[snap] - 1}).rows())
+    lost = check_accounting(with_decode({**kept, snap: kept[snap] - 1}).rows(STAGE_NAMES), STAGE_NAMES)
     # both checks fire: the hand-over and the total (kept + dropped + errors < records)
     assert len(lost) == 2 and all(p.startswith(snap) for p in lost)
     assert "stage decode received" in lost[0] and "records read" in lost[1]
     # one page counted twice
-    dup = check_accounting(with_decode({**kept, snap: kept[snap] + 1}).rows())
+    dup = check_accounting(with_decode({**kept, snap: kept[snap] + 1}).rows(STAGE_NAMES), STAGE_NAMES)
     assert len(dup) == 2 and all(p.startswith(snap) for p in dup)
     # the other snapshot is not blamed
     assert not any(p.startswith(snaps[-1]) for p in lost + dup) or len(snaps) == 1
@@ -338,9 +339,9 @@ def test_check_accounting_on_a_two_stage_imbalance():
     acc.add("S", "read", "dropped", "not_html", 5)
     acc.add("S", "detect", "kept", "kana_utf8", 4)
     acc.add("S", "detect", "dropped", "no_japanese_signal", 6)
-    assert check_accounting(acc.rows()) == []
-    assert final_outcomes(acc.rows())["S"] == {"read": 15, "kept": 4, "dropped": 11, "error": 0}
+    assert check_accounting(acc.rows(STAGE_NAMES), STAGE_NAMES) == []
+    assert final_outcomes(acc.rows(STAGE_NAMES), STAGE_NAMES)["S"] == {"read": 15, "kept": 4, "dropped": 11, "error": 0}
     acc.add("S", "detect", "error", "boom", 1)  # one more than read passed on
-    problems = check_accounting(acc.rows())
+    problems = check_accounting(acc.rows(STAGE_NAMES), STAGE_NAMES)
     assert len(problems) == 2  # detect received 11 but read kept 10; and the total is off
     assert any("detect received 11" in p for p in problems)

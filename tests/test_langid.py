@@ -81,7 +81,7 @@ def test_langid_stage_on_labelled_text(lid, shared_dir):
     stats = StatsAccumulator()
     stage = LangIdStage()
     stage.setup(PipelineConfig(), LocalResources())
-    count = Count("langid", stats)
+    count = Count(LangIdStage, stats)
     texts = ja[:50] + fooled + zh[:20]
     kept = []
     for i, text in enumerate(texts):

@@ -264,13 +264,13 @@ def test_shared_crawl_pages_agree_with_pythons_html_parser(shared_dir):
     from jawebcorpus.corpus.charset import decode_html
     from jawebcorpus.corpus.inputs import resolve_paths
     from jawebcorpus.corpus.stage import Count
-    from jawebcorpus.corpus.steps import FileReport, ReadConfig, read_pages
+    from jawebcorpus.corpus.read import FileReport, ReadConfig, ReadStage, read_pages
 
     found = 0
     pages = 0
     for inp in resolve_paths([str(shared_dir / "crawl")]):
         with open(inp.path, "rb") as f:
-            for doc in read_pages(f, inp, ReadConfig(), Count("read"), FileReport(inp.path, inp.rel, inp.snapshot)):
+            for doc in read_pages(f, inp, ReadConfig(), Count(ReadStage), FileReport(inp.path, inp.rel, inp.snapshot)):
                 html = decode_html(doc.body, doc.http_charset).text
                 pages += 1
                 got = optout.html_opt_out(html)

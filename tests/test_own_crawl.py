@@ -21,17 +21,19 @@ import pytest
 
 from fixturegen.warcs import NEW, OLD, SNAPSHOTS
 from jawebcorpus.corpus.inputs import resolve_paths, resolve_snapshots, sample_per_snapshot, snapshot_from_path
-from jawebcorpus.corpus.stage import FileResult, LocalResources, process_file
-from jawebcorpus.corpus.stages import FILE_ERRORS, file_stages, reason_outcome
+from jawebcorpus.corpus.process import FileResult, process_file
+from jawebcorpus.corpus.stage import LocalResources
+from jawebcorpus.registry import FILE_ERRORS, file_stages, reason_outcome
 from jawebcorpus.corpus.stats import check_accounting
-from jawebcorpus.corpus.steps import FileReport, ReadStage
+from jawebcorpus.corpus.read import FileReport, ReadStage
 from jawebcorpus.dedup.cluster import KeepPolicy
 from jawebcorpus.pipelines.cli import main
 from jawebcorpus.pipelines.config import PipelineConfig, apply_overrides
-from jawebcorpus.pipelines.transforms import stage_class
+from jawebcorpus.registry import stage as stage_class
 
 from test_dedup_beam import expected_survivors
 from test_pipeline_e2e import load_stats, output_digest
+from jawebcorpus.registry import STAGE_NAMES
 
 
 def _key(doc) -> tuple[str, str]:
@@ -171,7 +173,7 @@ def crawl_run(own_crawl, tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_own_crawl_end_to_end(own_crawl, crawl_run):
     rows, files = load_stats(crawl_run)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     assert sorted(f["warc_file"] for f in files) == own_crawl.files and all(f["status"] == "ok" for f in files)
     table = ds.dataset(crawl_run / "data", format="parquet", partitioning="hive").to_table()
     got = {(r["snapshot"], r["url"]) for r in table.select(["snapshot", "url"]).to_pylist()}

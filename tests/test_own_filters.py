@@ -77,7 +77,7 @@ def test_langid_stage_on_labelled_text(lid, ja, zh):
     stats = StatsAccumulator()
     stage = LangIdStage()
     stage.setup(PipelineConfig(), LocalResources())
-    count = Count("langid", stats)
+    count = Count(LangIdStage, stats)
     kept = []
     for i, text in enumerate(texts):
         doc = Doc("CC-MAIN-2023-14", "f.warc.gz", i, 1, f"<urn:{i}>", "", "https://x.example/", text=text)

@@ -18,6 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from jawebcorpus.corpus.stats import check_accounting, final_outcomes, read_file_records
 from jawebcorpus.pipelines.cli import main, sample_dir
 from jawebcorpus.sample import load_manifest, warc_paths
+from jawebcorpus.registry import STAGE_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -77,13 +78,13 @@ def test_sample_output_is_readable_parquet_with_the_schema(sample_run):
 
 def test_sample_accounting_matches_the_warc_files(sample_run):
     rows, files = load_stats(sample_run)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     records_per_snapshot: dict[str, int] = {}
     for path in warc_paths():
         snap = re.search(r"CC-MAIN-\d{4}-\d{2}", str(path)).group(0)
         with open(path, "rb") as fh:
             records_per_snapshot[snap] = records_per_snapshot.get(snap, 0) + sum(1 for _ in ArchiveIterator(fh))
-    finals = final_outcomes(rows)
+    finals = final_outcomes(rows, STAGE_NAMES)
     assert {s: f["read"] for s, f in finals.items()} == records_per_snapshot
     for snap, f in finals.items():
         assert f["read"] == f["kept"] + f["dropped"] + f["error"]
@@ -152,7 +153,7 @@ def test_every_row_can_be_refetched_by_byte_range(sample_run):
 
 def test_every_reason_of_a_run_is_declared_in_the_registry(sample_run):
     """(docs/stages.md equals the registry: tests/test_registry.py.)"""
-    from jawebcorpus.corpus.stages import reason_outcome
+    from jawebcorpus.registry import reason_outcome
 
     rows, _ = load_stats(sample_run)
     for r in rows:
@@ -192,7 +193,7 @@ def test_until_stops_after_the_named_stage(tmp_path):
     assert run_cli("--sample", "--until", "extract", "--output", str(out)) == 0
     rows, _ = load_stats(out)
     assert not any(r["stage"] in ("langid", "quality", "clean") for r in rows)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     table = ds.dataset(out / "data", format="parquet").to_table()
     assert table.num_rows == sum(r["docs"] for r in rows if r["stage"] == "extract" and r["outcome"] == "kept")
     assert table.column("lang_score").null_count == table.num_rows
@@ -220,16 +221,19 @@ def test_a_crashed_run_resumes_to_the_same_output(tmp_path):
 
     whole, crashed = tmp_path / "whole", tmp_path / "crashed"
     assert run_cli("--sample", "--output", str(whole)) == 0
-    # The same run as the command line builds it, with a commit hook that kills the process.
+    # The same run as the command line builds it, killed right after its first commit: the local
+    # runner calls the DoFn in this process, which finds the commit function in its module.
     crash_run = (
         "import os, sys\n"
         "from apache_beam.options.pipeline_options import PipelineOptions\n"
-        "from jawebcorpus.pipelines import cli, run\n"
-        "class Crash:\n"
-        "    def __call__(self, rel):\n"
-        "        os._exit(17)\n"
+        "from jawebcorpus.pipelines import cli, run, transforms\n"
+        "commit = transforms.commit_file\n"
+        "def commit_then_die(*args, **kwargs):\n"
+        "    commit(*args, **kwargs)\n"
+        "    os._exit(17)\n"
+        "transforms.commit_file = commit_then_die\n"
         "args, extra = cli.build_parser().parse_known_args(sys.argv[1:])\n"
-        "run.run_pipeline(cli.build_spec(args, sys.argv), PipelineOptions(extra), after_commit=Crash())\n"
+        "run.run_pipeline(cli.build_spec(args, sys.argv), PipelineOptions(extra))\n"
     )
     args = ["run", "--sample", "--quiet", "--output", str(crashed)]
     first = subprocess.run([sys.executable, "-c", crash_run, *args], capture_output=True, text=True, timeout=600)
@@ -291,7 +295,7 @@ def test_bad_input_is_counted_never_a_crash(tmp_path, capsys):
     assert run_cli("--input", *files, "--output", str(out)) == 0
     err = capsys.readouterr().err
     rows, reports = load_stats(out)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     assert len(reports) == len(files)
     by_name = {Path(r["path"]).name: r for r in reports}
     assert by_name["clipped.warc.gz"]["error"] == "truncated_gzip"
@@ -302,7 +306,7 @@ def test_bad_input_is_counted_never_a_crash(tmp_path, capsys):
     assert failed and all(r["error"] and r["message"] for r in failed)
     for r in failed:
         assert f"failed file: {r['path']}" in err
-    from jawebcorpus.corpus.stages import FILE_ERRORS, reason_outcome
+    from jawebcorpus.registry import FILE_ERRORS, reason_outcome
 
     for r in failed:
         assert r["error"] in FILE_ERRORS
@@ -335,7 +339,7 @@ def test_shared_crawl_end_to_end(tmp_path):
     out1 = tmp_path / "one"
     assert run_cli("--input", str(shared / "crawl"), "--output", str(out1)) == 0
     rows, files = load_stats(out1)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     manifest = json.loads((shared / "crawl" / "MANIFEST.json").read_text())
     for snap, info in manifest["snapshots"].items():
         ja = info["captures_by_kind"]["ja"] + info["captures_by_kind"].get("ja-mirror", 0)
@@ -390,7 +394,7 @@ def test_incremental_snapshot_against_a_published_index(tmp_path, capsys):
                    "--output", str(new)) == 0
     assert output_digest(old) == before
     rows, _ = load_stats(new)
-    assert check_accounting(rows) == []
+    assert check_accounting(rows, STAGE_NAMES) == []
     indexed = sum(r["docs"] for r in rows if r["stage"] == "dedup" and r["reason"] == "indexed_duplicate")
     # the re-crawled ice-lantern article and its mirror were published in 2024-10
     assert indexed == 2

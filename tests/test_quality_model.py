@@ -13,9 +13,8 @@ import pytest
 
 from jawebcorpus.corpus.errors import ConfigError
 from jawebcorpus.filters import quality_model as qm
-from jawebcorpus.filters.quality_model import (
-    QualityModel, QualityModelConfig, TrainerNotFound, find_trainer, tokenize_text, train_quality_model,
-)
+from jawebcorpus.filters.quality_model import QualityModel, QualityModelConfig, tokenize_text
+from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer, train_quality_model
 from jawebcorpus.pipelines.train_quality import WhereError, iter_file_texts, main, parse_where
 
 PAGES = Path(qm.__file__).resolve().parents[1] / "src" / "jawebcorpus" / "sample" / "pages"
@@ -71,7 +70,7 @@ def test_file_texts(tmp_path):
     assert list(iter_file_texts(str(tmp_path / "b.jsonl"))) == ["本文"]
 
 
-# -- training (needs a fastText build that trains; see filters/quality_model.py) --------------
+# -- training (needs a fastText build that trains; see pipelines/quality_training.py) ---------
 @pytest.fixture(scope="module")
 def trainer():
     try:

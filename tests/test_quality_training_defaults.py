@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.filters.quality_model import TrainerNotFound, find_trainer
+from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer
 from jawebcorpus.pipelines import train_quality
 from jawebcorpus.pipelines.train_quality import main, training_defaults
 

@@ -1,4 +1,5 @@
-"""The stage registry (corpus/stages.py), docs/stages.md and the code agree, in both directions."""
+"""The stage registry (jawebcorpus/registry.py: the stage classes and their declarations),
+docs/stages.md and the code agree, in both directions."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus import stages as registry
-from jawebcorpus.corpus.stage import Count, LocalResources, Stage, process_file
+from jawebcorpus import registry
+from jawebcorpus.corpus.process import FileResult, process_file
+from jawebcorpus.corpus.read import RECORD_TYPE_REASONS, FileReport
+from jawebcorpus.corpus.stage import Count, LocalResources, Stage
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
-from jawebcorpus.corpus.steps import RECORD_TYPE_REASONS, FileReport
-from jawebcorpus.filters.quality import RULE_MEASURE
+from jawebcorpus.filters.langid import LangIdStage
+from jawebcorpus.filters.quality import RULE_MEASURE, QualityStage
 
 REPO = Path(__file__).resolve().parents[1]
 CODE_DIRS = ("corpus", "filters", "dedup", "pipelines")
 COMMON = {"stage_exception"}  # declared for every per-file stage, documented once in the intro
+
+
+def docs_sections() -> dict[str, str]:
+    """``## stage`` sections of docs/stages.md → their text."""
+    text = (REPO / "docs" / "stages.md").read_text(encoding="utf-8")
+    parts = re.split(r"^## (\w+)\s*$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
 
 
 def docs_tables() -> dict[str, set[tuple[str, str]]]:
@@ -37,20 +47,30 @@ def docs_tables() -> dict[str, set[tuple[str, str]]]:
     return out
 
 
-def declared(stage: registry.Stage) -> set[tuple[str, str]]:
+def declared(stage: type[Stage]) -> set[tuple[str, str]]:
     return {(r.outcome, r.code) for r in stage.reasons if r.code not in COMMON}
 
 
+#: Assignments that declare codes (the stages' ``reasons``, the read stage's file errors, the
+#: quality rules): their strings do not count as code that emits them.
+DECLARATIONS = {"reasons", "details", "FILE_ERRORS", "file_errors", "_RULES"}
+
+
 def source_literals() -> set[str]:
-    """Every string constant in the code (not the registry itself)."""
+    """Every string constant in the code, outside the declarations themselves."""
     found: set[str] = set()
     for d in CODE_DIRS:
         for path in (REPO / d).glob("*.py"):
-            if path.name == "stages.py" and d == "corpus":
-                continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            todo = [ast.parse(path.read_text(encoding="utf-8"))]
+            while todo:
+                node = todo.pop()
+                if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if any(isinstance(t, ast.Name) and t.id in DECLARATIONS for t in targets):
+                        continue
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     found.add(node.value)
+                todo.extend(ast.iter_child_nodes(node))
     return found
 
 
@@ -63,12 +83,24 @@ def test_docs_rows_equal_the_registry(name):
     assert docs_tables()[name] == declared(registry.stage(name))
 
 
+@pytest.mark.parametrize("name", registry.STAGE_NAMES)
+def test_docs_name_every_detail_kind_and_column_of_the_stage(name):
+    """Each detail kind a stage declares, and each output column, is named in its section."""
+    st, text = registry.stage(name), docs_sections()[name]
+    assert [d.kind for d in st.details if f"`{d.kind}`" not in text] == []
+    columns = [c.name for c in st.columns(st.settings() if st.settings else None)]
+    shown = set(re.findall(r"`([a-z_<>]+)`", text))
+    missing = [c for c in columns if c not in shown and not any(
+        "<" in s and re.fullmatch(re.sub(r"<\w+>", r"\\w+", s), c) for s in shown)]
+    assert missing == []
+
+
 def test_docs_intro_documents_the_common_reasons():
     text = (REPO / "docs" / "stages.md").read_text(encoding="utf-8").split("\n## ")[0]
     for code in COMMON:
         assert f"`{code}`" in text
     for st in registry.STAGES:
-        assert all(st.reason(c) for c in COMMON) == st.per_file
+        assert all(st.reason(c) for c in COMMON) == st.per_file, st.name
 
 
 def test_file_errors_are_documented():
@@ -102,6 +134,8 @@ def test_every_reason_counted_in_the_code_is_declared():
             text = path.read_text(encoding="utf-8")
             names = re.findall(r"^\s+name = \"(\w+)\"", text, re.M)
             for outcome, code in calls.findall(text):
+                if code in COMMON:  # declared by the Stage base class for every per-file stage
+                    continue
                 assert any(registry.reason_outcome(n, code) == outcome for n in names), (path.name, outcome, code)
 
 
@@ -128,15 +162,15 @@ def test_dynamic_reason_sources_are_declared():
     assert registry.reason_outcome("decode", "cp932:meta+overruled") == "kept"
 
 
-def test_every_per_file_stage_has_an_implementation_with_its_name():
-    from jawebcorpus.pipelines.transforms import stage_class
-
-    for name in registry.PER_FILE_STAGES:
-        if name == "read":
-            continue
-        cls = stage_class(name)
-        assert issubclass(cls, Stage) and cls.name == name
-    assert [s for s in registry.STAGES if s.impl is None] == [registry.stage("dedup"), registry.stage("write")]
+def test_every_stage_is_a_stage_class_that_declares_itself():
+    for st in registry.STAGES:
+        assert issubclass(st, Stage) and st.name and st.summary and st.reasons, st
+        assert registry.stage(st.name) is st
+    # the per-file stages after read apply themselves; dedup and write are the Beam graph's
+    for name in registry.PER_FILE_STAGES[1:]:
+        assert registry.stage(name).apply is not Stage.apply, name
+    assert [s.name for s in registry.STAGES if not s.per_file] == ["dedup", "write"]
+    assert registry.STAGES[0].name == "read" and registry.STAGES[-1].name == "write"
 
 
 def test_until_and_run_stages_come_from_the_registry():
@@ -149,7 +183,7 @@ def test_until_and_run_stages_come_from_the_registry():
 
 # -- the count protocol ----------------------------------------------------------------------------
 def test_count_refuses_an_undeclared_reason_or_a_wrong_outcome():
-    c = Count("langid").bind("CC-MAIN-2024-10", 10)
+    c = Count(LangIdStage).bind("CC-MAIN-2024-10", 10)
     with pytest.raises(ValueError):
         c.dropped("not_a_reason")
     with pytest.raises(ValueError):
@@ -158,9 +192,7 @@ def test_count_refuses_an_undeclared_reason_or_a_wrong_outcome():
     assert dict(c.stats.items()) == {("CC-MAIN-2024-10", "langid", "dropped", "too_few_kana"): (1, 5, 10)}
 
 
-class _Boom(Stage):
-    name = "quality"
-
+class _Boom(QualityStage):
     def apply(self, doc, count):
         if doc.warc_offset == 1:
             count.kept("passed", chars=3)  # an outcome recorded, then the stage fails
@@ -176,8 +208,6 @@ def test_a_stage_that_raises_costs_one_document_and_the_accounting_holds():
         for i in range(3):
             count.bind("S", 7).kept("html")
             yield Doc("S", "f.warc.gz", i, 1, f"<urn:{i}>", "", "https://x.example/", text="t")
-
-    from jawebcorpus.corpus.stage import FileResult
 
     result = process_file(read, [_Boom()], FileResult(FileReport("p", "f.warc.gz", "S")), samples_per_reason=5)
     assert [d.warc_offset for d in result.docs] == [0, 2]

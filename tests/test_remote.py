@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from jawebcorpus.corpus import remote
-from jawebcorpus.corpus.steps import ReadConfig
+from jawebcorpus.corpus.read import ReadConfig
 from jawebcorpus.corpus.inputs import (
     SNAPSHOT_SETS, InputError, expand_snapshots, open_input as inputs_open_input, resolve_paths,
     resolve_snapshots, sample_per_snapshot,
@@ -42,8 +42,9 @@ from jawebcorpus.corpus.inputs import (
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError, open_input
 from jawebcorpus.corpus.stats import StatsAccumulator, read_file_records
 from jawebcorpus.corpus.stage import Count
-from jawebcorpus.corpus.steps import FileReport, read_pages
+from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
 from jawebcorpus.corpus.warc import iter_records
+from jawebcorpus.registry import STAGE_NAMES
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 LOOPBACK = "127.0.0.1"
@@ -695,10 +696,10 @@ def test_http_read_stage_counts_match_the_local_files(http, crawl_root, rels):
         for inp in resolve_snapshots(SNAPS, base, config=FAST):
             report = FileReport(inp.path, inp.rel, inp.snapshot)
             with open_fn(inp.path) as f:
-                for _ in read_pages(f, inp, ReadConfig(), Count("read", stats), report):
+                for _ in read_pages(f, inp, ReadConfig(), Count(ReadStage, stats), report):
                     pass
             reports[inp.rel] = report
-        return stats.rows(), reports
+        return stats.rows(STAGE_NAMES), reports
 
     local_rows, local_reports = read_all(str(crawl_root), open_input)
     fast = lambda p: open_input(p, FAST, sleep=Sleeps(), rng=random.Random(1))  # noqa: E731

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus import remote
+from jawebcorpus.corpus import remote, remote_pace
 from jawebcorpus.corpus.inputs import InputError, list_snapshot
 from jawebcorpus.corpus.remote import RemoteConfig, RemoteError, open_input
 from jawebcorpus.corpus.stats import read_file_records
@@ -264,7 +264,8 @@ def s3_drip(s3_endpoint, blob_dir, monkeypatch):
 def test_s3_that_drips(s3_drip, blob_dir):
     proxy, cfg = s3_drip
     assert read_all("s3://corpus/crawl/blob.bin", cfg) == (blob_dir / "blob.bin").read_bytes()
-    assert remote._s3_client(cfg)._jawebcorpus_paced
+    pools = remote._s3_client(cfg)._endpoint.http_session._pool_classes_by_scheme  # the client's responses are paced
+    assert all(pools[s].ConnectionCls.response_class is remote_pace.PacedHTTPResponse for s in ("http", "https"))
     proxy.plan.set_always("blob.bin", "drip@70000")
     err, seconds = too_slow("s3://corpus/crawl/blob.bin", cfg, size=1 << 20)
     # (urllib3 reads until it has the 1 MiB asked for: what arrived of it is not handed out, offset 0)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from jawebcorpus.corpus.stages import STAGE_NAMES
+from jawebcorpus.registry import STAGE_NAMES
 from jawebcorpus.corpus.stats import read_file_records
 from jawebcorpus.filters.quality import RULES
 from jawebcorpus.pipelines.cli import main
@@ -230,7 +230,7 @@ def test_malformed_statistics_are_a_clear_error(sample_out, tmp_path, capsys):
 def test_the_report_follows_the_registries(sample_out, tmp_path):
     from importlib import resources
 
-    from jawebcorpus.corpus.stages import HISTOGRAMS, STAGES, stage
+    from jawebcorpus.registry import HISTOGRAMS, STAGES, stage
 
     run = _report(sample_out)["runs"][0]
     unit = {s.name for s in STAGES if s.changes_char_unit}
@@ -727,7 +727,8 @@ def test_quality_model_score_with_the_threshold_visible(sample_out, tmp_path, ca
 @pytest.mark.slow
 def test_quality_model_section_of_a_real_run(sample_out, tmp_path, capsys):
     """A small model trained from the sample's own pages, a run with it, the report of that run."""
-    from jawebcorpus.filters.quality_model import QualityModel, QualityModelConfig, TrainerNotFound, find_trainer
+    from jawebcorpus.filters.quality_model import QualityModel, QualityModelConfig
+    from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer
 
     try:
         find_trainer()

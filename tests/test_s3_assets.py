@@ -127,7 +127,8 @@ def _train_small_quality_model(path: Path) -> None:
 def quality_model(s3_endpoint, tmp_path_factory) -> dict:
     """A quality model trained here (skipped without a fastText training build), local and on S3
     (the model and its training record next to it)."""
-    from jawebcorpus.filters.quality_model import TrainerNotFound, find_trainer, record_path
+    from jawebcorpus.filters.quality_model import record_path
+    from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer
 
     try:
         find_trainer()

@@ -12,6 +12,7 @@ import pytest
 from jawebcorpus.corpus.record import OUTPUT_SCHEMA
 from jawebcorpus.corpus.stats import check_accounting
 from jawebcorpus.pipelines.cli import main
+from jawebcorpus.registry import STAGE_NAMES
 
 EMAIL = "yamakawa.dokusho@example.jp"
 PII_URL = "https://www.minato-dokusho.example.jp/events/autumn-reading.html"
@@ -44,7 +45,7 @@ def test_default_preset_masks_personal_data_and_nothing_else(default_run):
     assert (page["pii_email"], page["pii_phone"], page["pii_card"]) == (1, 2, 0)
     assert all(r["pii_phone"] == 0 for r in rows if r["url"] != PII_URL)
     stages = json.loads((default_run / "stats" / "stages.json").read_text())
-    assert check_accounting(stages) == []
+    assert check_accounting(stages, STAGE_NAMES) == []
     pii = {(r["outcome"], r["reason"]): r["docs"] for r in stages if r["stage"] == "pii"}
     assert pii[("kept", "masked")] == 1
     details = json.loads((default_run / "stats" / "details.json").read_text())
@@ -108,7 +109,7 @@ def test_tie_break_quality_needs_a_model(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_quality_model_scores_cuts_and_breaks_ties(tmp_path):
-    from jawebcorpus.filters.quality_model import TrainerNotFound, find_trainer
+    from jawebcorpus.pipelines.quality_training import TrainerNotFound, find_trainer
 
     try:
         find_trainer()
@@ -123,7 +124,7 @@ def test_quality_model_scores_cuts_and_breaks_ties(tmp_path):
     assert run("--sample", "--output", str(out), "--quality-model", str(model), "--quality-model-threshold", "0.2",
                "--set", "dedup.tie_break=quality") == 0
     stages = json.loads((out / "stats" / "stages.json").read_text())
-    assert check_accounting(stages) == []
+    assert check_accounting(stages, STAGE_NAMES) == []
     scored = sum(r["docs"] for r in stages if r["stage"] == "quality_model")
     details = json.loads((out / "stats" / "details.json").read_text())
     hist = sum(r["docs"] for r in details if r["stage"] == "quality_model" and r["kind"] == "hist:quality_score")

@@ -32,12 +32,12 @@ def load_real(shared: str, path: str = LABELS, log=print) -> list[dict]:
     from jawebcorpus.corpus.charset import decode_html
     from jawebcorpus.corpus.extract import trafilatura_extract
     from jawebcorpus.corpus.inputs import resolve_paths
+    from jawebcorpus.corpus.read import FileReport, ReadConfig, ReadStage, read_pages
     from jawebcorpus.corpus.stage import Count
-    from jawebcorpus.corpus.steps import FileReport, ReadConfig, read_pages
 
     want = {(r["warc_file"], r["warc_offset"]): r for r in read_labels(path)}
     out, seen, found = [], set(), 0
-    count = Count("read")
+    count = Count(ReadStage)
     for inp in resolve_paths([os.path.join(shared, "crawl")]):
         rep = FileReport(inp.path, inp.rel, inp.snapshot)
         with open(inp.path, "rb") as f:

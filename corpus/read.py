@@ -1,10 +1,10 @@
-"""The corpus stages: read, decode and extract (the filters' stages are in ``filters/``).
+"""The read stage: every record of every WARC file; the HTML responses go on as documents.
 
 :class:`ReadStage` is a source stage: it turns one input file into documents, recording one
-outcome per record on the read stage's :class:`~.stage.Count`; how reading the file ended is
-its :class:`FileReport`.  :class:`DecodeStage` (charset cascade, :mod:`.charset`) and
-:class:`ExtractStage` (trafilatura, :mod:`.extract`) follow the stage protocol of
-:mod:`.stage`.  Reason codes are declared in :mod:`.stages`.
+outcome per record on the read stage's :class:`~.stage.Count` (:func:`read_pages`); how reading
+the file ended is its :class:`FileReport` (its ``status`` one of :data:`FILE_STATUSES`, its
+``error`` one of :data:`FILE_ERRORS`).  The records themselves are parsed by :mod:`.warc` and
+:mod:`.http`; the file is opened through :mod:`.fs` (local, HTTPS, S3, or a registered backend).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator
 
-from .charset import decode_html
-from .extract import Extractor
 from .http import header_charset, is_html_like, parse_response
 from .inputs import UNKNOWN_SNAPSHOT, InputFile, open_input
 from .record import Doc
 from .remote import RemoteConfig, RemoteError
 from .settings import check_settings, setting
-from .stage import Count, Resources, Stage
+from .stage import Count, Reason, Resources, Stage
 from .warc import Resync, WarcReadError, iter_records
 
-__all__ = ["ReadConfig", "FileReport", "ReadStage", "DecodeStage", "ExtractStage", "read_pages",
-           "RECORD_TYPE_REASONS"]
+__all__ = ["ReadConfig", "FileReport", "ReadStage", "read_pages", "RECORD_TYPE_REASONS", "FILE_ERRORS",
+           "FILE_STATUSES", "SNAPSHOT_NAME_RE"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,7 @@ class ReadConfig:
         check_settings(self, "read")
 
 
+#: Record types other than ``response``: each is dropped at read with its own reason.
 RECORD_TYPE_REASONS = {
     "warcinfo": "warcinfo_record", "request": "request_record", "metadata": "metadata_record",
     "resource": "resource_record", "revisit": "revisit_record", "conversion": "conversion_record",
@@ -190,11 +189,68 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
                           f"compressed bytes skipped); first: {report.message}")
 
 
+#: Why reading a whole WARC file failed or stopped (``files.json``: ``error``).  The record-level
+#: classes that stop a file (``truncated_gzip`` …) are read-stage error reasons as well.
+FILE_ERRORS: dict[str, str] = {
+    "io_error": "the file cannot be opened or read",
+    "remote_error": "HTTPS/S3 retries exhausted (a rerun of the same command tries the file again)",
+    "remote_too_slow": "not read within --remote-deadline, or the server sent less than --remote-min-rate per "
+                       "second of waiting for it (a rerun of the same command tries the file again)",
+    "not_found": "the remote object does not exist (404/410, NoSuchKey)",
+    "forbidden": "access denied (401/403)",
+    "not_a_warc": "the file does not start with a WARC record",
+    "arc_not_supported": "an ARC file (the format before WARC)",
+    "unsupported_compression": "LZ4, zstd or bzip2 compression",
+    "truncated_gzip": "the file ends inside a gzip member",
+    "gzip_error": "bytes that do not inflate, or non-gzip data between members",
+    "truncated_record": "the file ends inside a record",
+    "malformed_record": "a record without a WARC/ version line or a valid Content-Length",
+    "header_too_long": "a header line over 64 KiB, more than 1,000 header lines or over 1 MiB of them",
+    "bad_content_length": "a record's Content-Length runs past its gzip member into the next record",
+}
+
+#: A file record's ``status`` (``OUT/stats/files/*.jsonl``): ``ok``; ``resynced`` (a gzip file
+#: read to its end after skipping damaged stretches: ``resyncs``, ``skipped_bytes``; ``error``
+#: is the first fault's class); ``failed`` (reading stopped at ``stopped_at`` with ``error``).
+FILE_STATUSES = ("ok", "resynced", "failed")
+
 
 class ReadStage(Stage):
-    """read: every record of a WARC file; HTML responses go on as documents (a source stage)."""
+    """read: every record of a WARC file; HTML responses go on as documents (a source stage:
+    :meth:`read` instead of ``apply``)."""
 
     name = "read"
+    summary = "every record of every WARC file; HTML responses go on as documents"
+    chars = "0 (no text yet)"
+    bytes = "the record block's length"
+    settings = ReadConfig
+    changes_char_unit = True
+    file_errors = FILE_ERRORS
+    file_statuses = FILE_STATUSES
+    reasons = (
+        *Reason.kept("an HTML response", "html"),
+        *Reason.kept("an HTML response the crawler cut (WARC-Truncated)", "html_truncated"),
+        *Reason.dropped("not a response record", *RECORD_TYPE_REASONS.values(), "other_record_type"),
+        *Reason.dropped("a response record that is not application/http", "not_http"),
+        *Reason.dropped("block, or its Content-Encoding inflated, larger than read.max_record_bytes; "
+                        "never held in memory", "page_too_large"),
+        *Reason.dropped("HTTP status outside 2xx (read.only_2xx)", "http_status"),
+        *Reason.dropped("no payload", "empty_body"),
+        *Reason.dropped("content type not HTML, sniffed when absent", "not_html"),
+        *Reason.dropped("declared HTML but the payload is binary (NUL bytes)", "binary_body"),
+        *Reason.error("a WARC header line without a name", "malformed_header"),
+        *Reason.error("a warcinfo record whose isPartOf is not a usable snapshot name (letters, digits, "
+                      "'.', '_', '-', at most 100 characters); the file's documents keep the snapshot of their "
+                      "path, or unknown", "bad_snapshot_name"),
+        *Reason.error("the HTTP status line or header block cannot be parsed", "malformed_http"),
+        *Reason.error("Content-Encoding the body does not decode with", "bad_content_encoding"),
+        *Reason.error("the file broke inside this record; reading the file stops here",
+                      "truncated_gzip", "gzip_error", "truncated_record", "malformed_record", "header_too_long",
+                      "bad_content_length"),
+        *Reason.error("a gzip file's damaged stretch skipped up to the next gzip member that starts a "
+                      "record: docs = the broken record (0 when none had started), bytes = compressed bytes "
+                      "skipped", "resync_skipped"),
+    )
 
     def setup(self, config: Any, resources: Resources | None = None) -> None:
         self.cfg: ReadConfig = config.read
@@ -214,56 +270,3 @@ class ReadStage(Stage):
         with f:
             yield from read_pages(f, inp, self.cfg, count, report)
             report.retries = getattr(f, "retries", 0)
-
-
-class DecodeStage(Stage):
-    """decode: charset cascade to text; the raw body is released once decoded."""
-
-    name = "decode"
-
-    def apply(self, doc: Doc, count: Count) -> Doc | None:
-        body = doc.body or b""
-        try:
-            dec = decode_html(body, doc.http_charset, doc.codec_hint)
-        except Exception:  # codec machinery on hostile bytes: count, never crash
-            count.error("decode_error")
-            return None
-        if not dec.text.strip():
-            count.dropped("empty_text")
-            return None
-        doc.body = None
-        doc.html = dec.text
-        doc.charset, doc.charset_source, doc.replacement_chars = dec.codec, dec.source, dec.replacements
-        if dec.replacements:
-            count.detail("replacement_chars", dec.codec, chars=dec.replacements, nbytes=doc.payload_bytes)
-        count.kept(f"{dec.codec}:{dec.source}", chars=len(dec.text))
-        return doc
-
-
-class ExtractStage(Stage):
-    """extract: trafilatura main text, with a time limit per document; the HTML is released."""
-
-    name = "extract"
-
-    def setup(self, config: Any, resources: Resources) -> None:
-        c = config.extract
-        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb, c.fast_above_chars)
-
-    def apply(self, doc: Doc, count: Count) -> Doc | None:
-        html = doc.html or ""
-        res = self.extractor.extract(html)
-        if res.outcome != "ok":
-            if res.outcome in ("extract_timeout", "extract_error"):
-                count.error(res.outcome, chars=len(html))
-            else:
-                count.dropped(res.outcome, chars=len(html))
-            return None
-        doc.html = None
-        doc.text = res.text
-        count.kept("extracted", chars=len(res.text))
-        return doc
-
-    def teardown(self) -> None:
-        extractor = getattr(self, "extractor", None)
-        if extractor is not None:
-            extractor.close()
