@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "command resumes an interrupted run; a different configuration is refused)")
     run.add_argument("--until", choices=until_choices(), default="dedup",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
-                          "(default: dedup, the last stage; --set dedup.enabled=false stops after clean)")
+                          "(default: dedup, the last stage; --set dedup.enabled=false stops after the last per-file stage)")
     dd = run.add_argument_group("near-duplicate removal across snapshots")
     dd.add_argument("--against", metavar="INDEX",
                     help="band index (directory of Parquet files) of already-published documents: this run's "
@@ -320,8 +320,10 @@ def build_spec(args, argv: list[str]):
     checks.check_file_systems(cfg, args.output, args.against, args.write_index)
     inputs, listings = _inputs(args)
     until = args.until
-    if until == "dedup" and not cfg.dedup.enabled:
-        until = "clean"
+    if until == "dedup" and not cfg.dedup.enabled:  # the last per-file stage that runs (pii, quality_model …)
+        from jawebcorpus import registry
+
+        until = [n for n in registry.run_stages("dedup", cfg) if registry.stage(n).per_file][-1]
     if args.against and until == "dedup":
         from jawebcorpus.pipelines.dedup import check_index_spec
 

@@ -40,8 +40,6 @@ __all__ = [
 
 def _validate(self) -> "PipelineConfig":
     """Every section's ``validate``, then the rules that span sections; returns ``self``."""
-    if self.dedup.tie_break.startswith("quality"):  # quality or quality:NAME: the model must be set
-        self.quality_model.column_for(self.dedup.tie_break)
     for f in dataclasses.fields(self):
         sub = getattr(self, f.name)
         if dataclasses.is_dataclass(sub):
@@ -51,6 +49,8 @@ def _validate(self) -> "PipelineConfig":
                 raise
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+    if self.dedup.tie_break.startswith("quality"):  # quality or quality:NAME: the model must be set
+        self.quality_model.column_for(self.dedup.tie_break)
     return self
 
 
