@@ -366,6 +366,8 @@ class QualityModel:
         self.mode = mode
         #: the highest score: 1 for a label's probability, the top grade for an expected score
         self.top = float(max(self.grades.values())) if mode == "expected" else 1.0
+        #: how the score is read, for the report: ``expected:<top grade>`` or ``label:<label>``
+        self.reads = f"expected:{self.top:g}" if mode == "expected" else f"label:{self.label}"
 
     @staticmethod
     def _read_record(path: str, fetch) -> dict | None:
@@ -445,8 +447,8 @@ class QualityModelStage(Stage):
                           title="quality model score (probability of its label)"),
                DetailKind("hist:quality_<name>", "bin lower edge",
                           "a named model's score of every document scored (20 bins over [0, its highest score])"),
-               DetailKind("scale:quality_<name>", "highest score",
-                          "a named model's highest score (1: a label's probability; else its top grade)"))
+               DetailKind("scale:quality_<name>", "expected:<top grade> or label:<label>",
+                          "how a named model's score is read (its histogram spans [0, top grade] or [0, 1])"))
 
     @classmethod
     def columns(cls, settings: QualityModelConfig) -> tuple[Column, ...]:
@@ -483,7 +485,7 @@ class QualityModelStage(Stage):
             doc.signals[slot.column] = score
             count.detail(slot.hist, model.bin(score), chars=len(text), nbytes=doc.payload_bytes)
             if slot.name is not None:
-                count.detail(f"scale:{slot.column}", f"{model.top:g}")
+                count.detail(f"scale:{slot.column}", model.reads)
             if dropped is None and not model.keep(score):
                 dropped = slot.reason
         if dropped is not None:

@@ -140,7 +140,7 @@ def test_two_published_style_models_match_fasttext_predict(tmp_path, models):
     rows = json.loads((out / "stats" / "details.json").read_text())
     scored = sum(x["docs"] for x in json.loads((out / "stats" / "stages.json").read_text())
                  if x["stage"] == "quality_model")
-    for col, top in (("quality_edu", "3"), ("quality_wiki", "1")):
+    for col, top in (("quality_edu", "expected:3"), ("quality_wiki", "label:__label__hq")):
         hist = [x for x in rows if x["stage"] == "quality_model" and x["kind"] == f"hist:{col}"]
         assert sum(x["docs"] for x in hist) == scored
         assert {x["name"] for x in rows if x["kind"] == f"scale:{col}"} == {top}
