@@ -219,7 +219,8 @@ def _quality_model_overrides(args) -> list[str]:
     from jawebcorpus.corpus import paths
     from jawebcorpus.filters.quality_model import SCORES
 
-    named = re.compile(r"([a-z][a-z0-9_]{0,31})=(.*)", re.S)
+    # NAME=…: a word before "=" (checked as a model name: a-z, 0-9, _); a path has "/", "." or ":" there
+    named = re.compile(r"([A-Za-z0-9_-]{1,64})=(.*)", re.S)
     out: list[str] = []
     seen: set[str | None] = set()
     for opt, fld in (("quality_model", "path"), ("quality_model_label", "label"),

@@ -59,7 +59,9 @@ def test_named_model_settings():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--quality-model", "Bad-Name=x.bin"], "not found"),  # not a name: a bare path, which does not exist
+    (["--quality-model", "Bad-Name=x.bin"], "quality model name 'Bad-Name'"),
+    (["--quality-model", "./a=x.bin"], "not found"),  # a path with "=": the unnamed model's
+    (["--quality-model", "a=x.bin"], "quality model not found: x.bin"),
     (["--quality-model", "a=x.bin", "--quality-model", "a=y.bin"], "given twice"),
     (["--quality-model", "x.bin", "--quality-model", "y.bin"], "given twice"),
     (["--quality-model", "a=x.bin", "--quality-model-threshold", "b=0.5"], "no model named 'b'"),
