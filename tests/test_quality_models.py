@@ -107,6 +107,23 @@ def models(tmp_path_factory):
     return d
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--quality-model", "edu={edu}", "--quality-model-threshold", "edu=3.5"], "outside [0, 3]"),
+    (["--quality-model", "wiki={wiki}", "--quality-model-score", "wiki=expected"], "needs labels __label__<integer>"),
+    (["--quality-model", "wiki={wiki}", "--quality-model-label", "wiki=__label__good"],
+     "no label __label__good (its labels: __label__"),
+    (["--quality-model", "wiki={wiki}", "--quality-model-threshold", "wiki=1.5"], "at most 1"),
+])
+def test_models_labels_are_checked_before_the_run(tmp_path, models, argv, message):
+    out = tmp_path / "out"
+    argv = [a.format(edu=models / "edu.bin", wiki=models / "wiki.bin") for a in argv]
+    r = run_cli("run", "--sample", "--output", str(out), *argv, timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert not (out / "data").exists()
+
+
 def _data(out: Path):
     return ds.dataset(out / "data", format="parquet", partitioning="hive").to_table()
 
@@ -198,7 +215,9 @@ def make_copies_warc(path: Path, tails: list[str]) -> list[str]:
             data = html.encode("utf-8")
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
                                                   ("Content-Length", str(len(data)))], protocol="HTTP/1.1")
-            w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(data), http_headers=headers))
+            rid = f"<urn:uuid:00000000-0000-4000-8000-{i:012d}>"  # fixed ids: a fixed order by stable id
+            w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(data), http_headers=headers,
+                                                warc_headers_dict={"WARC-Record-ID": rid}))
             urls.append(url)
     return urls
 
