@@ -60,9 +60,14 @@ def iter_labels(path: str, label_field: str = "score", text_field: str = "text",
     stats = stats if stats is not None else LabelStats()
     seen: set[str] = set()
     with open(path, "rb") as fh:
-        for raw in fh:
+        while True:
+            raw = fh.readline(_MAX_LINE + 1)  # bounded: a file without newlines is not read whole
+            if not raw:
+                break
             stats.lines += 1
             if len(raw) > _MAX_LINE:
+                while raw and not raw.endswith(b"\n"):  # the rest of that line, a bounded piece at a time
+                    raw = fh.readline(_MAX_LINE + 1)
                 stats.skip("too long")
                 continue
             try:

@@ -61,6 +61,18 @@ def write_labels(path: Path) -> list[tuple[str, int]]:
     return data
 
 
+def test_iter_labels_skips_a_line_longer_than_the_bound(tmp_path, monkeypatch):
+    from jawebcorpus.pipelines import quality_graded
+
+    monkeypatch.setattr(quality_graded, "_MAX_LINE", 100)
+    p = tmp_path / "l.jsonl"
+    ok = json.dumps({"text": "本文です", "score": 2}, ensure_ascii=False)
+    p.write_text(json.dumps({"text": "長" * 500, "score": 1}, ensure_ascii=False) + "\n" + ok + "\n", encoding="utf-8")
+    stats = LabelStats()
+    assert list(iter_labels(str(p), stats=stats)) == [("本文です", 2)]
+    assert stats.skipped == {"too long": 1} and stats.lines == 2
+
+
 def test_iter_labels_reads_only_usable_lines(tmp_path):
     data = write_labels(tmp_path / "labels.jsonl")
     stats = LabelStats()
