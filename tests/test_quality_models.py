@@ -58,6 +58,15 @@ def test_named_model_settings():
         QualityModelConfig(models=(NamedModel("a", "x.bin"), NamedModel("a", "y.bin"))).validate()
 
 
+def test_a_named_model_url_is_redacted_in_the_recorded_command():
+    from jawebcorpus.corpus.redact import redact_args
+
+    got = redact_args(["--quality-model", "edu=https://u:pw@h.example/m.bin?X-Amz-Signature=abc",
+                       "--quality-model=wiki=https://h.example/w.bin?token=xyz"])
+    assert not any(secret in " ".join(got) for secret in ("pw", "X-Amz-Signature=abc", "token=xyz")), got
+    assert got[1].startswith("edu=https://") and got[2].startswith("--quality-model=wiki=https://h.example/w.bin")
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--quality-model", "Bad-Name=x.bin"], "quality model name 'Bad-Name'"),
     (["--quality-model", "./a=x.bin"], "not found"),  # a path with "=": the unnamed model's
