@@ -61,6 +61,8 @@ def redact_args(args) -> list[str]:
     hide_next = False
     for a in args:
         a = display_path(str(a)) if "://" in str(a) else str(a)
+        if "://" in a:  # a URL inside a value, e.g. --quality-model NAME=URL
+            a = redact_text(a)
         if a.startswith("--") and "=" in a and "://" in a:
             name, _, value = a.partition("=")
             a = f"{name}={display_path(value)}"

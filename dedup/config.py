@@ -3,6 +3,7 @@ and its declaration (:class:`DedupStage`; the Beam graph that runs it is ``pipel
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from jawebcorpus.corpus.errors import ConfigError
@@ -30,7 +31,8 @@ class DedupConfig:
     num_perm: int = setting(800, 1, MAX_NUM_PERM)
     bands: int = setting(40, 1, MAX_NUM_PERM)
     rows: int = setting(20, 1, MAX_NUM_PERM)
-    #: After "newest snapshot first": longer | quality | none; then a stable id.
+    #: After "newest snapshot first": longer | quality | quality:NAME | none; then a stable id
+    #: (quality: the unnamed quality model's score, else the first named model's).
     tie_break: str = "longer"
     #: Label-propagation rounds (1 … 30): a round after the labels settle costs nearly nothing;
     #: what still changes after the last one is finished exactly (finish_max_nodes).
@@ -59,12 +61,14 @@ class DedupConfig:
                              num_perm=self.num_perm, bands=self.bands, rows=self.rows)
 
     def policy(self) -> KeepPolicy:
-        return KeepPolicy(self.tie_break)
+        return KeepPolicy(self.tie_break.partition(":")[0])
 
     def validate(self) -> "DedupConfig":
         """Raise :class:`ConfigError` (a ``ValueError``) on a bad setting; return ``self``."""
-        if self.tie_break not in TIE_BREAKS:
-            raise ConfigError(f"dedup.tie_break must be one of {', '.join(TIE_BREAKS)}")
+        if not isinstance(self.tie_break, str) or (
+                self.tie_break not in TIE_BREAKS and not re.fullmatch(r"quality:[a-z][a-z0-9_]{0,31}", self.tie_break)):
+            raise ConfigError(f"dedup.tie_break must be one of {', '.join(TIE_BREAKS)} or quality:NAME "
+                              f"(a named quality model)")
         check_settings(self, "dedup")
         try:
             self.spec().validate()

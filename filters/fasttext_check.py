@@ -35,7 +35,7 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO
 
-__all__ = ["ModelFileError", "ModelInfo", "check_model_file", "check_model", "load_model", "CHUNK", "MAX_MODEL_BYTES"]
+__all__ = ["ModelFileError", "ModelInfo", "check_model_file", "check_model", "load_model", "load_model_info", "CHUNK", "MAX_MODEL_BYTES"]
 
 MAGIC = 793712314
 VERSIONS = (11, 12)
@@ -259,6 +259,15 @@ def load_model(path: str, what: str = "model"):
 
     _walk(path, what)
     return fasttext.load_model(path)
+
+
+def load_model_info(path: str, what: str = "model"):
+    """:func:`load_model` and the file's :class:`ModelInfo` (its labels: the prediction binding
+    cannot list them)."""
+    import fasttext  # the fasttext-predict binding
+
+    info = _walk(path, what)
+    return fasttext.load_model(path), info
 
 
 def check_model(path: str, what: str = "model", label: str | None = None) -> ModelInfo:

@@ -165,7 +165,7 @@ def _remote_size(path: str) -> int | None:
         return None
 
 
-def _model(what: str, path: str, label: str | None) -> None:
+def _model(what: str, path: str, label: str | None):
     from jawebcorpus.filters.fasttext_check import MAX_MODEL_BYTES, ModelFileError, check_model
 
     local = path
@@ -174,7 +174,7 @@ def _model(what: str, path: str, label: str | None) -> None:
         if size is not None and size > MAX_MODEL_BYTES:
             raise ConfigError(f"{what} {path} is {size:,} bytes: larger than {MAX_MODEL_BYTES:,}")
         try:  # into the cache the workers of this machine use (so it is copied once)
-            if what == "quality model":  # its stage copies the model with its training record
+            if what.startswith("quality model"):  # its stage copies the model with its training record
                 name = os.path.basename(path)
                 local = os.path.join(storage.local_dir_copy(os.path.dirname(path), [name, name + ".json"]), name)
             else:
@@ -184,7 +184,7 @@ def _model(what: str, path: str, label: str | None) -> None:
     elif not os.path.isfile(paths.local_path(path)):
         raise ConfigError(f"{what} {path} is not a regular file")
     try:
-        check_model(paths.local_path(local), what, label)
+        return check_model(paths.local_path(local), what, label)
     except ModelFileError as exc:
         raise ConfigError(str(exc).replace(local, path)) from None
 
@@ -252,6 +252,8 @@ def check_assets(cfg) -> None:
     _model("language-ID model", langid, "__label__ja")
     if cfg.quality_model.path:
         _model("quality model", cfg.quality_model.path, cfg.quality_model.full_label)
+    for m in cfg.quality_model.models:  # named models: their labels fit how they are read
+        m.check_labels(_model(f"quality model {m.name}", m.path, None).labels)
     if cfg.hosts.ut1_dir:
         _ut1(cfg)
     if cfg.ngwords.lists_dir:

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "command resumes an interrupted run; a different configuration is refused)")
     run.add_argument("--until", choices=until_choices(), default="dedup",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
-                          "(default: dedup, the last stage; --set dedup.enabled=false stops after clean)")
+                          "(default: dedup, the last stage; --set dedup.enabled=false stops after the last per-file stage)")
     dd = run.add_argument_group("near-duplicate removal across snapshots")
     dd.add_argument("--against", metavar="INDEX",
                     help="band index (directory of Parquet files) of already-published documents: this run's "
@@ -129,13 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pii", choices=("mask", "drop", "off"),
                      help="what the pii stage does with every kind of personal data (default preset: mask; "
                           "swallow-v1: off); per kind: --set pii.phone=drop")
-    run.add_argument("--quality-model", metavar="PATH",
-                     help="a fastText quality classifier (local, gs://, s3://; e.g. from jawebcorpus train-quality): "
-                          "its probability for --quality-model-label is the quality_score column")
-    run.add_argument("--quality-model-label", metavar="LABEL",
+    run.add_argument("--quality-model", metavar="[NAME=]PATH", action="append", default=[],
+                     help="a fastText quality classifier (local, gs://, s3://, https://; e.g. from jawebcorpus "
+                          "train-quality). PATH: its probability for --quality-model-label is the quality_score "
+                          "column; NAME=PATH (repeatable): column quality_<NAME> (docs/filters.md)")
+    run.add_argument("--quality-model-label", metavar="[NAME=]LABEL", action="append", default=[],
                      help="the label whose probability is the score (default __label__hq)")
-    run.add_argument("--quality-model-threshold", type=float, metavar="P",
-                     help="drop documents whose score is below P (reason quality_model_below)")
+    run.add_argument("--quality-model-score", metavar="NAME=HOW", action="append", default=[],
+                     help="how a named model's score is read: expected (sum of k*p over labels __label__<k>), "
+                          "label (probability of its label) or auto (default: expected when every label is an integer)")
+    run.add_argument("--quality-model-threshold", metavar="[NAME=]T", action="append", default=[],
+                     help="drop documents whose score is below T (reason quality_model_below, "
+                          "quality_model_below_<NAME> for a named model)")
     run.add_argument("--write-rejected", action="store_true",
                      help="also write the Japanese documents dropped after language ID (quality, ngwords, hosts, "
                           "pii, quality_model) to OUT/rejected/, with their stage and reason, to tune thresholds later")
@@ -199,16 +204,52 @@ def _config(args):
         from jawebcorpus.filters.pii import KINDS
 
         overrides[:0] = [f"pii.{k}={args.pii}" for k in KINDS]  # --set pii.<kind>=… still wins
-    if args.quality_model:
-        overrides.append(f"quality_model.path={args.quality_model}")
-    if args.quality_model_label:
-        overrides.append(f"quality_model.label={args.quality_model_label}")
-    if args.quality_model_threshold is not None:
-        overrides.append(f"quality_model.threshold={args.quality_model_threshold}")
+    overrides += _quality_model_overrides(args)
     if args.write_rejected:
         overrides.append("output.rejected=true")
     cfg = apply_overrides(cfg, overrides).validate()
     return cfg
+
+
+def _quality_model_overrides(args) -> list[str]:
+    """``--quality-model [NAME=]PATH`` and its per-model options as ``--set`` overrides (a value
+    ``NAME=…`` names a model; anything else is the unnamed model's)."""
+    import re
+
+    from jawebcorpus.corpus import paths
+    from jawebcorpus.filters.quality_model import SCORES
+
+    # NAME=…: a word before "=" (checked as a model name: a-z, 0-9, _); a path has "/", "." or ":" there
+    named = re.compile(r"([A-Za-z0-9_-]{1,64})=(.*)", re.S)
+    out: list[str] = []
+    seen: set[str | None] = set()
+    for opt, fld in (("quality_model", "path"), ("quality_model_label", "label"),
+                     ("quality_model_score", "score"), ("quality_model_threshold", "threshold")):
+        flag = "--" + opt.replace("_", "-")
+        given: set[str | None] = set()
+        for value in getattr(args, opt):
+            m = named.fullmatch(value)
+            name, val = (m.group(1), m.group(2)) if m else (None, value)
+            if name in given:
+                raise ConfigError(f"{flag}: {'model ' + repr(name) if name else 'the unnamed model'} is given twice")
+            given.add(name)
+            if fld == "path":
+                seen.add(name)
+                val = paths.local_path(val)  # file:// URLs as plain paths
+            if name is None:
+                if fld == "score":
+                    raise ConfigError(f"{flag} takes NAME={'|'.join(SCORES)} (a named model's score), not {value!r}")
+                if fld == "threshold":
+                    try:
+                        float(val)
+                    except ValueError:
+                        raise ConfigError(f"{flag}: {val!r} is not a number") from None
+                out.append(f"quality_model.{fld}={val}")
+            else:
+                if fld != "path" and name not in seen:
+                    raise ConfigError(f"{flag} {value}: no model named {name!r} (give --quality-model {name}=PATH)")
+                out.append(f"quality_model.{name}.{fld}={val}")
+    return out
 
 
 def _remote_config(args):
@@ -280,8 +321,10 @@ def build_spec(args, argv: list[str]):
     checks.check_file_systems(cfg, args.output, args.against, args.write_index)
     inputs, listings = _inputs(args)
     until = args.until
-    if until == "dedup" and not cfg.dedup.enabled:
-        until = "clean"
+    if until == "dedup" and not cfg.dedup.enabled:  # the last per-file stage that runs (pii, quality_model …)
+        from jawebcorpus import registry
+
+        until = [n for n in registry.run_stages("dedup", cfg) if registry.stage(n).per_file][-1]
     if args.against and until == "dedup":
         from jawebcorpus.pipelines.dedup import check_index_spec
 

@@ -40,9 +40,6 @@ __all__ = [
 
 def _validate(self) -> "PipelineConfig":
     """Every section's ``validate``, then the rules that span sections; returns ``self``."""
-    if self.dedup.tie_break == "quality" and not self.quality_model.path:
-        raise ConfigError("dedup.tie_break=quality ranks copies by the quality model's score: set "
-                          "--quality-model PATH (quality_model.path)")
     for f in dataclasses.fields(self):
         sub = getattr(self, f.name)
         if dataclasses.is_dataclass(sub):
@@ -52,6 +49,8 @@ def _validate(self) -> "PipelineConfig":
                 raise
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+    if self.dedup.tie_break.startswith("quality"):  # quality or quality:NAME: the model must be set
+        self.quality_model.column_for(self.dedup.tie_break)
     return self
 
 
@@ -63,6 +62,12 @@ def _fingerprint(self) -> str:
     """Hash of every setting that can change results (the preset name itself does not)."""
     d = self.to_dict()
     d.pop("preset")
+    for f in dataclasses.fields(self):  # a setting added later hashes only when set, so older runs resume
+        sub = getattr(self, f.name)
+        if dataclasses.is_dataclass(sub):
+            for g in dataclasses.fields(sub):
+                if g.metadata.get("fingerprint_when_set") and getattr(sub, g.name) == g.default:
+                    d[f.name].pop(g.name, None)
     blob = json.dumps(d, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -146,6 +151,9 @@ def apply_overrides(cfg: PipelineConfig, overrides: list[str]) -> PipelineConfig
         if not dataclasses.is_dataclass(sub):
             raise ConfigError(f"unknown configuration section {section!r} in {item!r}")
         fields = {f.name: f for f in dataclasses.fields(sub)}
+        if "." in name and hasattr(sub, "with_model_setting"):  # quality_model.NAME.field: a named model
+            cfg = dataclasses.replace(cfg, **{section: sub.with_model_setting(name, value.strip())})
+            continue
         if name not in fields:
             raise ConfigError(f"unknown setting {key!r}; {section} has: {', '.join(fields)}")
         try:

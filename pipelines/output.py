@@ -36,7 +36,7 @@ from .config import PipelineConfig
 __all__ = [
     "part_name", "snapshot_dir", "checkpoint_dir", "checkpoint_path", "checkpoint_name", "checkpoint_part_path",
     "parts_dir", "shard_of", "shard_patterns", "runs_dir", "file_records_dir", "file_record_shard", "file_record_shards",
-    "write_part", "commit_file", "signal_columns", "write_rejected", "rejected_dir",
+    "write_part", "commit_file", "tie_break_columns", "signal_columns", "write_rejected", "rejected_dir",
     "checkpointed_docs", "match_stubs", "read_part", "RETRY_ERRORS", "sample_order", "safe_name",
 ]
 
@@ -159,6 +159,19 @@ def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAc
     return written
 
 
+def tie_break_columns(cfg: PipelineConfig) -> tuple[Column, ...]:
+    """The score ``dedup.tie_break=quality[:NAME]`` ranks copies by, as a column of the checkpoint
+    parts the dedup stage reads, when the signal columns do not already carry it
+    (``output.signals=false``): the ranking must not depend on what the output shows."""
+    tb = cfg.dedup.tie_break
+    if not cfg.dedup.enabled or not tb.startswith("quality"):
+        return ()
+    col = cfg.quality_model.column_for(tb)
+    if any(c.name == col for c in signal_columns(cfg)):
+        return ()
+    return (Column(col, "float32", "the quality score dedup.tie_break ranks copies by"),)
+
+
 def rejected_dir(output_dir: str, snapshot: str) -> str:
     return storage.join(output_dir, "rejected", f"snapshot={safe_name(snapshot)}")
 
@@ -205,7 +218,7 @@ def commit_file(cfg: PipelineConfig, output_dir: str, fingerprint: str, stages, 
             stats.merge(write_part(cfg, part, docs, result.details))
         else:
             part = checkpoint_part_path(output_dir, fingerprint, rel)
-            write_part(cfg, part, docs, None)
+            write_part(cfg, part, docs, None, tie_break_columns(cfg))
     if result.rejected:
         write_rejected(cfg, output_dir, rel, result.rejected)
     if final:

@@ -247,6 +247,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--positive-where", metavar="EXPR",
                      help='documents of --run that are positive, e.g. "q_too_short == 0 and lang_score > 0.9"')
     src.add_argument("--negative-where", metavar="EXPR", help="documents of --run that are negative")
+    src.add_argument("--labels", metavar="LABELS.jsonl",
+                     help="graded training: the label file of jawebcorpus annotate (its ok lines' text and grade); "
+                          "trains one label per grade (__label__0 …), read as the expected score by "
+                          "--quality-model NAME=PATH")
+    src.add_argument("--label-field", default="score", metavar="FIELD",
+                     help="the grade field of --labels lines (default: score)")
     p.add_argument("--output", "-o", metavar="MODEL.bin", help="where to write the model (and MODEL.bin.json)")
     p.add_argument("--positive-label", default=d["positive_label"])
     p.add_argument("--negative-label", default=d["negative_label"])
@@ -293,6 +299,8 @@ def run(args) -> int:
     if not args.output:
         print("error: --output MODEL.bin is required", file=sys.stderr)
         return 2
+    if args.labels:
+        return _run_graded(args)
     if (args.positive_where or args.negative_where) and not args.run:
         print("error: --positive-where / --negative-where select documents of --run OUT", file=sys.stderr)
         return 2
@@ -345,6 +353,58 @@ def run(args) -> int:
     else:
         print(f"held-out ROC AUC: {h['roc_auc']:.3f} ({h['positive']} positive and {h['negative']} negative texts "
               f"held out, {100 * args.holdout:g} % by seed {args.seed})")
+    return 0
+
+
+def _run_graded(args) -> int:
+    """``--labels``: train a graded model and print its held-out evaluation."""
+    from jawebcorpus.corpus.errors import ConfigError
+
+    from .quality_graded import LabelStats, iter_labels, train_graded_model
+    from .quality_training import TrainerNotFound
+
+    if args.positive or args.negative or args.run or args.positive_where or args.negative_where:
+        print("error: --labels trains from the label file alone: leave out --positive, --negative and --run",
+              file=sys.stderr)
+        return 2
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", args.label_field):
+        print(f"error: --label-field {args.label_field!r} is not a field name", file=sys.stderr)
+        return 2
+    if not os.path.isfile(args.labels):
+        print(f"error: --labels {args.labels}: not a file", file=sys.stderr)
+        return 2
+    stats = LabelStats()
+    try:
+        rep = train_graded_model(
+            iter_labels(args.labels, args.label_field, args.text_field, stats), args.output,
+            tokenize=args.tokenize, holdout=args.holdout, seed=args.seed, epoch=args.epoch, lr=args.lr,
+            dim=args.dim, word_ngrams=args.word_ngrams, min_count=args.min_count, bucket=args.bucket,
+            loss=args.loss, threads=args.threads, max_chars=args.max_chars,
+            sources=[{"labels": os.path.abspath(args.labels), "bytes": os.path.getsize(args.labels),
+                      "label_field": args.label_field}],
+            trainer_path=args.trainer, log=lambda m: print(m, file=sys.stderr))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, TrainerNotFound, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    h, d = rep.record["holdout"], rep.record["data"]
+
+    def num(x, fmt="{:.3f}"):
+        return "–" if x is None else fmt.format(x)
+
+    print(f"model: {rep.model_path}\nrecord: {rep.record_path}")
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(stats.skipped.items())) or "none"
+    print(f"label file: {stats.lines} lines, {stats.usable} usable; skipped: {skipped}")
+    print("grade  documents  train  held out")
+    for g, c in d["grades"].items():
+        print(f"{g:>5}  {c['documents']:>9}  {c['train']:>5}  {c['holdout']:>8}")
+    print(f"held out ({h['documents']} texts, {100 * args.holdout:g} % by seed {args.seed}): "
+          f"accuracy {num(h['accuracy'], '{:.1%}')}, Spearman (expected score vs grade) {num(h['spearman'])}, "
+          f"mean absolute error {num(h['mean_abs_error'], '{:.2f}')}")
+    print("ROC AUC of the expected score at each cut: " + ", ".join(
+        f"grade {cut} {num(v['roc_auc'])} ({v['positive']} vs {v['negative']})" for cut, v in h["roc_auc_at"].items()))
     return 0
 
 

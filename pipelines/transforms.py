@@ -355,8 +355,9 @@ class DedupAndWrite(beam.PTransform):
             | "checkpointed_parts" >> FilesAfter(patterns, self.after, self.spread)
             | "read_parts" >> beam.FlatMap(_read_part, checkpoint_dir(self.output_dir, self.fingerprint))
         )
+        quality = self.cfg.quality_model.column_for(c.tie_break) if c.tie_break.startswith("quality") else "quality_score"
         res = docs | "dedup" >> Dedup(
-            c, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,
+            c, quality=quality, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,
             one_worker=not self.spread,  # one local worker: the rounds in one step (same results)
         )
         written = (

@@ -537,8 +537,9 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
     if has_qm:
         signal_secs.append((
             "qmodel", "Quality model score",
-            "Every document the quality model scored, by the probability of its label (bins of 0.05); the dashed "
-            "line is the run's <code>quality_model.threshold</code>; red bins lie wholly below it (dropped).",
+            "Every document each quality model scored, by the probability of its label (bins of 0.05) or its "
+            "expected grade (20 bins up to the top grade); the dashed line is the model's threshold; red bins lie "
+            "wholly below it (dropped).",
             _panels(models, lambda m: quality_model_html(m, quality_model_ymax(models)))))
     if signal_secs:
         pair(*signal_secs)

@@ -71,16 +71,23 @@ def pii_html(m: RunReport, rel, xmax: float) -> str:
 
 
 def quality_model_ymax(models: list[RunReport]) -> float:
-    return max([max(m["quality_model"]["histogram"]["docs"] or [0]) for m in models if m["quality_model"]] + [1])
+    return max([max(q["histogram"]["docs"] or [0]) for m in models if m["quality_model"]
+                for q in m["quality_model"].get("models") or [m["quality_model"]]] + [1])
 
 
 def quality_model_html(m: RunReport, ymax: float) -> str:
     q = m["quality_model"]
     if q is None:
         return '<div class="empty">no quality model in this run (<code>--quality-model PATH</code>)</div>'
+    return "".join(_one_model_html(e, ymax) for e in q.get("models") or [q])
+
+
+def _one_model_html(q, ymax: float) -> str:
     h, thr = q["histogram"], q["threshold"]
-    note = (f'<p class="small">{fmt_int(q["in_docs"])} documents scored by <code>{esc(q["model"] or "?")}</code>, '
-            f'probability of <code>{esc(q["label"] or "?")}</code>; ')
+    reads = esc(q["reads"]) if q.get("reads") else f'probability of <code>{esc(q["label"] or "?")}</code>'
+    named = f'<b>{esc(q["name"])}</b> (column <code>{esc(q["column"])}</code>): ' if q.get("name") else ""
+    note = (f'<p class="small">{named}{fmt_int(q["in_docs"])} documents scored by <code>{esc(q["model"] or "?")}</code>, '
+            f'{reads}; ')
     below = next((o["reason"] for o in q["outcomes"] if o["outcome"] == "dropped"), "dropped")
     if thr is None:
         note += "no threshold: every document kept.</p>"
@@ -92,6 +99,7 @@ def quality_model_html(m: RunReport, ymax: float) -> str:
         return note + f'<div class="empty">no {esc(q["hist_kind"])} rows in details.json</div>'
     pos = q["threshold_position"]
     colors = [DROP if pos is not None and i + 1 <= pos else KEPT for i in range(len(h["bins"]))]
-    return note + svg_hist(h["bins"], h["docs"], ymax, title=HISTOGRAMS[QM_HIST[len("hist:"):]], width=560,
+    title = HISTOGRAMS[QM_HIST[len("hist:"):]] if not q.get("name") else f"quality model {q['name']} ({q['reads']})"
+    return note + svg_hist(h["bins"], h["docs"], ymax, title=title, width=560,
                            height=190, color=KEPT, colors=colors, mark_at=pos,
                            mark_label=f"threshold {thr:g}" if thr is not None else "")

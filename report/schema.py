@@ -183,7 +183,14 @@ class PiiReport(TypedDict):
     modes_known: bool  # run.json has the pii configuration
 
 
-class QualityModelReport(TypedDict):
+class _QualityModelNames(TypedDict, total=False):
+    name: str | None  # a named model's name (None: the unnamed model)
+    column: str  # quality_score or quality_<name>
+    reads: str | None  # "expected grade 0–3" / "probability of __label__hq" (named models)
+    models: list["QualityModelReport"]  # every model of the run, the first one first (the section only)
+
+
+class QualityModelReport(_QualityModelNames):
     stage: str
     hist_kind: str  # hist:quality_score
     model: Any  # quality_model.path (redacted)

@@ -105,46 +105,86 @@ def _num(s: str) -> float | None:
         return None
 
 
-def threshold_position(bins: list[str], threshold: float | None) -> float | None:
+def threshold_position(bins: list[str], threshold: float | None, width: float = BIN_WIDTH) -> float | None:
     """Where the threshold falls on the histogram's x axis, in bins from the left edge (2.5 =
-    halfway through the third bin); None without a threshold or bins."""
+    halfway through the third bin); None without a threshold or bins.  ``width``: of a bin."""
     if threshold is None or not bins:
         return None
+    eps = _EPS * max(1.0, width / BIN_WIDTH)
     for i, lo in enumerate(_num(b) for b in bins):
-        if lo is None or threshold < lo - _EPS:
+        if lo is None or threshold < lo - eps:
             return float(i)
-        if threshold < lo + BIN_WIDTH - _EPS:
-            return i + max(0.0, threshold - lo) / BIN_WIDTH
+        if threshold < lo + width - eps:
+            return i + max(0.0, threshold - lo) / width
     return float(len(bins))
 
 
-def quality_model_section(run: RunStats, total: list[StageEntry]) -> QualityModelReport | None:
-    """The quality model's score distribution, its threshold and what it dropped (None: no stage)."""
-    st = _entry(total, QM_STAGE)
-    if st is None:
-        return None
+def _number(x) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def _model_entry(run: RunStats, st: StageEntry, hist_kind: str, model, label: str, thr, reason: str,
+                 top: float) -> QualityModelReport:
+    """One model's histogram, threshold and drops (the unnamed model's or a named one's)."""
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in run.details:
-        if r.stage == QM_STAGE and r.kind == QM_HIST:
+        if r.stage == QM_STAGE and r.kind == hist_kind:
             acc[r.name][0] += r.docs
             acc[r.name][1] += r.chars
-    bins = [f"{i / RATIO_BINS:.2f}" for i in range(RATIO_BINS)]
+    width = top / RATIO_BINS
+    bins = [f"{i * width:.2f}" for i in range(RATIO_BINS)]
     bins += sorted((b for b in acc if b not in bins), key=lambda b: (_num(b) is None, _num(b) or 0.0, b))
-    cfg = run.info.config.get(QM_STAGE)
-    cfg = cfg if isinstance(cfg, dict) else {}
-    thr = cfg.get("threshold")
-    thr = float(thr) if isinstance(thr, (int, float)) and not isinstance(thr, bool) else None
     docs = [acc.get(b, [0, 0])[0] for b in bins]
     # documents in the bins wholly below the threshold: all that it dropped when it is a bin edge
     below = sum(d for b, d in zip(bins, docs)
-                if thr is not None and _num(b) is not None and _num(b) + BIN_WIDTH <= thr + _EPS)
+                if thr is not None and _num(b) is not None and _num(b) + width <= thr + _EPS)
     n = st["in_docs"]
-    return {"stage": QM_STAGE, "hist_kind": QM_HIST, "model": cfg.get("path"), "label": cfg.get("label"),
-            "threshold": thr, "threshold_position": threshold_position(bins, thr),
-            "in_docs": n, "kept_docs": st["kept_docs"], "dropped_docs": st["dropped_docs"],
-            "dropped_chars": st["dropped_chars"], "dropped_share": st["dropped_docs"] / n if n else None,
-            "outcomes": _outcomes(st, QM_STAGE),
+    mine = [r for r in st["reasons"] if r["outcome"] == "dropped" and r["reason"] == reason]
+    dropped = sum(r["docs"] for r in mine)
+    outcomes = [o for o in _outcomes(st, QM_STAGE) if o["outcome"] != "dropped" or o["reason"] == reason]
+    if not any(o["reason"] == reason for o in outcomes):
+        outcomes.append({"outcome": "dropped", "reason": reason, "meaning": "", "docs": 0, "chars": 0})
+    return {"stage": QM_STAGE, "hist_kind": hist_kind, "model": model, "label": label,
+            "threshold": thr, "threshold_position": threshold_position(bins, thr, width),
+            "in_docs": n, "kept_docs": st["kept_docs"], "dropped_docs": dropped,
+            "dropped_chars": sum(r["chars"] for r in mine), "dropped_share": dropped / n if n else None,
+            "outcomes": outcomes,
             "histogram": {"bins": bins, "docs": docs, "chars": [acc.get(b, [0, 0])[1] for b in bins],
                           "total": sum(docs)},
             "below_threshold_bins_docs": below if thr is not None else None}
 
+
+def quality_model_section(run: RunStats, total: list[StageEntry]) -> QualityModelReport | None:
+    """Each quality model's score distribution, its threshold and what it dropped (None: no
+    stage).  The section's own fields are its first model's (the unnamed one when set);
+    ``models`` lists every model, named ones with their column (``quality_<name>``)."""
+    st = _entry(total, QM_STAGE)
+    if st is None:
+        return None
+    cfg = run.info.config.get(QM_STAGE)
+    cfg = cfg if isinstance(cfg, dict) else {}
+    entries: list[QualityModelReport] = []
+    named = [m for m in (cfg.get("models") or []) if isinstance(m, dict) and isinstance(m.get("name"), str)]
+    if cfg.get("path") or not named:
+        e = _model_entry(run, st, QM_HIST, cfg.get("path"), cfg.get("label"), _number(cfg.get("threshold")),
+                         "quality_model_below", 1.0)
+        e["outcomes"] = _outcomes(st, QM_STAGE) if not named else e["outcomes"]
+        e.update(name=None, column="quality_score", reads=None)
+        entries.append(e)
+    for m in named:
+        col = f"quality_{m['name']}"
+        scales = sorted({r.name for r in run.details if r.stage == QM_STAGE and r.kind == f"scale:{col}"})
+        how, _, what = (scales[0] if scales else "label:?").partition(":")
+        top = (_num(what) or 1.0) if how == "expected" else 1.0
+        top = top if 0 < top <= 1000 else 1.0
+        reads = f"expected grade 0–{top:g}" if how == "expected" else f"probability of {what}"
+        e = _model_entry(run, st, f"hist:{col}", m.get("path"), m.get("label"), _number(m.get("threshold")),
+                         f"quality_model_below_{m['name']}", top)
+        e.update(name=m["name"], column=col, reads=reads)
+        entries.append(e)
+    first = dict(entries[0])
+    if len(entries) > 1:  # the stage's drops, every model's
+        first.update(dropped_docs=st["dropped_docs"], dropped_chars=st["dropped_chars"],
+                     dropped_share=st["dropped_docs"] / st["in_docs"] if st["in_docs"] else None)
+    first["models"] = entries
+    return first

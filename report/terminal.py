@@ -228,7 +228,8 @@ def _per_million(x) -> str:
 def _quality_model_lines(q: QualityModelReport, width: int) -> list[str]:
     """The model's score histogram, one row per bin, with a marker row at the threshold."""
     thr = q["threshold"]
-    head = (f"{fmt_int(q['in_docs'])} documents scored by {q['model'] or '?'} (label {q['label'] or '?'}); "
+    reads = q.get("reads") or f"label {q['label'] or '?'}"
+    head = (f"{fmt_int(q['in_docs'])} documents scored by {q['model'] or '?'} ({reads}); "
             + (f"threshold {thr:g}: {fmt_int(q['dropped_docs'])} dropped ({fmt_pct(q['dropped_share'])}), "
                f"{fmt_int(q['kept_docs'])} kept" if thr is not None else "no threshold: every document kept"))
     lines = wrap(head, width)
@@ -335,8 +336,10 @@ def render_text(report: Report, width: int = 80, per_snapshot: bool = False, htm
             rule(f"personal data found ({m['pii']['stage']}){tag}")
             L.extend(_pii_lines(m["pii"], m["samples"]["dir"], width))
         if m["quality_model"] is not None:
-            rule(f"quality model score ({m['quality_model']['stage']}){tag}")
-            L.extend(_quality_model_lines(m["quality_model"], width))
+            for q in m["quality_model"].get("models") or [m["quality_model"]]:  # each model: its histogram
+                named = f" {q['name']}, column {q['column']}" if q.get("name") else ""
+                rule(f"quality model score ({m['quality_model']['stage']}{named}){tag}")
+                L.extend(_quality_model_lines(q, width))
     for m in models:
         rule("extrapolation to whole snapshots" + ("" if len(models) == 1 else f" ({m['key']})"))
         L.extend(_extrap_lines(m, report["swallow"], width))

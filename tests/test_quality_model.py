@@ -33,7 +33,8 @@ def test_config_validate():
 
 def test_tokenize():
     assert tokenize_text("日本 語\nです", "chars") == "日 本 語 で す"
-    assert tokenize_text("a  b\n\tc", "none") == "a b c"
+    assert tokenize_text("a  b\n\tc", "none") == "a  b \tc"  # newlines to spaces, as published models expect
+    assert tokenize_text("日本　語\n", "none") == "日本　語 "  # U+3000 stays: fastText does not split on it
     assert tokenize_text("あいうえお", "chars", max_chars=2) == "あ い"
     assert "__label__" not in tokenize_text("x __label__hq y", "none")
     words = tokenize_text("東京都に住んでいます", "words").split()
