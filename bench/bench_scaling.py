@@ -21,7 +21,7 @@ marginal cost every capture pays (read, detect) and which part only the pages th
 (≈ 39,000 captures, ≈ 1.1 GB) is then ``39,000 × (per-capture part + downstream part × 4.7 % /
 Japanese share here)``.  Wall-time speed-up of 2 workers over 1: paired per repeat.
 
-    python bench/bench_scaling.py [--shared ../shared] [--repeats 3] [--copies 4]
+    python bench/bench_scaling.py [--shared ../shared] [--repeats 3] [--copies 4] [--preset swallow-v1]
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ def main() -> int:
                     help="before each repeat, wait until the CPUs are at most this busy (default 0.5)")
     ap.add_argument("--wait", type=float, default=60.0, help="... for at most this many seconds (default 60)")
     ap.add_argument("--skip", default="", help="comma-separated variants to skip (full,detect,w2)")
+    ap.add_argument("--preset", default=None, help="run every variant with --preset NAME (default: the default preset)")
     args = ap.parse_args()
     if args.repeats < 1 or args.copies < 2:
         ap.error("--repeats >= 1 and --copies >= 2")
@@ -169,10 +170,12 @@ def main() -> int:
         "detect_x1": (crawl, ["--until", "detect"]), f"detect_x{k}": (big, ["--until", "detect"]),
     }
     variants = {n: v for n, v in variants.items() if n.split("_")[0] not in skip}
+    if args.preset:
+        variants = {n: (inp, [*extra, "--preset", args.preset]) for n, (inp, extra) in variants.items()}
     size = sum(map(os.path.getsize, files))
     print(f"crawl: {crawl} ({len(files)} files, {size / 2**20:.1f} MiB); larger input: {k} copies ({len(files) * k} files)")
     print("warm-up (untimed): full_x1")
-    run_once(crawl, [], workdir, "warmup")
+    run_once(crawl, ["--preset", args.preset] if args.preset else [], workdir, "warmup")
 
     raw: dict[str, list[dict]] = {n: [] for n in variants}
     order = list(variants)
@@ -267,7 +270,7 @@ def main() -> int:
     print(f"load average (1 min) before runs: {fmt_range(derived['loadavg_1min_before_runs'], 2)}")
 
     path = write_results(NAME, {
-        "params": {"shared": shared, "repeats": args.repeats, "copies": k, "files": [os.path.relpath(f, shared) for f in files],
+        "params": {"shared": shared, "repeats": args.repeats, "copies": k, "preset": args.preset or "default", "files": [os.path.relpath(f, shared) for f in files],
                    "cmd": jawebcorpus_cmd(), "real_captures_per_file": REAL_CAPTURES_PER_FILE,
                    "real_bytes_per_file": REAL_BYTES_PER_FILE, "real_japanese_share": REAL_JA_SHARE,
                    "files_per_snapshot": FILES_PER_SNAPSHOT, "swallow_files": SWALLOW_FILES,

@@ -151,23 +151,28 @@ class StageBreakdown:
         self.reader = ReadStage()
         self.reader.setup(cfg, res)
 
-        class Timed(Stage):
-            def __init__(self, inner):
-                self.inner, self.name, self.progress_on_kept = inner, inner.name, inner.progress_on_kept
-                self.cpu = 0.0
+        def timed(inner: Stage) -> Stage:
+            """``inner`` with a timer around ``apply``; a subclass of its class, so that the
+            outcome counter checks its declared reasons."""
 
-            def apply(self, doc, count):
-                c0 = time.process_time()
-                try:
-                    return self.inner.apply(doc, count)
-                finally:
-                    self.cpu += time.process_time() - c0
+            class Timed(type(inner)):
+                def __init__(self):
+                    self.inner, self.cpu = inner, 0.0
+
+                def apply(self, doc, count):
+                    c0 = time.process_time()
+                    try:
+                        return self.inner.apply(doc, count)
+                    finally:
+                        self.cpu += time.process_time() - c0
+
+            return Timed()
 
         self.stages = []
         for name in self.spec.file_stages[1:]:
             st = stage_class(name)()
             st.setup(cfg, res)
-            self.stages.append(Timed(st))
+            self.stages.append(timed(st))
         self.setup_s = time.perf_counter() - t0
         self.extractor = next((s.inner.extractor for s in self.stages if s.name == "extract"), None)
 

@@ -8,12 +8,21 @@ the next page; a child that dies (segfault, out of memory under its address-spac
 ``extract_error``.  So one pathological page costs at most the limit and never hangs or kills
 the job.  ``isolation="none"`` calls trafilatura in-process (no limit) for comparisons.
 
-Large pages: with ``fast_above_chars`` > 0, pages whose HTML is longer use trafilatura's
-``fast=True`` (no fallback extractors).  The fallback comparison is what makes a few huge
-pages take seconds to minutes (a 775 KB page: 366 s, a 1 MB page of the test crawl: 2.3 s, vs
-0.1 s fast, same text); the rule depends only on the input, so output stays deterministic.
+Modes (``extract.mode``; measured against ground truth in docs/performance.md, "Extraction"):
 
-Wire format: request ``<u8 fast><u32 length><utf-8 html>``; answer ``<u8 status><u32 length><payload>``
+* ``swallow``: Swallow v1's call, ``trafilatura.extract(html, include_comments=False,
+  include_tables=False)``; with ``fast_above_chars`` > 0, pages whose HTML is longer use
+  ``fast=True`` (no fallback extractors).  The fallback comparison is what makes a few huge
+  pages take seconds to minutes (a 775 KB page: 366 s, a 1 MB page of the test crawl: 2.3 s,
+  vs 0.1 s fast, same text).
+* ``fast``: ``fast=True`` on every page.
+* ``fast_recall``: ``fast=True, favor_recall=True`` up to ``fast_above_chars`` characters of
+  HTML, plain ``fast=True`` above (recall mode takes 8 s on the test crawl's 1 MB page);
+  ``fast_above_chars=0`` removes the cap.
+
+Every rule depends only on the input, so output stays deterministic.
+
+Wire format: request ``<u8 flags><u32 length><utf-8 html>`` (flags: 1 fast, 2 favor_recall); answer ``<u8 status><u32 length><payload>``
 with status ``o`` (text, possibly empty), ``n`` (trafilatura returned nothing) or ``e`` (the
 payload is the exception class name).
 """
@@ -37,7 +46,7 @@ if TYPE_CHECKING:  # the extraction child imports this module: no pyarrow there
     from .record import Doc
 
 __all__ = ["ExtractConfig", "ExtractResult", "Extractor", "trafilatura_extract", "TRAFILATURA_OPTIONS",
-           "ExtractStage"]
+           "ExtractStage", "MODES"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,11 @@ class ExtractConfig:
     timeout_s: float = setting(5.0, 0.1, 3600.0)
     #: "process": trafilatura in a child process (time limit, crash isolation); "none": in-process.
     isolation: str = "process"
-    #: trafilatura fast=True (no fallback extractors); Swallow used the default (False).
+    #: trafilatura fast=True (no fallback extractors) on every page, in any mode; Swallow used
+    #: the default (False).
     fast: bool = False
+    #: The trafilatura call: "swallow" (Swallow v1's), "fast" or "fast_recall" (module docstring).
+    mode: str = "fast_recall"
     #: Pages whose HTML is longer than this many characters use fast=True (0: never).  Their
     #: fallback comparison can take minutes; see corpus/extract.py.
     fast_above_chars: int = setting(500_000, 0, 1 << 31)
@@ -58,11 +70,16 @@ class ExtractConfig:
     def validate(self) -> None:
         if self.isolation not in ("process", "none"):
             raise ConfigError("extract.isolation must be process or none")
+        if self.mode not in MODES:
+            raise ConfigError(f"extract.mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         check_settings(self, "extract")
 
 # Swallow's call (reference §2): everything else at trafilatura's defaults.
 TRAFILATURA_OPTIONS = {"include_comments": False, "include_tables": False}
-_HDR = struct.Struct("<BI")  # fast flag, length
+#: extract.mode values (module docstring).
+MODES = ("swallow", "fast", "fast_recall")
+_FAST, _RECALL = 1, 2  # request flags
+_HDR = struct.Struct("<BI")  # flags, length
 # The child must import the same installed package whatever the working directory holds: the
 # interpreter puts the working directory first on ``sys.path`` for ``-c`` and ``-m``, where a
 # folder named like a package (a checkout, a user's project) would shadow the installed one.
@@ -81,9 +98,11 @@ class ExtractResult:
     seconds: float = 0.0
 
 
-def trafilatura_extract(html: str, fast: bool = False) -> str | None:
+def trafilatura_extract(html: str, fast: bool = False, favor_recall: bool = False) -> str | None:
     import trafilatura
 
+    if favor_recall:  # only then: the swallow call stays exactly Swallow's
+        return trafilatura.extract(html, fast=fast, favor_recall=True, **TRAFILATURA_OPTIONS)
     return trafilatura.extract(html, fast=fast, **TRAFILATURA_OPTIONS)
 
 
@@ -103,9 +122,13 @@ class Extractor:
         fast: bool = False,
         memory_limit_mb: int = 2048,
         fast_above_chars: int = 0,
+        mode: str = "swallow",
     ):
         if isolation not in ("process", "none"):
             raise ValueError(f"isolation must be 'process' or 'none', not {isolation!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
         self.timeout_s = timeout_s
         self.isolation = isolation
         self.fast = fast
@@ -162,13 +185,23 @@ class Extractor:
 
     # -- extraction --------------------------------------------------------------------------
     def uses_fast(self, html: str) -> bool:
-        return self.fast or (self.fast_above_chars > 0 and len(html) > self.fast_above_chars)
+        return self.flags(html) & _FAST != 0
+
+    def flags(self, html: str) -> int:
+        """The trafilatura options for ``html`` (``_FAST``, ``_RECALL``), by the mode."""
+        big = self.fast_above_chars > 0 and len(html) > self.fast_above_chars
+        if self.mode == "swallow":
+            return _FAST if self.fast or big else 0
+        if self.mode == "fast":
+            return _FAST
+        return _FAST if big else _FAST | _RECALL
 
     def extract(self, html: str) -> ExtractResult:
         start = time.perf_counter()
         if self.isolation == "none":
             try:
-                text = trafilatura_extract(html, self.uses_fast(html))
+                flags = self.flags(html)
+                text = trafilatura_extract(html, bool(flags & _FAST), bool(flags & _RECALL))
             except Exception as exc:  # trafilatura/lxml raise many kinds
                 return ExtractResult("extract_error", "", type(exc).__name__, time.perf_counter() - start)
             return _classify(text, time.perf_counter() - start)
@@ -184,7 +217,7 @@ class Extractor:
         start = time.perf_counter()
         payload = html.encode("utf-8", "surrogatepass")
         try:
-            proc.stdin.write(_HDR.pack(self.uses_fast(html), len(payload)) + payload)
+            proc.stdin.write(_HDR.pack(self.flags(html), len(payload)) + payload)
         except (BrokenPipeError, OSError):
             self._kill()
             return ExtractResult("extract_error", "", "ExtractorDied", time.perf_counter() - start)
@@ -245,10 +278,10 @@ def _serve(memory_limit_mb: int) -> None:
         head = inp.read(_HDR.size)
         if len(head) < _HDR.size:
             return
-        fast, n = _HDR.unpack(head)
+        flags, n = _HDR.unpack(head)
         html = inp.read(n).decode("utf-8", "surrogatepass")
         try:
-            text = trafilatura_extract(html, bool(fast))
+            text = trafilatura_extract(html, bool(flags & _FAST), bool(flags & _RECALL))
             status, payload = (b"n", b"") if text is None else (b"o", text.encode("utf-8", "surrogatepass"))
         except BaseException as exc:  # report every failure, including MemoryError
             status, payload = b"e", type(exc).__name__.encode()
@@ -273,7 +306,7 @@ class ExtractStage(Stage):
 
     def setup(self, config: Any, resources: Resources) -> None:
         c = config.extract
-        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb, c.fast_above_chars)
+        self.extractor = Extractor(c.timeout_s, c.isolation, c.fast, c.memory_limit_mb, c.fast_above_chars, c.mode)
 
     def apply(self, doc: "Doc", count: Count) -> "Doc | None":
         html = doc.html or ""

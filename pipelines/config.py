@@ -101,7 +101,7 @@ PRESETS: dict[str, PipelineConfig] = {
     "swallow-v1": PipelineConfig(
         preset="swallow-v1",
         detect=DetectConfig(mode="swallow"),
-        extract=ExtractConfig(fast_above_chars=0),
+        extract=ExtractConfig(mode="swallow", fast_above_chars=0),
         quality=SWALLOW_V1,
         ngwords=NgWordsConfig(mode="naive"),
         hosts=HostsConfig(suffix_match="string", match="exact"),

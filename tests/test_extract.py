@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +149,72 @@ def test_pages_above_the_size_limit_use_fast_mode():
     assert small.extract(html).text == trafilatura_extract(html, fast=False)
     with Extractor(timeout_s=30.0, fast_above_chars=len(html) - 1) as isolated:
         assert isolated.extract(html).text == big.extract(html).text
+
+
+# -- extract.mode ----------------------------------------------------------------------------------
+EXTRACTION_JA = Path(__file__).resolve().parents[1] / "bench" / "extraction_ja"
+
+
+def _truth_lines_found(name: str, ex: Extractor) -> int:
+    """How many lines of the page's hand-checked main text (bench/extraction_ja) ``ex`` keeps."""
+    truth = json.loads((EXTRACTION_JA / "ground-truth.json").read_text(encoding="utf-8"))[name]
+    text = ex.extract((EXTRACTION_JA / truth["file"]).read_text(encoding="utf-8")).text
+    return sum(line.strip() in text for line in truth["text"].splitlines() if line.strip())
+
+
+def test_fast_recall_keeps_content_that_the_swallow_call_and_fast_drop():
+    """The municipal notice's body (a list of items, loosely marked up): recall mode keeps it,
+    trafilatura's default and fast calls keep only the first lines; on the job posting, fast
+    alone loses the requirements (a ``dl``) that the fallback and recall mode keep."""
+    swallow = Extractor(isolation="none", mode="swallow", fast_above_chars=500_000)
+    fast = Extractor(isolation="none", mode="fast")
+    recall = Extractor(isolation="none", mode="fast_recall", fast_above_chars=500_000)
+    found = {m: _truth_lines_found("muni-01", ex) for m, ex in (("s", swallow), ("f", fast), ("r", recall))}
+    assert found["r"] >= found["s"] + 3 and found["r"] >= found["f"] + 3, found
+    job = {m: _truth_lines_found("job-01", ex) for m, ex in (("s", swallow), ("f", fast), ("r", recall))}
+    assert job["f"] + 5 <= min(job["s"], job["r"]), job
+
+
+def test_each_mode_makes_its_documented_call():
+    html = (EXTRACTION_JA / "pages" / "muni-01.html").read_text(encoding="utf-8")
+    import trafilatura
+
+    def call(**kw):
+        return trafilatura.extract(html, include_comments=False, include_tables=False, **kw)
+
+    swallow = Extractor(isolation="none", mode="swallow").extract(html).text
+    assert swallow == call()
+    assert Extractor(isolation="none", mode="fast").extract(html).text == call(fast=True)
+    recall = Extractor(isolation="none", mode="fast_recall", fast_above_chars=len(html)).extract(html).text
+    assert recall == call(fast=True, favor_recall=True) != swallow
+    # above the cap: plain fast; fast_above_chars=0: no cap
+    capped = Extractor(isolation="none", mode="fast_recall", fast_above_chars=len(html) - 1)
+    assert capped.flags(html) == 1 and capped.extract(html).text == call(fast=True)
+    assert Extractor(isolation="none", mode="fast_recall", fast_above_chars=0).extract(html).text == recall
+    # the child process makes the same calls
+    with Extractor(timeout_s=30.0, mode="fast_recall", fast_above_chars=len(html)) as isolated:
+        assert isolated.extract(html).text == recall
+
+
+def test_presets_choose_their_mode_and_bad_modes_are_refused():
+    from jawebcorpus.corpus.errors import ConfigError
+    from jawebcorpus.pipelines.config import PRESETS, apply_overrides
+
+    assert PRESETS["swallow-v1"].extract.mode == "swallow" and PRESETS["swallow-v1"].extract.fast_above_chars == 0
+    assert PRESETS["default"].extract.mode == "fast_recall" and PRESETS["default"].extract.fast_above_chars == 500_000
+    assert apply_overrides(PRESETS["default"], ["extract.mode=fast"]).validate().extract.mode == "fast"
+    for bad in ("Swallow", "recall", "", "fast,recall"):
+        with pytest.raises(ConfigError, match="extract.mode must be one of swallow, fast, fast_recall"):
+            apply_overrides(PRESETS["default"], [f"extract.mode={bad}"]).validate()
+    with pytest.raises(ValueError):
+        Extractor(mode="trafilatura")
+
+
+def test_a_bad_mode_on_the_command_line_is_one_line_and_exit_2(tmp_path, capsys):
+    from jawebcorpus.pipelines.cli import main
+
+    out = tmp_path / "out"
+    rc = main(["run", "--sample", "--quiet", "--output", str(out), "--set", "extract.mode=turbo"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "extract.mode must be one of" in err and "Traceback" not in err
+    assert not out.exists()

@@ -844,3 +844,13 @@ def test_a_damaged_file_through_the_whole_pipeline(tmp_path):
     read = {(r["outcome"], r["reason"]): r["docs"] for r in rows if r["stage"] == "read"}
     assert read[("error", "resync_skipped")] == 1
     assert ids == intact_ids - {victim.headers["warc-record-id"]}
+
+
+@pytest.mark.parametrize("body", [b"", b" ", b"\t\r\n\x0b\x0c  \n", b"\n<p>x</p>\n", b"\x0b\xa0", b"\x1c\x1d\x1e\x1f",
+                                  b"   \x00", b"\n" * 5000 + b"x"])
+def test_empty_body_is_what_bytes_strip_calls_empty(body):
+    """read finds an all-space body without copying it (a search for a non-space byte):
+    ``empty_body`` exactly when ``body.strip()`` is empty (ASCII space, tab, LF, CR, VT, FF)."""
+    records = [warc_record(0, "response", http_block(body, "Content-Type: text/html"))]
+    rows, report, docs = read_file(b"".join(members(records)))
+    assert (("dropped", "empty_body") in reasons(rows)) == (not body.strip())
