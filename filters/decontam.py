@@ -95,9 +95,17 @@ class DecontamConfig:
     min_coverage: float = setting(DEFAULT_MIN_COVERAGE, 0.05, 1.0)
     #: most (hash, item) pairs the index may hold (≈ 15 bytes each with the filter: 50 M ≈ 750 MB)
     max_index_ngrams: int = setting(50_000_000, 1, 2_000_000_000)
+    #: the item files (``--decontaminate FILE``, repeatable; local or remote); none: the stage is off
+    files: tuple[str, ...] = ()
+    #: ``drop`` (reason contaminated) or ``flag`` (kept, with the ``contamination`` column)
+    mode: str = "drop"
 
     def validate(self) -> "DecontamConfig":
         check_settings(self, "decontaminate")
+        if self.mode not in ("drop", "flag"):
+            raise ConfigError(f"decontaminate.mode must be drop or flag, not {self.mode!r}")
+        if not isinstance(self.files, tuple) or not all(isinstance(f, str) and f.strip() for f in self.files):
+            raise ConfigError("decontaminate.files must be file paths (--decontaminate FILE)")
         return self
 
 

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "command resumes an interrupted run; a different configuration is refused)")
     run.add_argument("--until", choices=until_choices(), default="dedup",
                      help="stop after this stage and write what it kept, for inspection, e.g. --until extract "
-                          "(default: dedup, the last stage; --set dedup.enabled=false stops after clean)")
+                          "(default: dedup, the last stage; --set dedup.enabled=false stops after the per-file stages)")
     dd = run.add_argument_group("near-duplicate removal across snapshots")
     dd.add_argument("--against", metavar="INDEX",
                     help="band index (directory of Parquet files) of already-published documents: this run's "
@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the label whose probability is the score (default __label__hq)")
     run.add_argument("--quality-model-threshold", type=float, metavar="P",
                      help="drop documents whose score is below P (reason quality_model_below)")
+    run.add_argument("--decontaminate", action="append", default=[], metavar="FILE",
+                     help="benchmark items (JSON Lines with text and an optional benchmark, or one text per line; "
+                          "local, gs://, s3://; repeatable): documents holding one are dropped (reason contaminated; "
+                          "--set decontaminate.mode=flag keeps them with a contamination column)")
     run.add_argument("--write-rejected", action="store_true",
                      help="also write the Japanese documents dropped after language ID (quality, ngwords, hosts, "
                           "pii, quality_model) to OUT/rejected/, with their stage and reason, to tune thresholds later")
@@ -207,8 +211,13 @@ def _config(args):
         overrides.append(f"quality_model.threshold={args.quality_model_threshold}")
     if args.write_rejected:
         overrides.append("output.rejected=true")
-    cfg = apply_overrides(cfg, overrides).validate()
-    return cfg
+    cfg = apply_overrides(cfg, overrides)
+    if args.decontaminate:  # paths may hold commas: not through --set's comma-separated lists
+        import dataclasses
+
+        files = (*cfg.decontaminate.files, *args.decontaminate)
+        cfg = dataclasses.replace(cfg, decontaminate=dataclasses.replace(cfg.decontaminate, files=files))
+    return cfg.validate()
 
 
 def _remote_config(args):
@@ -280,8 +289,10 @@ def build_spec(args, argv: list[str]):
     checks.check_file_systems(cfg, args.output, args.against, args.write_index)
     inputs, listings = _inputs(args)
     until = args.until
-    if until == "dedup" and not cfg.dedup.enabled:
-        until = "clean"
+    if until == "dedup" and not cfg.dedup.enabled:  # every per-file stage the configuration runs
+        from jawebcorpus.registry import PER_FILE_STAGES, stage
+
+        until = [n for n in PER_FILE_STAGES if stage(n).enabled(cfg)][-1]
     if args.against and until == "dedup":
         from jawebcorpus.pipelines.dedup import check_index_spec
 

@@ -24,6 +24,7 @@ from jawebcorpus.corpus.record import OutputConfig
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.filters.clean import CleanConfig
 from jawebcorpus.filters.hosts import HostsConfig
+from jawebcorpus.filters.hygiene import LICENSE_OFF, OPT_OUT_OFF
 from jawebcorpus.filters.jadetect import DetectConfig
 from jawebcorpus.filters.langid import LangIdConfig
 from jawebcorpus.filters.ngwords import NgWordsConfig
@@ -103,6 +104,10 @@ PRESETS: dict[str, PipelineConfig] = {
         # no PII stage and no signal columns: the output of v1 as built
         pii=PII_OFF,
         output=OutputConfig(signals=False),
+        # none of the corpus hygiene of issue 20 (opt-out, licences; decontamination is off
+        # unless --decontaminate names a file)
+        opt_out=OPT_OUT_OFF,
+        license=LICENSE_OFF,
     ),
     # The lighter rule set Swallow moved to later: no duplicate-n-gram rules, no longest-sentence rule.
     "swallow-light": PipelineConfig(preset="swallow-light", quality=SWALLOW_LIGHT),

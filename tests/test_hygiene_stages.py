@@ -1,0 +1,184 @@
+"""The corpus-hygiene stages wired into the pipeline (issue 20): opt_out, license, decontaminate.
+
+A crawl of the project's own Japanese articles (tests/fixturegen) with opt-out signals in the
+HTTP headers and the page, licence links, and benchmark items written for the project embedded
+in pages, run through the real Beam pipeline (the CLI), in drop and flag modes; the
+``swallow-v1`` preset runs none of these stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from fixturegen.benchitems import items as bench_items
+from fixturegen.pages import article_html
+from fixturegen.texts import JA_ARTICLES
+from fixturegen.warcs import capture, gz, http_response, warcinfo
+from jawebcorpus import registry
+from jawebcorpus.corpus.http import parse_response
+from jawebcorpus.corpus.stats import check_accounting
+from jawebcorpus.pipelines.cli import main
+
+SNAP = "CC-MAIN-2031-05"
+POLICY = "https://www.minato-shinbun.example.jp/tdm-policy.json"
+ITEM = next(i for i in bench_items() if i["benchmark"] == "JSQuAD-like")
+
+
+def _page(name: str, head: str = "", extra: list[str] = (), link: str = "") -> bytes:
+    title, paras = JA_ARTICLES[name]
+    html = article_html(title, paras, declare="UTF-8", declared_as="meta", lang="ja", extra=list(extra))
+    html = html.replace("</head>", head + "\n</head>").replace("</article>", link + "\n</article>")
+    return html.encode("utf-8")
+
+
+#: (key, article, extra response headers, <head> addition, extra lines, licence link, expected)
+PAGES = [
+    ("plain", "library", [], "", [], "", "kept"),
+    ("xrobots-agent", "cycling", [("X-Robots-Tag", "noindex"), ("X-Robots-Tag", "otherbot: nofollow, noai")],
+     "", [], "", "x-robots-tag:noai"),
+    ("tdm-meta", "miso", [], f'<meta name="tdm-reservation" content="1"><meta name="tdm-policy" content="{POLICY}">',
+     [], "", "meta-tdm-reservation"),
+    ("tdm-header", "stars", [("TDM-Reservation", "1"), ("tdm-policy", POLICY)], "", [], "", "tdm-reservation"),
+    ("robots-meta", "sento", [], '<meta name="robots" content="noai, noimageai">', [], "", "meta-robots:noai"),
+    # look-alikes: not opt-outs
+    ("lookalike", "pottery", [("X-Robots-Tag", "noindex, nofollow"), ("tdm-reservation", "0")],
+     '<meta name="robots" content="noimageai"><meta name="description" content="noai についての記事">', [], "", "kept"),
+    ("header-1-meta-0", "tram", [("tdm-reservation", "1")], '<meta name="tdm-reservation" content="0">', [], "", "kept"),
+    ("licensed", "winter", [], "", [], '<p>この記事は<a rel="license" href="http://creativecommons.org/licenses/by-sa/4.0/deed.ja">'
+     "CC BY-SA 4.0</a>で提供されています。</p>", "kept"),
+    ("contaminated", "library", [], "", ITEM["text"].split("\n"), "", "contaminated"),
+]
+
+
+def build(root: Path) -> Path:
+    name = "CC-MAIN-20310101000000-20310101020000-00000.warc.gz"
+    members = [gz(warcinfo(SNAP, name, "2031-01-01T00:00:00Z"))]
+    for n, (key, art, headers, head, extra, link, _) in enumerate(PAGES):
+        body = _page(art, head, extra, link)
+        block, payload = http_response(body, content_type="text/html; charset=UTF-8", extra=headers)
+        url = f"https://{key}.example.jp/articles/{n}.html"
+        members += [gz(r) for r in capture(SNAP, url, f"2031-01-01T00:{n:02d}:00Z", block, payload)]
+    path = root / "crawl-data" / SNAP / "segments" / "1" / "warc" / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"".join(members))
+    return root
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("hygiene"))
+
+
+@pytest.fixture(scope="module")
+def items_file(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("items") / "bench.jsonl"
+    p.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in bench_items()), encoding="utf-8")
+    return p
+
+
+def _rows(out: Path, name: str) -> list[dict]:
+    return json.loads((out / "stats" / name).read_text())
+
+
+def _written(out: Path) -> list[dict]:
+    return [r for f in sorted((out / "data").rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def test_every_occurrence_of_the_signal_headers_is_kept():
+    block, _ = http_response(b"<html></html>", extra=[("X-Robots-Tag", "noindex"), ("x-robots-tag", "noai"),
+                                                      ("TDM-Policy", POLICY), ("Server", "x")])
+    resp = parse_response(block, 1 << 20)
+    assert resp.signal_headers == (("x-robots-tag", "noindex"), ("x-robots-tag", "noai"), ("tdm-policy", POLICY))
+    assert resp.headers["x-robots-tag"] == "noindex"  # the dict still keeps the first
+
+
+def test_drop_mode_license_and_decontamination(crawl, items_file, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--quiet", "--input", str(crawl), "--output", str(out), "--set", "dedup.enabled=false",
+                 "--decontaminate", str(items_file), "--samples-per-reason", "5"]) == 0
+    rows = _rows(out, "stages.json")
+    assert check_accounting(rows, registry.STAGE_NAMES) == []
+    got = {(r["stage"], r["outcome"], r["reason"]): r["docs"] for r in rows}
+    assert got[("opt_out", "dropped", "opt_out")] == 4
+    assert got[("opt_out", "kept", "no_opt_out")] == 5
+    assert got[("license", "kept", "licensed")] == 1
+    assert got[("decontaminate", "dropped", "contaminated")] == 1
+    details = _rows(out, "details.json")
+    signals = {d["name"]: d["docs"] for d in details if d["stage"] == "opt_out" and d["kind"] == "opt_out_signal"}
+    assert signals == {"x-robots-tag:noai": 1, "meta-tdm-reservation": 1, "tdm-reservation": 1, "meta-robots:noai": 1}
+    assert {d["snapshot"] for d in details if d["kind"] == "opt_out_signal"} == {SNAP}
+    assert [d["docs"] for d in details if d["kind"] == "tdm_policy"] == [2]
+    assert {d["name"]: d["docs"] for d in details if d["stage"] == "decontaminate"} == {"JSQuAD-like": 1}
+    lic = [d for d in details if d["stage"] == "write" and d["kind"] == "license"]
+    assert [(d["name"], d["docs"]) for d in lic] == [("cc-by-sa-4.0", 1)] and lic[0]["chars"] > 100
+    written = _written(out)
+    urls = {r["url"].split("/")[2].split(".")[0] for r in written}
+    assert urls == {"plain", "lookalike", "header-1-meta-0", "licensed"}
+    assert {r["url"].split("/")[2].split(".")[0]: r["license"] for r in written}["licensed"] == "cc-by-sa-4.0"
+    assert sum(r["license"] is not None for r in written) == 1
+    assert "opt_out" not in written[0] and "contamination" not in written[0]  # drop mode: no always-null column
+    assert (out / "samples" / "opt_out" / "opt_out.jsonl").exists()
+
+
+def test_flag_modes_keep_them_with_columns(crawl, items_file, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--quiet", "--input", str(crawl), "--output", str(out), "--set", "dedup.enabled=false",
+                 "--set", "opt_out.action=flag", "--set", "decontaminate.mode=flag",
+                 "--decontaminate", str(items_file)]) == 0
+    rows = _rows(out, "stages.json")
+    got = {(r["stage"], r["outcome"], r["reason"]): r["docs"] for r in rows}
+    assert got[("opt_out", "kept", "opt_out_flagged")] == 4 and ("opt_out", "dropped", "opt_out") not in got
+    assert got[("decontaminate", "kept", "contamination_flagged")] == 1
+    written = {r["url"].split("/")[2].split(".")[0]: r for r in _written(out)}
+    assert len(written) == len(PAGES)
+    for key, *_, expect in PAGES:
+        r = written[key]
+        if expect in ("kept", "contaminated"):
+            assert r["opt_out"] is None, key
+        else:
+            assert r["opt_out"] == expect, key
+    assert written["tdm-meta"]["tdm_policy"] == POLICY and written["tdm-header"]["tdm_policy"] == POLICY
+    assert written["xrobots-agent"]["tdm_policy"] is None
+    found = json.loads(written["contaminated"]["contamination"])
+    # the item's passage is half of every question on it: the other questions on it match too
+    assert found[0]["id"] == ITEM["id"] and found[0]["coverage"] == 1.0
+    assert {f["benchmark"] for f in found} == {"JSQuAD-like"} and all(f["coverage"] >= 0.5 for f in found)
+    assert all(r["contamination"] is None for k, r in written.items() if k != "contaminated")
+
+
+def test_swallow_v1_runs_none_of_them(crawl, items_file, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--quiet", "--input", str(crawl), "--output", str(out), "--preset", "swallow-v1",
+                 "--set", "dedup.enabled=false"]) == 0
+    run = json.loads((out / "stats" / "run.json").read_text())
+    assert not {"opt_out", "license", "decontaminate"} & set(run["stages"])
+    assert not {r["stage"] for r in _rows(out, "stages.json")} & {"opt_out", "license", "decontaminate"}
+    assert not [d for d in _rows(out, "details.json") if d["kind"] == "license"]
+
+
+@pytest.mark.parametrize("content, why", [
+    (None, "not found"),
+    (b"", "no item"),
+    (b"\n\n  \n", "no item"),
+    (b"\xff\xfe\x00bad bytes\n", "not UTF-8"),
+    (b'{"text": "ok"}\n{"nope": 1}\n', "line 2 has no \"text\""),
+    ("短い\nはい\n".encode(), "shorter than decontaminate.n"),
+])
+def test_a_bad_items_file_is_refused_before_the_run(crawl, tmp_path, capsys, content, why):
+    p = tmp_path / "items.jsonl"
+    if content is not None:
+        p.write_bytes(content)
+    out = tmp_path / "out"
+    assert main(["run", "--quiet", "--input", str(crawl), "--output", str(out), "--decontaminate", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert why in err and len(err.splitlines()) == 1, err
+    assert not out.exists() or not any(out.rglob("*.parquet"))
+
+
+def test_bad_settings_are_refused(crawl, tmp_path, capsys):
+    for bad in ("opt_out.action=keep", "decontaminate.mode=mask", "opt_out.enabled=maybe"):
+        assert main(["run", "--quiet", "--input", str(crawl), "--output", str(tmp_path / "o"), "--set", bad]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
