@@ -21,6 +21,7 @@ from jawebcorpus import registry
 from jawebcorpus.corpus.http import parse_response
 from jawebcorpus.corpus.stats import check_accounting
 from jawebcorpus.pipelines.cli import main
+from jawebcorpus.report import build_report, load_run
 
 SNAP = "CC-MAIN-2031-05"
 POLICY = "https://www.minato-shinbun.example.jp/tdm-policy.json"
@@ -121,6 +122,14 @@ def test_drop_mode_license_and_decontamination(crawl, items_file, tmp_path):
     assert sum(r["license"] is not None for r in written) == 1
     assert "opt_out" not in written[0] and "contamination" not in written[0]  # drop mode: no always-null column
     assert (out / "samples" / "opt_out" / "opt_out.jsonl").exists()
+    # the report's section: opt-outs per signal and snapshot, licences written, contamination per benchmark
+    h = build_report([load_run(str(out))])["runs"][0]["hygiene"]
+    assert h["opt_out"]["opt_out"] == 4 and h["opt_out"]["dropped"] == 4 and h["opt_out"]["action"] == "drop"
+    assert {s["signal"]: s["docs"] for s in h["opt_out"]["per_signal"]} == signals
+    assert h["opt_out"]["per_snapshot"] == [{"snapshot": SNAP, "pages": 9, "opt_out": 4, "share": 4 / 9}]
+    assert [(w["license"], w["docs"]) for w in h["license"]["written"]] == [("cc-by-sa-4.0", 1)]
+    assert h["decontaminate"]["per_benchmark"][0]["benchmark"] == "JSQuAD-like" and h["decontaminate"]["dropped"] == 1
+    assert main(["report", str(out)]) == 0
 
 
 def test_flag_modes_keep_them_with_columns(crawl, items_file, tmp_path):
