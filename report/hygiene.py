@@ -1,7 +1,7 @@
-"""The report's corpus-hygiene section (issue 20): opt-outs, licences, contamination, boilerplate.
+"""The report's corpus-hygiene section (issue 20): opt-outs, licences, contamination.
 
 :func:`hygiene_section` sums the detail rows of the ``opt_out``, ``license``, ``decontaminate``
-and ``boilerplate`` stages and the write stage's ``license`` rows into one JSON-ready dict (None
+stages and the write stage's ``license`` rows into one JSON-ready dict (None
 when none of those stages ran); :func:`hygiene_lines` is its terminal text and
 :func:`hygiene_html` its HTML panel.
 
@@ -9,8 +9,7 @@ when none of those stages ran); :func:`hygiene_lines` is its terminal text and
   the pages entering the stage;
 * licences: the written documents and characters per licence (an openly licensed subset is a
   filter on the ``license`` column), and the pages that declared one;
-* contamination: documents per benchmark;
-* boilerplate: characters removed and the most removed lines, with an example of each.
+* contamination: documents per benchmark.
 """
 
 from __future__ import annotations
@@ -24,9 +23,7 @@ from .schema import StageEntry
 
 __all__ = ["hygiene_section", "hygiene_lines", "hygiene_html", "HYGIENE_STAGES"]
 
-HYGIENE_STAGES = ("opt_out", "license", "decontaminate", "boilerplate")
-#: the boilerplate stage's examples of removed lines (details kind, name = line text)
-BOILERPLATE_TOP = 20
+HYGIENE_STAGES = ("opt_out", "license", "decontaminate")
 
 
 def _entry(funnel: list[StageEntry], stage: str) -> StageEntry | None:
@@ -52,9 +49,9 @@ def _sorted(acc: dict[str, list[int]], key: str) -> list[dict]:
 
 
 def hygiene_section(run: RunStats, total: list[StageEntry], snapshots: dict[str, list[StageEntry]]) -> dict | None:
-    """Opt-outs, licences, contamination and boilerplate of one run (None: none of the stages ran)."""
+    """Opt-outs, licences and contamination of one run (None: none of the stages ran)."""
     cfg = run.info.config if isinstance(run.info.config, dict) else {}
-    out: dict = {"opt_out": None, "license": None, "decontaminate": None, "boilerplate": None}
+    out: dict = {"opt_out": None, "license": None, "decontaminate": None}
     st = _entry(total, "opt_out")
     if st is not None:
         per_snap = []
@@ -87,17 +84,6 @@ def hygiene_section(run: RunStats, total: list[StageEntry], snapshots: dict[str,
                                 "dropped": _reason(st, "dropped", "contaminated"),
                                 "flagged": _reason(st, "kept", "contamination_flagged"),
                                 "per_benchmark": _sorted(_sum(run, "decontaminate", "benchmark"), "benchmark")}
-    st = _entry(total, "boilerplate")
-    if st is not None:
-        lines = _sum(run, "boilerplate", "removed_line")
-        top = _sorted(lines, "line")[:BOILERPLATE_TOP]
-        removed = sum(v[1] for v in lines.values())
-        hosts = _sum(run, "boilerplate", "host_lines")
-        out["boilerplate"] = {"docs": st["in_docs"], "chars_in": st["in_chars"],
-                              "chars_removed": removed,
-                              "share_removed": removed / st["in_chars"] if st["in_chars"] else None,
-                              "docs_changed": _reason(st, "kept", "lines_removed"),
-                              "hosts_with_boilerplate": len(hosts), "top_lines": top}
     return out if any(v is not None for v in out.values()) else None
 
 
@@ -126,13 +112,6 @@ def hygiene_lines(h: dict, width: int) -> list[str]:
                       f"benchmark item", width, "  "))
         for b in d["per_benchmark"]:
             L.append(f"  {b['benchmark'][:40]:<40} {fmt_int(b['docs']):>8} docs")
-    b = h.get("boilerplate")
-    if b is not None:
-        L.extend(wrap(f"boilerplate lines: {fmt_si(b['chars_removed'])} of {fmt_si(b['chars_in'])} characters removed "
-                      f"({fmt_pct(b['share_removed'])}) from {fmt_int(b['docs_changed'])} documents; "
-                      f"{fmt_int(b['hosts_with_boilerplate'])} hosts", width, "  "))
-        for t in b["top_lines"][:10]:
-            L.extend(wrap(f"{fmt_int(t['docs']):>6} docs {fmt_si(t['chars']):>6} chars  {t['line'][:120]}", width, "                "))
     return L
 
 
@@ -140,7 +119,7 @@ def hygiene_html(m: dict) -> str:
     """One run's panel: the same numbers as tables."""
     h = m.get("hygiene")
     if not h:
-        return '<div class="empty">no opt-out, licence, decontamination or boilerplate stage in this run</div>'
+        return '<div class="empty">no opt-out, licence or decontamination stage in this run</div>'
     esc = html_lib.escape
     P: list[str] = []
 
@@ -165,8 +144,4 @@ def hygiene_html(m: dict) -> str:
     if d is not None:
         table(f"Contamination ({d['mode'] or '?'}): {fmt_int(d['dropped'] + d['flagged'])} of {fmt_int(d['docs'])} documents",
               ["benchmark", "documents"], [[b["benchmark"], fmt_int(b["docs"])] for b in d["per_benchmark"]])
-    b = h.get("boilerplate")
-    if b is not None:
-        table(f"Boilerplate lines removed: {fmt_si(b['chars_removed'])} characters ({fmt_pct(b['share_removed'])})",
-              ["line", "documents", "characters"], [[t["line"], fmt_int(t["docs"]), fmt_si(t["chars"])] for t in b["top_lines"]])
     return "".join(P)
