@@ -8,6 +8,7 @@ in pages, run through the real Beam pipeline (the CLI), in drop and flag modes; 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -191,3 +192,23 @@ def test_bad_settings_are_refused(crawl, tmp_path, capsys):
     for bad in ("opt_out.action=keep", "decontaminate.mode=mask", "opt_out.enabled=maybe"):
         assert main(["run", "--quiet", "--input", str(crawl), "--output", str(tmp_path / "o"), "--set", bad]) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_the_shared_crawl_through_the_pipeline(shared_dir, items_file, tmp_path):
+    """The real crawl, every hygiene stage on (opt-outs and contamination flagged): no document of
+    it holds one of the written benchmark items, and its opt-out pages (the six `noai` pages are
+    not Japanese) never reach the stage."""
+    out = tmp_path / "out"
+    assert main(["run", "--quiet", "--input", str(shared_dir / "crawl"), "--output", str(out),
+                 "--set", "opt_out.action=flag", "--set", "decontaminate.mode=flag",
+                 "--decontaminate", str(items_file)]) == 0
+    rows = _rows(out, "stages.json")
+    assert check_accounting(rows, registry.STAGE_NAMES) == []
+    got = defaultdict(int)
+    for r in rows:
+        got[(r["stage"], r["outcome"], r["reason"])] += r["docs"]
+    assert got[("decontaminate", "kept", "clean")] >= 50 and got[("decontaminate", "kept", "contamination_flagged")] == 0
+    assert got[("opt_out", "kept", "no_opt_out")] >= 100 and got[("opt_out", "kept", "opt_out_flagged")] == 0
+    assert all(r["contamination"] is None and r["opt_out"] is None for r in _written(out))
