@@ -37,7 +37,7 @@ class OutputConfig:
     #: model's score): re-filter later without reading Common Crawl again (docs/schema.md).
     signals: bool = True
     #: Also write the Japanese documents dropped after language ID (quality, ngwords, hosts,
-    #: pii, quality_model) to OUT/rejected/, with their stage and reason.
+    #: pii, quality_model, decontaminate) to OUT/rejected/, with their stage and reason.
     rejected: bool = False
 
     def validate(self) -> None:

@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "--set decontaminate.mode=flag keeps them with a contamination column)")
     run.add_argument("--write-rejected", action="store_true",
                      help="also write the Japanese documents dropped after language ID (quality, ngwords, hosts, "
-                          "pii, quality_model) to OUT/rejected/, with their stage and reason, to tune thresholds later")
+                          "pii, quality_model, decontaminate) to OUT/rejected/, with their stage and reason, to tune thresholds later")
     run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
                      help="write up to N example documents per drop reason (every stage after read) to OUT/samples/<stage>/<reason>.jsonl "
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
