@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from jawebcorpus.corpus.settings import check_settings, setting
+from jawebcorpus.corpus.stage import DetailKind, Reason, Stage
 
 __all__ = ["BoilerplateConfig", "HostSample", "normalise_line", "line_hash", "url_key", "doc_line_hashes",
-           "remove_lines"]
+           "remove_lines", "removed_lines", "BoilerplateStage"]
 
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
@@ -49,6 +50,8 @@ _DIGITS = re.compile(r"\d+")
 
 @dataclass(frozen=True)
 class BoilerplateConfig:
+    #: run the stage (after every file is committed, before dedup; needs dedup.enabled)
+    enabled: bool = False
     #: pages of a host kept in its sample (the smallest URL hashes)
     sample_docs: int = setting(256, 8, 100_000)
     #: distinct lines of a page kept in the sample
@@ -60,6 +63,8 @@ class BoilerplateConfig:
     #: lines shorter or longer than these (normalised characters) are never boilerplate
     min_line_chars: int = setting(2, 1, 10_000)
     max_line_chars: int = setting(200, 2, 100_000)
+    #: the most removed lines reported per snapshot (details kind removed_line)
+    top_lines: int = setting(50, 1, 10_000)
 
     def validate(self) -> "BoilerplateConfig":
         check_settings(self, "boilerplate")
@@ -166,3 +171,34 @@ def remove_lines(text: str, frequent: frozenset[int] | set[int],
         return text, 0, 0
     out = "\n".join(kept)
     return out, removed, len(text) - len(out)
+
+
+def removed_lines(text: str, frequent: frozenset[int] | set[int], cfg: BoilerplateConfig = BoilerplateConfig()) -> list[str]:
+    """The lines of ``text`` that :func:`remove_lines` removes, stripped (for the report)."""
+    if not frequent or not text:
+        return []
+    out = []
+    for line in text.split("\n"):
+        norm = normalise_line(line)
+        if _countable(norm, cfg) and line_hash(norm) in frequent:
+            out.append(line.strip())
+    return out
+
+
+class BoilerplateStage(Stage):
+    """boilerplate: lines repeated across a host's pages, removed (implemented by the Beam graph
+    after every file is committed, before dedup: ``pipelines/boilerplate.py``)."""
+
+    name = "boilerplate"
+    summary = "lines repeated across many pages of the same host (menus, footers), removed"
+    settings = BoilerplateConfig
+    enabled_by = "enabled"
+    per_file = False
+    chars = "text characters (after the removal when kept)"
+    reasons = (
+        *Reason.kept("boilerplate lines of its host removed", "lines_removed"),
+        *Reason.kept("no boilerplate line of its host", "unchanged"),
+        *Reason.dropped("every line of the text was boilerplate of its host", "emptied"),
+    )
+    details = (DetailKind("removed_line", "the line (stripped)", "the most removed lines per snapshot "
+                          "(boilerplate.top_lines): documents that lost the line, characters removed"),)

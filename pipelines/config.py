@@ -41,6 +41,9 @@ __all__ = [
 
 def _validate(self) -> "PipelineConfig":
     """Every section's ``validate``, then the rules that span sections; returns ``self``."""
+    if self.boilerplate.enabled and not self.dedup.enabled:
+        raise ConfigError("boilerplate.enabled=true needs the dedup stage: it runs after every file is committed, "
+                          "before dedup (dedup.enabled=false)")
     if self.dedup.tie_break == "quality" and not self.quality_model.path:
         raise ConfigError("dedup.tie_break=quality ranks copies by the quality model's score: set "
                           "--quality-model PATH (quality_model.path)")

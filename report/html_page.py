@@ -545,10 +545,10 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
     if signal_secs:
         pair(*signal_secs)
     if any(m.get("hygiene") for m in models):
-        section("hygiene", "Opt-outs, licences, contamination",
+        section("hygiene", "Opt-outs, licences, contamination, boilerplate",
                 "Pages whose publisher reserves text-and-data mining or AI use, per deciding signal and snapshot "
                 "(<code>opt_out</code>); the written documents per Creative Commons licence (<code>license</code> "
-                "column); documents holding a benchmark item, per benchmark (<code>decontaminate</code>).", _panels(models, hygiene_html))
+                "column); documents holding a benchmark item, per benchmark (<code>decontaminate</code>); the most removed boilerplate lines (<code>boilerplate</code>).", _panels(models, hygiene_html))
     section("extrapolation", "Extrapolation to whole snapshots, next to Swallow",
             "Files are the sampling unit: the documents and characters written per sampled WARC file are scaled to "
             "the files of the snapshot (its <code>warc.paths.gz</code> when it is next to the input, else "

@@ -1,4 +1,4 @@
-"""The report's corpus-hygiene section (issue 20): opt-outs, licences, contamination.
+"""The report's corpus-hygiene section (issue 20): opt-outs, licences, contamination, boilerplate.
 
 :func:`hygiene_section` sums the detail rows of the ``opt_out``, ``license``, ``decontaminate``
 stages and the write stage's ``license`` rows into one JSON-ready dict (None
@@ -9,7 +9,8 @@ when none of those stages ran); :func:`hygiene_lines` is its terminal text and
   the pages entering the stage;
 * licences: the written documents and characters per licence (an openly licensed subset is a
   filter on the ``license`` column), and the pages that declared one;
-* contamination: documents per benchmark.
+* contamination: documents per benchmark;
+* boilerplate: characters removed and the most removed lines (``removed_line`` rows).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .schema import StageEntry
 
 __all__ = ["hygiene_section", "hygiene_lines", "hygiene_html", "HYGIENE_STAGES"]
 
-HYGIENE_STAGES = ("opt_out", "license", "decontaminate")
+HYGIENE_STAGES = ("opt_out", "license", "decontaminate", "boilerplate")
 
 
 def _entry(funnel: list[StageEntry], stage: str) -> StageEntry | None:
@@ -51,7 +52,7 @@ def _sorted(acc: dict[str, list[int]], key: str) -> list[dict]:
 def hygiene_section(run: RunStats, total: list[StageEntry], snapshots: dict[str, list[StageEntry]]) -> dict | None:
     """Opt-outs, licences and contamination of one run (None: none of the stages ran)."""
     cfg = run.info.config if isinstance(run.info.config, dict) else {}
-    out: dict = {"opt_out": None, "license": None, "decontaminate": None}
+    out: dict = {"opt_out": None, "license": None, "decontaminate": None, "boilerplate": None}
     st = _entry(total, "opt_out")
     if st is not None:
         per_snap = []
@@ -84,6 +85,17 @@ def hygiene_section(run: RunStats, total: list[StageEntry], snapshots: dict[str,
                                 "dropped": _reason(st, "dropped", "contaminated"),
                                 "flagged": _reason(st, "kept", "contamination_flagged"),
                                 "per_benchmark": _sorted(_sum(run, "decontaminate", "benchmark"), "benchmark")}
+    st = _entry(total, "boilerplate")
+    if st is not None:
+        kept_chars = sum(r["chars"] for r in st["kept_reasons"])
+        dropped_chars = st["dropped_chars"]
+        # characters removed: what entered, less what it kept and the emptied documents' text
+        removed = max(0, st["in_chars"] - kept_chars - dropped_chars)
+        lines = _sorted(_sum(run, "boilerplate", "removed_line"), "line")
+        out["boilerplate"] = {"docs": st["in_docs"], "chars_in": st["in_chars"], "chars_removed": removed + dropped_chars,
+                              "share_removed": (removed + dropped_chars) / st["in_chars"] if st["in_chars"] else None,
+                              "docs_changed": _reason(st, "kept", "lines_removed"),
+                              "docs_emptied": _reason(st, "dropped", "emptied"), "top_lines": lines[:50]}
     return out if any(v is not None for v in out.values()) else None
 
 
@@ -112,6 +124,13 @@ def hygiene_lines(h: dict, width: int) -> list[str]:
                       f"benchmark item", width, "  "))
         for b in d["per_benchmark"]:
             L.append(f"  {b['benchmark'][:40]:<40} {fmt_int(b['docs']):>8} docs")
+    b = h.get("boilerplate")
+    if b is not None:
+        L.extend(wrap(f"boilerplate lines: {fmt_si(b['chars_removed'])} of {fmt_si(b['chars_in'])} characters removed "
+                      f"({fmt_pct(b['share_removed'])}); {fmt_int(b['docs_changed'])} documents lost lines, "
+                      f"{fmt_int(b['docs_emptied'])} emptied; most removed:", width, "  "))
+        for t in b["top_lines"][:10]:
+            L.extend(wrap(f"{fmt_int(t['docs']):>7} docs  {t['line'][:100]}", width, "                "))
     return L
 
 
@@ -119,7 +138,7 @@ def hygiene_html(m: dict) -> str:
     """One run's panel: the same numbers as tables."""
     h = m.get("hygiene")
     if not h:
-        return '<div class="empty">no opt-out, licence or decontamination stage in this run</div>'
+        return '<div class="empty">no opt-out, licence, decontamination or boilerplate stage in this run</div>'
     esc = html_lib.escape
     P: list[str] = []
 
@@ -144,4 +163,9 @@ def hygiene_html(m: dict) -> str:
     if d is not None:
         table(f"Contamination ({d['mode'] or '?'}): {fmt_int(d['dropped'] + d['flagged'])} of {fmt_int(d['docs'])} documents",
               ["benchmark", "documents"], [[b["benchmark"], fmt_int(b["docs"])] for b in d["per_benchmark"]])
+    b = h.get("boilerplate")
+    if b is not None:
+        table(f"Boilerplate lines: {fmt_si(b['chars_removed'])} characters removed ({fmt_pct(b['share_removed'])}), "
+              f"{fmt_int(b['docs_changed'])} documents changed", ["most removed line", "documents", "characters"],
+              [[t["line"], fmt_int(t["docs"]), fmt_si(t["chars"])] for t in b["top_lines"]])
     return "".join(P)

@@ -339,7 +339,7 @@ def render_text(report: Report, width: int = 80, per_snapshot: bool = False, htm
             rule(f"quality model score ({m['quality_model']['stage']}){tag}")
             L.extend(_quality_model_lines(m["quality_model"], width))
         if m.get("hygiene"):
-            rule(f"opt-outs, licences, contamination{tag}")
+            rule(f"opt-outs, licences, contamination, boilerplate{tag}")
             L.extend(hygiene_lines(m["hygiene"], width))
     for m in models:
         rule("extrapolation to whole snapshots" + ("" if len(models) == 1 else f" ({m['key']})"))

@@ -212,3 +212,66 @@ def test_the_shared_crawl_through_the_pipeline(shared_dir, items_file, tmp_path)
     assert got[("decontaminate", "kept", "clean")] >= 50 and got[("decontaminate", "kept", "contamination_flagged")] == 0
     assert got[("opt_out", "kept", "no_opt_out")] >= 100 and got[("opt_out", "kept", "opt_out_flagged")] == 0
     assert all(r["contamination"] is None and r["opt_out"] is None for r in _written(out))
+
+
+# -- boilerplate lines (after every file, before dedup) ----------------------------------------------
+TAGLINE = "みなと町だより・地域のできごとを毎週お届けします。"  # on every page of the host
+ON_THREE = "今週の担当は編集部の佐藤です。ご意見をお寄せください。"  # on 3 of 8 pages: stays
+BP_SNAP = "CC-MAIN-2031-09"
+
+
+def build_host(root: Path) -> Path:
+    name = "CC-MAIN-20310301000000-20310301020000-00000.warc.gz"
+    members = [gz(warcinfo(BP_SNAP, name, "2031-03-01T00:00:00Z"))]
+    for n, art in enumerate(JA_ARTICLES):
+        title, paras = JA_ARTICLES[art]
+        paras = [[TAGLINE]] + paras + ([[ON_THREE]] if n < 3 else [])
+        html = article_html(title, paras, declare="UTF-8", declared_as="meta", lang="ja").encode()
+        block, payload = http_response(html, content_type="text/html; charset=UTF-8")
+        members += [gz(r) for r in capture(BP_SNAP, f"https://machi.example.jp/{art}.html",
+                                            f"2031-03-01T00:{n:02d}:00Z", block, payload)]
+    path = root / "crawl-data" / BP_SNAP / "segments" / "1" / "warc" / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"".join(members))
+    return root
+
+
+@pytest.fixture(scope="module")
+def host_crawl(tmp_path_factory) -> Path:
+    return build_host(tmp_path_factory.mktemp("host"))
+
+
+def test_boilerplate_lines_are_learned_per_host_and_removed(host_crawl, tmp_path):
+    plain, cleaned = tmp_path / "plain", tmp_path / "cleaned"
+    assert main(["run", "--quiet", "--input", str(host_crawl), "--output", str(plain)]) == 0
+    assert main(["run", "--quiet", "--input", str(host_crawl), "--output", str(cleaned),
+                 "--set", "boilerplate.enabled=true", "--samples-per-reason", "2"]) == 0
+    before = {r["url"]: r for r in _written(plain)}
+    after = {r["url"]: r for r in _written(cleaned)}
+    assert len(before) == len(after) == len(JA_ARTICLES)
+    for url, r in before.items():
+        assert TAGLINE in r["text"]
+        # exactly the tagline's line goes; everything else (the line on 3 of 8 pages too) stays
+        want = "\n".join(line for line in r["text"].split("\n") if line.strip() != TAGLINE)
+        assert after[url]["text"] == want and after[url]["num_chars"] == len(want)
+    assert sum(ON_THREE in r["text"] for r in after.values()) == 3
+    rows = _rows(cleaned, "stages.json")
+    assert check_accounting(rows, registry.STAGE_NAMES) == []
+    got = {(r["stage"], r["outcome"], r["reason"]): (r["docs"], r["chars"]) for r in rows}
+    removed = sum(len(r["text"]) - len(after[u]["text"]) for u, r in before.items())
+    assert got[("boilerplate", "kept", "lines_removed")] == (8, sum(len(r["text"]) for r in after.values()))
+    assert got[("dedup", "kept", "unique")][0] == 8
+    run = json.loads((cleaned / "stats" / "run.json").read_text())
+    assert run["stages"][run["stages"].index("boilerplate") + 1] == "dedup"
+    details = [d for d in _rows(cleaned, "details.json") if d["stage"] == "boilerplate"]
+    assert [(d["name"], d["docs"]) for d in details] == [(TAGLINE, 8)]
+    h = build_report([load_run(str(cleaned))])["runs"][0]["hygiene"]["boilerplate"]
+    assert h["chars_removed"] == removed and h["top_lines"][0]["line"] == TAGLINE and h["docs_changed"] == 8
+
+
+def test_boilerplate_needs_dedup(host_crawl, tmp_path, capsys):
+    for extra in (["--set", "dedup.enabled=false"], ["--until", "boilerplate"]):
+        assert main(["run", "--quiet", "--input", str(host_crawl), "--output", str(tmp_path / "o"),
+                     "--set", "boilerplate.enabled=true", *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "boilerplate" in err and len(err.splitlines()) == 1, err

@@ -227,7 +227,7 @@ def test_config_round_trips_through_a_dict():
     d = cfg.to_dict()
     assert d["preset"] == "swallow-v1" and d["extract"]["timeout_s"] == 3.0
     assert set(d) == {"preset", "read", "detect", "opt_out", "license", "extract", "langid", "quality", "ngwords",
-                      "hosts", "clean", "pii", "quality_model", "decontaminate", "dedup", "output"}
+                      "hosts", "clean", "pii", "quality_model", "decontaminate", "boilerplate", "dedup", "output"}
 
 
 # -- stats -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from jawebcorpus.corpus.read import ReadStage
 from jawebcorpus.corpus.record import WriteStage
 from jawebcorpus.corpus.stage import OUTCOMES, Asset, Column, Stage
 from jawebcorpus.dedup.config import DedupStage
+from jawebcorpus.filters.boilerplate import BoilerplateStage
 from jawebcorpus.filters.clean import CleanStage
 from jawebcorpus.filters.hosts import HostsStage
 from jawebcorpus.filters.hygiene import DecontamStage, LicenseStage, OptOutStage
@@ -43,7 +44,8 @@ __all__ = [
 #: ``dedup`` and ``write`` are the Beam graph's, after every file is committed.
 STAGES: tuple[type[Stage], ...] = (
     ReadStage, DetectStage, DecodeStage, OptOutStage, LicenseStage, ExtractStage, LangIdStage, QualityStage,
-    NgWordsStage, HostsStage, CleanStage, PiiStage, QualityModelStage, DecontamStage, DedupStage, WriteStage,
+    NgWordsStage, HostsStage, CleanStage, PiiStage, QualityModelStage, DecontamStage, BoilerplateStage, DedupStage,
+    WriteStage,
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
@@ -69,7 +71,7 @@ HISTOGRAMS: dict[str, str] = {
 #: columns go after all of these (the opt-out, licence and decontamination columns came after the
 #: quality model's score).
 COLUMN_ORDER: tuple[str, ...] = ("quality", "ngwords", "write", "pii", "quality_model", "opt_out", "license",
-                                 "decontaminate")
+                                 "decontaminate", "boilerplate")
 
 
 def stage(name: str) -> type[Stage]:
