@@ -41,8 +41,10 @@ from typing import Iterable
 from jawebcorpus.corpus.settings import check_settings, setting
 from jawebcorpus.corpus.stage import DetailKind, Reason, Stage
 
+from .decontam import nfkc
+
 __all__ = ["BoilerplateConfig", "HostSample", "normalise_line", "line_hash", "url_key", "doc_line_hashes",
-           "remove_lines", "removed_lines", "BoilerplateStage"]
+           "remove_lines", "removed_lines", "normalised_lines", "BoilerplateStage"]
 
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
@@ -76,6 +78,20 @@ def normalise_line(line: str) -> str:
     return _DIGITS.sub("0", _SPACE.sub(" ", unicodedata.normalize("NFKC", line).casefold()).strip())
 
 
+
+def normalised_lines(text: str) -> list[str]:
+    """``[normalise_line(line) for line in text.split("\n")]``, computed on the whole text at once
+    (NFKC only on the runs of characters it can change, ``filters.decontam.nfkc``): NFKC, case
+    folding and the digit rule never make or remove a line break, so the lines stay aligned
+    (checked; a text where they would not is normalised line by line)."""
+    lines = text.split("\n")
+    folded = (text if unicodedata.is_normalized("NFKC", text) else nfkc(text)).casefold()
+    norm = _DIGITS.sub("0", folded).split("\n")
+    if len(norm) != len(lines):  # pragma: no cover - cannot happen with Unicode's mappings
+        return [normalise_line(line) for line in lines]
+    return [" ".join(n.split()) for n in norm]  # str.split's whitespace is re's \s
+
+
 def line_hash(norm: str) -> int:
     return int.from_bytes(hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
@@ -94,8 +110,7 @@ def _countable(norm: str, cfg: BoilerplateConfig) -> bool:
 def doc_line_hashes(text: str, cfg: BoilerplateConfig = BoilerplateConfig()) -> frozenset[int]:
     """The distinct hashes of a page's countable lines (at most ``max_lines_per_doc``: the first)."""
     out: set[int] = set()
-    for line in text.split("\n"):
-        norm = normalise_line(line)
+    for norm in normalised_lines(text):
         if _countable(norm, cfg):
             out.add(line_hash(norm))
             if len(out) >= cfg.max_lines_per_doc:
@@ -161,8 +176,7 @@ def remove_lines(text: str, frequent: frozenset[int] | set[int],
         return text, 0, 0
     kept: list[str] = []
     removed = 0
-    for line in text.split("\n"):
-        norm = normalise_line(line)
+    for line, norm in zip(text.split("\n"), normalised_lines(text)):
         if _countable(norm, cfg) and line_hash(norm) in frequent:
             removed += 1
             continue
@@ -178,8 +192,7 @@ def removed_lines(text: str, frequent: frozenset[int] | set[int], cfg: Boilerpla
     if not frequent or not text:
         return []
     out = []
-    for line in text.split("\n"):
-        norm = normalise_line(line)
+    for line, norm in zip(text.split("\n"), normalised_lines(text)):
         if _countable(norm, cfg) and line_hash(norm) in frequent:
             out.append(line.strip())
     return out

@@ -71,7 +71,7 @@ from jawebcorpus.corpus.settings import check_settings, setting
 
 __all__ = [
     "DecontamConfig", "BenchmarkItem", "Contamination", "IndexStats", "BenchmarkIndex", "normalise",
-    "ngram_hashes", "item_ngrams", "read_items", "DEFAULT_N", "DEFAULT_MIN_COVERAGE", "ReadLimits",
+    "ngram_hashes", "item_ngrams", "read_items", "DEFAULT_N", "DEFAULT_MIN_COVERAGE", "ReadLimits", "nfkc",
 ]
 
 #: n-gram length in normalised characters (bench/bench_decontam.py: no false hit with a margin of
@@ -149,9 +149,14 @@ def _nfkc_run(m: re.Match) -> str:
     return unicodedata.normalize("NFKC", m.group())
 
 
+def nfkc(text: str) -> str:
+    """Exactly ``unicodedata.normalize("NFKC", text)``, at half the cost on Japanese text."""
+    return _UNSTABLE_RUN.sub(_nfkc_run, text)
+
+
 def normalise(text: str) -> str:
     """NFKC, case-folded, without anything that is not a letter, digit or combining mark."""
-    return _DROP.sub("", _UNSTABLE_RUN.sub(_nfkc_run, text).casefold())
+    return _DROP.sub("", nfkc(text).casefold())
 
 
 def ngram_hashes(norm: str, n: int) -> np.ndarray:
