@@ -3,8 +3,8 @@
 Extraction keeps some of a site's furniture: menus, "ページの先頭へ", copyright and cookie lines.
 They are the same on every page of the host, so they can be learned from the crawl itself
 (CCNet removes paragraphs that repeat within a shard by their hashes).  This module is the plain
-core of that stage; the counting is distributed by the pipeline (line hashes, not texts, travel
-to it) and is not wired yet.
+core of that stage and its declaration (:class:`BoilerplateStage`); the counting is distributed
+by the pipeline (``pipelines/boilerplate.py``: line hashes, not texts, travel to it).
 
 * :func:`normalise_line` / :func:`line_hash`: a line is compared after NFKC, case folding,
   whitespace collapsed and every run of digits made ``0`` (``© 2019 …`` and ``© 2024 …``, ``2023年5月27日
