@@ -24,6 +24,7 @@ from jawebcorpus.corpus.record import OutputConfig
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.filters.clean import CleanConfig
 from jawebcorpus.filters.hosts import HostsConfig
+from jawebcorpus.filters.hygiene import LICENSE_OFF, OPT_OUT_OFF
 from jawebcorpus.filters.jadetect import DetectConfig
 from jawebcorpus.filters.langid import LangIdConfig
 from jawebcorpus.filters.ngwords import NgWordsConfig
@@ -40,6 +41,9 @@ __all__ = [
 
 def _validate(self) -> "PipelineConfig":
     """Every section's ``validate``, then the rules that span sections; returns ``self``."""
+    if self.boilerplate.enabled and not self.dedup.enabled:
+        raise ConfigError("boilerplate.enabled=true needs the dedup stage: it runs after every file is committed, "
+                          "before dedup (dedup.enabled=false)")
     for f in dataclasses.fields(self):
         sub = getattr(self, f.name)
         if dataclasses.is_dataclass(sub):
@@ -108,6 +112,10 @@ PRESETS: dict[str, PipelineConfig] = {
         # no PII stage and no signal columns: the output of v1 as built
         pii=PII_OFF,
         output=OutputConfig(signals=False),
+        # none of the corpus hygiene of issue 20 (opt-out, licences; decontamination is off
+        # unless --decontaminate names a file)
+        opt_out=OPT_OUT_OFF,
+        license=LICENSE_OFF,
     ),
     # The lighter rule set Swallow moved to later: no duplicate-n-gram rules, no longest-sentence rule.
     "swallow-light": PipelineConfig(preset="swallow-light", quality=SWALLOW_LIGHT),

@@ -226,8 +226,8 @@ def test_config_round_trips_through_a_dict():
     cfg = apply_overrides(get_preset("swallow-v1"), ["extract.timeout_s=3"])
     d = cfg.to_dict()
     assert d["preset"] == "swallow-v1" and d["extract"]["timeout_s"] == 3.0
-    assert set(d) == {"preset", "read", "detect", "extract", "langid", "quality", "ngwords", "hosts", "clean", "pii",
-                      "quality_model", "dedup", "output"}
+    assert set(d) == {"preset", "read", "detect", "opt_out", "license", "extract", "langid", "quality", "ngwords",
+                      "hosts", "clean", "pii", "quality_model", "decontaminate", "boilerplate", "dedup", "output"}
 
 
 # -- stats -----------------------------------------------------------------------------------
