@@ -206,6 +206,7 @@ class BoilerplateStage(Stage):
     summary = "lines repeated across many pages of the same host (menus, footers), removed"
     settings = BoilerplateConfig
     enabled_by = "enabled"
+    fingerprint_when_on = True
     per_file = False
     chars = "text characters (after the removal when kept)"
     reasons = (

@@ -64,6 +64,7 @@ class OptOutStage(Stage):
     chars = "characters of the decoded HTML"
     settings = OptOutConfig
     enabled_by = "enabled"
+    fingerprint_when_on = True
     reasons = (
         *Reason.kept("no opt-out signal", "no_opt_out"),
         *Reason.kept("an opt-out signal, kept because opt_out.action=flag (the opt_out column names it)",
@@ -126,6 +127,7 @@ class LicenseStage(Stage):
     chars = "characters of the decoded HTML"
     settings = LicenseConfig
     enabled_by = "enabled"
+    fingerprint_when_on = True
     reasons = (
         *Reason.kept("the page declares a Creative Commons licence (the license column)", "licensed"),
         *Reason.kept("no licence declared", "unlicensed"),
@@ -175,6 +177,7 @@ class DecontamStage(Stage):
     summary = "documents that contain an evaluation benchmark item (--decontaminate FILE)"
     settings = DecontamConfig
     enabled_by = "files"
+    fingerprint_when_on = True
     reasons = (
         *Reason.kept("no benchmark item found", "clean"),
         *Reason.kept("holds a benchmark item, kept because decontaminate.mode=flag (the contamination column)",

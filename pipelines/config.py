@@ -66,11 +66,19 @@ def _fingerprint(self) -> str:
     """Hash of every setting that can change results (the preset name itself does not)."""
     d = self.to_dict()
     d.pop("preset")
-    for f in dataclasses.fields(self):  # a setting added later hashes only when set, so older runs resume
+    # Settings added later hash only where they change something, so runs of older versions resume:
+    # a later stage's section while the stage is off, a field at its default ("fingerprint_when_set")
+    # or at the value that was the behaviour before it existed ("fingerprint_omits").
+    for s in registry.STAGES:
+        if s.fingerprint_when_on and s.settings is not None and not s.enabled(self):
+            d.pop(s.config_section(), None)
+    for f in dataclasses.fields(self):
         sub = getattr(self, f.name)
-        if dataclasses.is_dataclass(sub):
+        if dataclasses.is_dataclass(sub) and f.name in d:
             for g in dataclasses.fields(sub):
-                if g.metadata.get("fingerprint_when_set") and getattr(sub, g.name) == g.default:
+                value = getattr(sub, g.name)
+                if ((g.metadata.get("fingerprint_when_set") and value == g.default)
+                        or ("fingerprint_omits" in g.metadata and value == g.metadata["fingerprint_omits"])):
                     d[f.name].pop(g.name, None)
     blob = json.dumps(d, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
