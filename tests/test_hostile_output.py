@@ -124,11 +124,11 @@ def test_a_final_write_that_fails_is_counted_and_a_rerun_recovers(tmp_path, monk
     real = output.write_part
     calls = {"n": 0}
 
-    def failing(cfg, path, docs, details):
+    def failing(cfg, path, docs, details, *rest):
         if details is not None and "CC-MAIN-2024-18" in str(path):  # the final part of one file
             calls["n"] += 1
             raise OSError(errno.EIO, "injected I/O error")
-        return real(cfg, path, docs, details)
+        return real(cfg, path, docs, details, *rest)
 
     monkeypatch.setattr(output, "write_part", failing)
     import jawebcorpus.pipelines.transforms as transforms
