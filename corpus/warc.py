@@ -121,7 +121,9 @@ class RawRecord:
     offset: int  # compressed offset of the gzip member holding the record's first byte
     length: int  # compressed bytes from offset to the end of the record's last member; -1 unknown
     headers: dict[str, str]  # WARC header names lower-cased; repeated names keep the first
-    block: bytes  # the record block (at most max_block_bytes of it)
+    #: the record block (at most max_block_bytes of it) as pieces ``(buffer, start, stop)`` of the
+    #: inflated buffers, not yet copied: :attr:`block` joins them, :meth:`block_from` copies a tail
+    pieces: list[tuple[bytes, int, int]]
     block_length: int  # declared Content-Length
     block_truncated: bool  # True when the block was longer than max_block_bytes
     error: str | None = None  # error class when the record's own headers are malformed
@@ -129,6 +131,42 @@ class RawRecord:
     @property
     def rec_type(self) -> str:
         return self.headers.get("warc-type", "").strip().lower()
+
+    @property
+    def block(self) -> bytes:
+        """The record block (one copy of the inflated bytes, made once)."""
+        pieces = self.pieces
+        if len(pieces) == 1:
+            buf, start, stop = pieces[0]
+            if start == 0 and stop == len(buf):
+                return buf
+        data = self.block_from(0)
+        self.pieces = [(data, 0, len(data))]
+        return data
+
+    def block_head(self, n: int) -> bytes:
+        """``block[:n]`` (copies at most ``n`` bytes)."""
+        buf, start, stop = self.pieces[0]
+        if stop - start >= n or len(self.pieces) == 1:
+            return buf[start : min(stop, start + n)]
+        return self.block[:n]
+
+    def block_from(self, pos: int) -> bytes:
+        """``block[pos:]`` with one copy of its bytes (none when it is a whole inflated buffer)."""
+        views = []
+        for buf, start, stop in self.pieces:
+            if pos >= stop - start:
+                pos -= stop - start
+                continue
+            start += pos
+            pos = 0
+            if start == 0 and stop == len(buf) and not views:
+                views.append(buf)
+            else:
+                views.append(memoryview(buf)[start:stop])
+        if len(views) == 1 and type(views[0]) is bytes:
+            return views[0]
+        return b"".join(views)
 
 
 @dataclass(slots=True)
@@ -364,8 +402,9 @@ class _Stream:
                 raise WarcReadError("header_too_long", "header line over 64 KiB", self.position(), True)
         return b"".join(parts)
 
-    def read(self, n: int, keep: int) -> tuple[bytes, int]:
-        """Consume n bytes, return (first `keep` of them, number consumed).
+    def read(self, n: int, keep: int) -> tuple[list[tuple[bytes, int, int]], int]:
+        """Consume n bytes, return (first `keep` of them as ``(buffer, start, stop)`` pieces, number
+        consumed).
 
         Stops early at the end of the file, or (gzip, ``overrun`` set) at the end of a member
         when the next member starts a WARC record: the block's Content-Length is wrong.
@@ -386,12 +425,11 @@ class _Stream:
             take = min(n - done, len(self.buf) - self.bpos)
             if kept < keep:
                 k = min(take, keep - kept)
-                parts.append(self.buf[self.bpos : self.bpos + k])
+                parts.append((self.buf, self.bpos, self.bpos + k))
                 kept += k
             self.bpos += take
             done += take
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        return data, done
+        return parts or [(b"", 0, 0)], done
 
     def peek_byte(self) -> bytes:
         if self.bpos >= len(self.buf) and not self._fill():
@@ -595,7 +633,7 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
         raise WarcReadError(
             "malformed_record", "missing or invalid Content-Length", offset, True
         ) from None
-    block, got = s.read(length, max_block_bytes)
+    pieces, got = s.read(length, max_block_bytes)
     if got < length:
         if s.overrun:
             raise WarcReadError(
@@ -627,7 +665,7 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
         offset=offset,
         length=(end - offset) if end >= 0 else -1,
         headers=headers,
-        block=block,
+        pieces=pieces,
         block_length=length,
         block_truncated=length > max_block_bytes,
         error=error,
