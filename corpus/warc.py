@@ -38,6 +38,7 @@ apart, each part would reach into the others' internals.
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections import deque
 from dataclasses import dataclass
@@ -505,12 +506,13 @@ class _Stream:
         return found
 
 
-def _parse_headers(lines: list[bytes]) -> tuple[dict[str, str], str | None]:
+def _parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
+    """The header lines (decoded, each without its ``\\n``) as a dict, and an error class."""
     headers: dict[str, str] = {}
     error = None
     last = None
-    for raw in lines:
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+    for line in lines:
+        line = line.rstrip("\r\n")
         if not line:
             continue
         if line[0] in " \t" and last is not None:
@@ -609,7 +611,28 @@ def _start_error(first: bytes, offset: int) -> str:
     return "not_a_warc"
 
 
-def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
+#: A line end, then a blank line (CRLF or LF): one linear search, up to the first.
+_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
+
+
+def _header_block(s: _Stream) -> bytes | None:
+    """The header lines when all of them and their blank line are in the current buffer
+    (consumed, the blank line too), else None (nothing consumed): what the line-by-line loop
+    of :func:`_read_header_lines` reads, found with one search."""
+    buf, bpos = s.buf, s.bpos
+    if buf[bpos : bpos + 1] in (b"\n", b"\r"):
+        return None  # a blank (or odd) first line: the loop decides
+    m = _BLANK_LINE_RE.search(buf, bpos)  # the first line end followed by a blank line
+    if m is None:
+        return None
+    end, stop = m.start() + 1, m.end()
+    if end - bpos > _MAX_HEADER_BYTES or buf.count(b"\n", bpos, end) > _MAX_HEADER_LINES:
+        return None  # the loop raises header_too_long
+    s.bpos = stop
+    return buf[bpos:end]
+
+
+def _read_header_lines(s: _Stream, offset: int) -> tuple[dict[str, str], str | None]:
     lines = []
     size = 0
     while True:
@@ -624,7 +647,15 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
             raise WarcReadError("header_too_long", "more than 1000 header lines", offset, True)
         if size > _MAX_HEADER_BYTES:
             raise WarcReadError("header_too_long", "more than 1 MiB of header lines", offset, True)
-    headers, error = _parse_headers(lines)
+    return _parse_headers(b"".join(lines).decode("utf-8", "replace").split("\n")[:-1])
+
+
+def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
+    block = _header_block(s)
+    if block is not None:
+        headers, error = _parse_headers(block.decode("utf-8", "replace").split("\n")[:-1])
+    else:
+        headers, error = _read_header_lines(s, offset)
     try:
         length = int(headers.get("content-length", ""))
         if length < 0:
