@@ -35,7 +35,7 @@ import struct
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
@@ -59,7 +59,8 @@ class ExtractConfig:
     #: the default (False).
     fast: bool = False
     #: The trafilatura call: "swallow" (Swallow v1's), "fast" or "fast_recall" (module docstring).
-    mode: str = "fast_recall"
+    #: (In the fingerprint only when not "swallow", the call before this setting existed.)
+    mode: str = field(default="fast_recall", metadata={"fingerprint_omits": "swallow"})
     #: Pages whose HTML is longer than this many characters use fast=True (0: never).  Their
     #: fallback comparison can take minutes; see corpus/extract.py.
     fast_above_chars: int = setting(500_000, 0, 1 << 31)

@@ -16,7 +16,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["HttpResponse", "parse_response", "parse_response_record", "is_html_like", "media_type", "header_charset"]
+__all__ = ["HttpResponse", "parse_response", "parse_response_record", "is_html_like", "media_type", "header_charset",
+           "SIGNAL_HEADERS"]
 
 _MAX_HTTP_HEADER = 64 * 1024
 #: ``charset=`` value of a Content-Type.  The optional quote and the whitespace around it are
@@ -39,6 +40,16 @@ class HttpResponse:
     #: the Content-Encoding inflated to more than ``max_body_bytes``: ``body`` is its first
     #: ``max_body_bytes`` (a decompression bomb, or a page too large to keep)
     body_truncated: bool = False
+    #: every occurrence, in order, of the headers the opt_out stage reads (:data:`SIGNAL_HEADERS`),
+    #: as ``(lower-cased name, value)``: a dict of the first of each name would lose a second
+    #: ``X-Robots-Tag``
+    signal_headers: tuple[tuple[str, str], ...] = ()
+
+
+#: Response headers kept with every occurrence (``HttpResponse.signal_headers``): the opt-out
+#: signals (``filters/optout.py``).
+SIGNAL_HEADERS = frozenset({"tdm-reservation", "tdm-policy", "x-robots-tag"})
+_MAX_SIGNAL_HEADERS = 64
 
 
 def media_type(content_type: str | None) -> str:
@@ -157,10 +168,14 @@ def _parse(head: bytes, body: bytes, max_body_bytes: int) -> HttpResponse:
         except ValueError:
             status = -1
     headers: dict[str, str] = {}
+    signal: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if sep and name.strip():
-            headers.setdefault(name.strip().lower(), value.strip())
+            key = name.strip().lower()
+            headers.setdefault(key, value.strip())
+            if key in SIGNAL_HEADERS and len(signal) < _MAX_SIGNAL_HEADERS:
+                signal.append((key, value.strip()))
     error = None if status >= 0 else "malformed_http"
     body_truncated = False
     if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -180,7 +195,7 @@ def _parse(head: bytes, body: bytes, max_body_bytes: int) -> HttpResponse:
             pass  # header says gzip, body is already plain (Common Crawl stores it decoded)
         elif coding in ("br", "zstd", "compress"):
             error = error or "bad_content_encoding"
-    return HttpResponse(status, headers, body, error, body_truncated)
+    return HttpResponse(status, headers, body, error, body_truncated, tuple(signal))
 
 
 _SNIFF_TAGS = rb"<(?:!doctype\s+html|html|head|body|meta|title)\b"

@@ -172,6 +172,7 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
                 content_type=ctype,
                 http_charset=header_charset(ctype),
                 payload_bytes=len(body),
+                http_signals=resp.signal_headers,
                 body=body,
             )
     except WarcReadError as exc:

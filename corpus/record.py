@@ -37,7 +37,7 @@ class OutputConfig:
     #: model's score): re-filter later without reading Common Crawl again (docs/schema.md).
     signals: bool = True
     #: Also write the Japanese documents dropped after language ID (quality, ngwords, hosts,
-    #: pii, quality_model) to OUT/rejected/, with their stage and reason.
+    #: pii, quality_model, decontaminate) to OUT/rejected/, with their stage and reason.
     rejected: bool = False
 
     def validate(self) -> None:
@@ -61,6 +61,8 @@ class Doc:
     content_type: str = ""
     http_charset: str | None = None
     payload_bytes: int = 0
+    #: the opt-out headers of the response, every occurrence (``HttpResponse.signal_headers``)
+    http_signals: tuple[tuple[str, str], ...] = ()
     # Stage payloads: raw body → decoded HTML → extracted text (earlier ones are released).
     body: bytes | None = None
     html: str | None = None
@@ -215,6 +217,8 @@ class WriteStage(Stage):
         _hist("kanji", "kanji share"),
         _hist("ascii", "ASCII share"),
         DetailKind("hist:lang_score", "bin lower edge", "language-ID score (probability of Japanese)"),
+        DetailKind("license", "licence identifier", "documents written per licence their page declares (the "
+                   "license column; only when the license stage ran and found one), their characters"),
     )
 
     @classmethod

@@ -142,6 +142,9 @@ class Stage:
     section: ClassVar[str] = ""
     #: a field of its settings that turns the stage on (true when set); None: always on
     enabled_by: ClassVar[str | None] = None
+    #: True for a stage added after runs existed: while it is off, its settings stay out of the
+    #: run's fingerprint (they cannot change results), so runs of earlier versions still resume
+    fingerprint_when_on: ClassVar[bool] = False
     per_file: ClassVar[bool] = True
     changes_char_unit: ClassVar[bool] = False
     #: a progress counter increased for every document the stage keeps (e.g. "japanese")

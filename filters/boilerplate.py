@@ -3,8 +3,8 @@
 Extraction keeps some of a site's furniture: menus, "ページの先頭へ", copyright and cookie lines.
 They are the same on every page of the host, so they can be learned from the crawl itself
 (CCNet removes paragraphs that repeat within a shard by their hashes).  This module is the plain
-core of that stage; the counting is distributed by the pipeline (line hashes, not texts, travel
-to it) and is not wired yet.
+core of that stage and its declaration (:class:`BoilerplateStage`); the counting is distributed
+by the pipeline (``pipelines/boilerplate.py``: line hashes, not texts, travel to it).
 
 * :func:`normalise_line` / :func:`line_hash`: a line is compared after NFKC, case folding,
   whitespace collapsed and every run of digits made ``0`` (``© 2019 …`` and ``© 2024 …``, ``2023年5月27日
@@ -39,9 +39,12 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from jawebcorpus.corpus.settings import check_settings, setting
+from jawebcorpus.corpus.stage import DetailKind, Reason, Stage
+
+from .decontam import nfkc
 
 __all__ = ["BoilerplateConfig", "HostSample", "normalise_line", "line_hash", "url_key", "doc_line_hashes",
-           "remove_lines"]
+           "remove_lines", "removed_lines", "normalised_lines", "BoilerplateStage"]
 
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
@@ -49,6 +52,8 @@ _DIGITS = re.compile(r"\d+")
 
 @dataclass(frozen=True)
 class BoilerplateConfig:
+    #: run the stage (after every file is committed, before dedup; needs dedup.enabled)
+    enabled: bool = False
     #: pages of a host kept in its sample (the smallest URL hashes)
     sample_docs: int = setting(256, 8, 100_000)
     #: distinct lines of a page kept in the sample
@@ -60,6 +65,8 @@ class BoilerplateConfig:
     #: lines shorter or longer than these (normalised characters) are never boilerplate
     min_line_chars: int = setting(2, 1, 10_000)
     max_line_chars: int = setting(200, 2, 100_000)
+    #: the most removed lines reported per snapshot (details kind removed_line)
+    top_lines: int = setting(50, 1, 10_000)
 
     def validate(self) -> "BoilerplateConfig":
         check_settings(self, "boilerplate")
@@ -69,6 +76,20 @@ class BoilerplateConfig:
 def normalise_line(line: str) -> str:
     """NFKC, case-folded, whitespace collapsed and trimmed, every run of digits ``0``."""
     return _DIGITS.sub("0", _SPACE.sub(" ", unicodedata.normalize("NFKC", line).casefold()).strip())
+
+
+
+def normalised_lines(text: str) -> list[str]:
+    """``[normalise_line(line) for line in text.split("\n")]``, computed on the whole text at once
+    (NFKC only on the runs of characters it can change, ``filters.decontam.nfkc``): NFKC, case
+    folding and the digit rule never make or remove a line break, so the lines stay aligned
+    (checked; a text where they would not is normalised line by line)."""
+    lines = text.split("\n")
+    folded = (text if unicodedata.is_normalized("NFKC", text) else nfkc(text)).casefold()
+    norm = _DIGITS.sub("0", folded).split("\n")
+    if len(norm) != len(lines):  # pragma: no cover - cannot happen with Unicode's mappings
+        return [normalise_line(line) for line in lines]
+    return [" ".join(n.split()) for n in norm]  # str.split's whitespace is re's \s
 
 
 def line_hash(norm: str) -> int:
@@ -89,8 +110,7 @@ def _countable(norm: str, cfg: BoilerplateConfig) -> bool:
 def doc_line_hashes(text: str, cfg: BoilerplateConfig = BoilerplateConfig()) -> frozenset[int]:
     """The distinct hashes of a page's countable lines (at most ``max_lines_per_doc``: the first)."""
     out: set[int] = set()
-    for line in text.split("\n"):
-        norm = normalise_line(line)
+    for norm in normalised_lines(text):
         if _countable(norm, cfg):
             out.add(line_hash(norm))
             if len(out) >= cfg.max_lines_per_doc:
@@ -156,8 +176,7 @@ def remove_lines(text: str, frequent: frozenset[int] | set[int],
         return text, 0, 0
     kept: list[str] = []
     removed = 0
-    for line in text.split("\n"):
-        norm = normalise_line(line)
+    for line, norm in zip(text.split("\n"), normalised_lines(text)):
         if _countable(norm, cfg) and line_hash(norm) in frequent:
             removed += 1
             continue
@@ -166,3 +185,34 @@ def remove_lines(text: str, frequent: frozenset[int] | set[int],
         return text, 0, 0
     out = "\n".join(kept)
     return out, removed, len(text) - len(out)
+
+
+def removed_lines(text: str, frequent: frozenset[int] | set[int], cfg: BoilerplateConfig = BoilerplateConfig()) -> list[str]:
+    """The lines of ``text`` that :func:`remove_lines` removes, stripped (for the report)."""
+    if not frequent or not text:
+        return []
+    out = []
+    for line, norm in zip(text.split("\n"), normalised_lines(text)):
+        if _countable(norm, cfg) and line_hash(norm) in frequent:
+            out.append(line.strip())
+    return out
+
+
+class BoilerplateStage(Stage):
+    """boilerplate: lines repeated across a host's pages, removed (implemented by the Beam graph
+    after every file is committed, before dedup: ``pipelines/boilerplate.py``)."""
+
+    name = "boilerplate"
+    summary = "lines repeated across many pages of the same host (menus, footers), removed"
+    settings = BoilerplateConfig
+    enabled_by = "enabled"
+    fingerprint_when_on = True
+    per_file = False
+    chars = "text characters (after the removal when kept)"
+    reasons = (
+        *Reason.kept("boilerplate lines of its host removed", "lines_removed"),
+        *Reason.kept("no boilerplate line of its host", "unchanged"),
+        *Reason.dropped("every line of the text was boilerplate of its host", "emptied"),
+    )
+    details = (DetailKind("removed_line", "the line (stripped)", "the most removed lines per snapshot "
+                          "(boilerplate.top_lines): documents that lost the line, characters removed"),)

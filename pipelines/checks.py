@@ -36,7 +36,8 @@ DIRECT_NUM_WORKERS = Range(0, 256, integer=True)
 #: Options of ``jawebcorpus run`` whose values are paths or URLs (attribute, flag).
 PATH_OPTIONS = (("input", "--input"), ("output", "--output"), ("cc_base", "--cc-base"), ("against", "--against"),
                 ("write_index", "--write-index"), ("input_list", "--input-list"), ("langid_model", "--langid-model"),
-                ("quality_model", "--quality-model"), ("ut1_dir", "--ut1-dir"), ("s3_endpoint_url", "--s3-endpoint-url"))
+                ("quality_model", "--quality-model"), ("ut1_dir", "--ut1-dir"), ("s3_endpoint_url", "--s3-endpoint-url"),
+                ("decontaminate", "--decontaminate"))
 #: NG-word list files larger than this are refused (the bundled lists are a few kB).
 MAX_LIST_BYTES = 64 << 20
 
@@ -230,6 +231,33 @@ def _ngword_lists(cfg) -> None:
         raise ConfigError(f"NG-word lists {ng.lists_dir}: {exc}".replace(local, ng.lists_dir)) from None
 
 
+def _decontam_files(cfg) -> None:
+    """Every --decontaminate file reads as items (UTF-8, JSON Lines or one text a line), holds at
+    least one, and all of them fit decontaminate.max_index_ngrams: the index is built once here."""
+    from jawebcorpus.filters.hygiene import load_index
+
+    dc = cfg.decontaminate
+    local = []
+    for path in dc.files:
+        if storage.is_local(path):
+            p = paths.local_path(path)
+            if not os.path.isfile(p):
+                raise ConfigError(f"--decontaminate {path}: not a regular file")
+            local.append(p)
+        else:
+            try:
+                local.append(storage.local_copy(path))
+            except Exception as exc:  # the store's error, whatever its type
+                raise ConfigError(f"--decontaminate {path} cannot be read: {type(exc).__name__}: {exc}") from None
+    try:
+        index = load_index(dc, local)
+    except OSError as exc:
+        raise ConfigError(f"--decontaminate: {type(exc).__name__}: {exc.strerror or exc}") from None
+    if not len(index):
+        raise ConfigError(f"--decontaminate: every item is shorter than decontaminate.n = {dc.n} normalised "
+                          f"characters ({index.stats.short:,} items): nothing could be matched")
+
+
 def check_assets(cfg) -> None:
     """Every file or folder the configuration names exists and is usable (local or on object
     storage: call after the file systems have their options)."""
@@ -258,3 +286,5 @@ def check_assets(cfg) -> None:
         _ut1(cfg)
     if cfg.ngwords.lists_dir:
         _ngword_lists(cfg)
+    if cfg.decontaminate.files:
+        _decontam_files(cfg)

@@ -141,9 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quality-model-threshold", metavar="[NAME=]T", action="append", default=[],
                      help="drop documents whose score is below T (reason quality_model_below, "
                           "quality_model_below_<NAME> for a named model)")
+    run.add_argument("--decontaminate", action="append", default=[], metavar="FILE",
+                     help="benchmark items (JSON Lines with text and an optional benchmark, or one text per line; "
+                          "local, gs://, s3://; repeatable): documents holding one are dropped (reason contaminated; "
+                          "--set decontaminate.mode=flag keeps them with a contamination column)")
     run.add_argument("--write-rejected", action="store_true",
                      help="also write the Japanese documents dropped after language ID (quality, ngwords, hosts, "
-                          "pii, quality_model) to OUT/rejected/, with their stage and reason, to tune thresholds later")
+                          "pii, quality_model, decontaminate) to OUT/rejected/, with their stage and reason, to tune thresholds later")
     run.add_argument("--samples-per-reason", type=int, default=0, metavar="N",
                      help="write up to N example documents per drop reason (every stage after read) to OUT/samples/<stage>/<reason>.jsonl "
                           "(the first N in record order), to audit what each rule removes, e.g. --samples-per-reason 20")
@@ -207,8 +211,13 @@ def _config(args):
     overrides += _quality_model_overrides(args)
     if args.write_rejected:
         overrides.append("output.rejected=true")
-    cfg = apply_overrides(cfg, overrides).validate()
-    return cfg
+    cfg = apply_overrides(cfg, overrides)
+    if args.decontaminate:  # paths may hold commas: not through --set's comma-separated lists
+        import dataclasses
+
+        files = (*cfg.decontaminate.files, *args.decontaminate)
+        cfg = dataclasses.replace(cfg, decontaminate=dataclasses.replace(cfg.decontaminate, files=files))
+    return cfg.validate()
 
 
 def _quality_model_overrides(args) -> list[str]:

@@ -24,6 +24,7 @@ from jawebcorpus.corpus.record import OutputConfig
 from jawebcorpus.dedup.config import DedupConfig
 from jawebcorpus.filters.clean import CleanConfig
 from jawebcorpus.filters.hosts import HostsConfig
+from jawebcorpus.filters.hygiene import LICENSE_OFF, OPT_OUT_OFF
 from jawebcorpus.filters.jadetect import DetectConfig
 from jawebcorpus.filters.langid import LangIdConfig
 from jawebcorpus.filters.ngwords import NgWordsConfig
@@ -40,6 +41,9 @@ __all__ = [
 
 def _validate(self) -> "PipelineConfig":
     """Every section's ``validate``, then the rules that span sections; returns ``self``."""
+    if self.boilerplate.enabled and not self.dedup.enabled:
+        raise ConfigError("boilerplate.enabled=true needs the dedup stage: it runs after every file is committed, "
+                          "before dedup (dedup.enabled=false)")
     for f in dataclasses.fields(self):
         sub = getattr(self, f.name)
         if dataclasses.is_dataclass(sub):
@@ -62,11 +66,19 @@ def _fingerprint(self) -> str:
     """Hash of every setting that can change results (the preset name itself does not)."""
     d = self.to_dict()
     d.pop("preset")
-    for f in dataclasses.fields(self):  # a setting added later hashes only when set, so older runs resume
+    # Settings added later hash only where they change something, so runs of older versions resume:
+    # a later stage's section while the stage is off, a field at its default ("fingerprint_when_set")
+    # or at the value that was the behaviour before it existed ("fingerprint_omits").
+    for s in registry.STAGES:
+        if s.fingerprint_when_on and s.settings is not None and not s.enabled(self):
+            d.pop(s.config_section(), None)
+    for f in dataclasses.fields(self):
         sub = getattr(self, f.name)
-        if dataclasses.is_dataclass(sub):
+        if dataclasses.is_dataclass(sub) and f.name in d:
             for g in dataclasses.fields(sub):
-                if g.metadata.get("fingerprint_when_set") and getattr(sub, g.name) == g.default:
+                value = getattr(sub, g.name)
+                if ((g.metadata.get("fingerprint_when_set") and value == g.default)
+                        or ("fingerprint_omits" in g.metadata and value == g.metadata["fingerprint_omits"])):
                     d[f.name].pop(g.name, None)
     blob = json.dumps(d, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -108,6 +120,10 @@ PRESETS: dict[str, PipelineConfig] = {
         # no PII stage and no signal columns: the output of v1 as built
         pii=PII_OFF,
         output=OutputConfig(signals=False),
+        # none of the corpus hygiene of issue 20 (opt-out, licences; decontamination is off
+        # unless --decontaminate names a file)
+        opt_out=OPT_OUT_OFF,
+        license=LICENSE_OFF,
     ),
     # The lighter rule set Swallow moved to later: no duplicate-n-gram rules, no longest-sentence rule.
     "swallow-light": PipelineConfig(preset="swallow-light", quality=SWALLOW_LIGHT),

@@ -111,6 +111,13 @@ GROUPS: tuple[Grouping, ...] = (
              "≈ `index_rows_per_shard` rows (100,000; band keys are uniform hashes: the largest of n shards "
              "≈ mean + √(2 mean ln n), +1.6 % at 4 × 10⁵ shards), streamed to Parquet",
              "dedup.index_rows_per_shard"),
+    # -- boilerplate lines (boilerplate.enabled; pipelines/boilerplate.py) --------------------------
+    Grouping(f"{_DW}/boilerplate/host_samples", "combiner", "host",
+             "a bottom-k sample of the host's pages: ≤ `sample_docs` pages × `max_lines_per_doc` 64-bit line "
+             "hashes (256 × 512 × 8 B = 1 MiB)", "boilerplate.sample_docs, boilerplate.max_lines_per_doc"),
+    Grouping(f"{_DW}/boilerplate/line_counts", "combiner", "(snapshot, removed line)", "2 sums"),
+    Grouping(f"{_DW}/boilerplate/top_lines", "combiner", "snapshot", "the `top_lines` most removed lines (50)",
+             "boilerplate.top_lines"),
     Grouping(f"{_DW}/group_by_file", "GroupByKey", "(snapshot, input file)",
              "the surviving documents of one input file, stubs without text (≈ 0.5 KB; ≈ 2,000 Japanese "
              "documents in a Common Crawl WARC file of ≈ 39,000 records)"),

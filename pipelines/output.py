@@ -156,6 +156,9 @@ def write_part(cfg: PipelineConfig, path: str, docs: list[Doc], details: StatsAc
             written.add(d.snapshot, "write", "kept", "written", 1, n, d.payload_bytes)
             for kind, bin_ in histogram_bins(text or "", d.lang_score if d.lang else None, ratios and ratios[i]):
                 details.add(d.snapshot, "write", kind, bin_, 1, n, d.payload_bytes)
+            lic = d.signals.get("license")
+            if lic:
+                details.add(d.snapshot, "write", "license", lic, 1, n, d.payload_bytes)
     return written
 
 

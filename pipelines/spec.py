@@ -65,6 +65,9 @@ class RunSpec:
             run_stages(self.until, self.config)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if self.until == "boilerplate":
+            raise ConfigError("--until boilerplate: the boilerplate stage runs with dedup (--until dedup), "
+                              "or stop at a per-file stage")
         if self.until == "dedup" and not self.config.dedup.enabled:
             raise ConfigError("dedup is disabled (dedup.enabled=false): use --until clean")
         if (self.against_index or self.write_index) and self.until != "dedup":

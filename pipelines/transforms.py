@@ -276,12 +276,14 @@ class WriteFinalFn(beam.DoFn):
         self.output_dir = output_dir
         self.fingerprint = fingerprint
 
-    def process(self, item):
+    def process(self, item, boilerplate=None):
+        """``boilerplate``: each host's frequent lines (the boilerplate stage's side input), removed
+        from the text read back, as they were from the text dedup saw."""
         (snapshot, rel), survivors = item
         survivors = list(survivors)
         details = StatsAccumulator()
         try:
-            stored = checkpointed_docs(self.output_dir, self.fingerprint, rel)
+            stored = _cleaned(checkpointed_docs(self.output_dir, self.fingerprint, rel), boilerplate, self.cfg)
             pairs, unmatched = match_stubs(stored, survivors)
             if unmatched:
                 raise LookupError(f"{unmatched} surviving documents are not in the file's checkpoint")
@@ -309,7 +311,18 @@ class WriteFinalFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("details", (key, vals))
 
 
-def _dedup_samples(item, output_dir: str, fingerprint: str):
+def _cleaned(docs: list[Doc], boilerplate, cfg: PipelineConfig) -> list[Doc]:
+    """Stored documents as dedup saw them: without their hosts' boilerplate lines (the
+    boilerplate stage's side input; None or empty: unchanged)."""
+    if boilerplate:
+        from .boilerplate import clean_text
+
+        for d in docs:
+            d.text = clean_text(d, boilerplate, cfg.boilerplate)[0]
+    return docs
+
+
+def _dedup_samples(item, output_dir: str, fingerprint: str, cfg: PipelineConfig, boilerplate=None):
     """Sample records of dropped duplicates, their text read back from the checkpoint parts."""
     (stage, reason), drops = item
     by_file: dict[str, list] = {}
@@ -317,7 +330,7 @@ def _dedup_samples(item, output_dir: str, fingerprint: str):
         by_file.setdefault(drop.doc.warc_file, []).append(drop)
     for rel, drops in sorted(by_file.items()):
         try:
-            pairs, _ = match_stubs(checkpointed_docs(output_dir, fingerprint, rel), drops)
+            pairs, _ = match_stubs(_cleaned(checkpointed_docs(output_dir, fingerprint, rel), boilerplate, cfg), drops)
         except Exception as exc:  # samples are for auditing: a file that cannot be read has none
             _log.warning("samples of %s could not be read back: %s", rel, type(exc).__name__)
             continue
@@ -356,6 +369,11 @@ class DedupAndWrite(beam.PTransform):
             | "read_parts" >> beam.FlatMap(_read_part, checkpoint_dir(self.output_dir, self.fingerprint))
         )
         quality = self.cfg.quality_model.column_for(c.tie_break) if c.tie_break.startswith("quality") else "quality_score"
+        bp_stats = bp_details = frequent = None
+        if self.cfg.boilerplate.enabled:
+            from .boilerplate import Boilerplate
+
+            docs, bp_stats, bp_details, frequent = docs | "boilerplate" >> Boilerplate(self.cfg.boilerplate)
         res = docs | "dedup" >> Dedup(
             c, quality=quality, against_index=self.against_index, write_index=self.write_index, carry_text=False, spread=self.spread,
             one_worker=not self.spread,  # one local worker: the rounds in one step (same results)
@@ -364,11 +382,14 @@ class DedupAndWrite(beam.PTransform):
             res.docs
             | "key_by_file" >> beam.Map(lambda d: ((d.snapshot, d.warc_file), d))
             | "group_by_file" >> beam.GroupByKey()
-            | "write" >> beam.ParDo(WriteFinalFn(self.cfg, self.output_dir, self.fingerprint)).with_outputs(
+            | "write" >> beam.ParDo(WriteFinalFn(self.cfg, self.output_dir, self.fingerprint),
+                                   *((frequent,) if frequent is not None else ())).with_outputs(
                 "stats", "details", "per_file")
         )
-        stats = (res.stats, written.stats) | "dedup_write_stats" >> beam.Flatten()
-        details = (res.details, written.details) | "dedup_write_details" >> beam.Flatten()
+        stats = (res.stats, written.stats, *((bp_stats,) if bp_stats is not None else ())) \
+            | "dedup_write_stats" >> beam.Flatten()
+        details = (res.details, written.details, *((bp_details,) if bp_details is not None else ())) \
+            | "dedup_write_details" >> beam.Flatten()
         samples = None
         if self.samples_per_reason:
             out, fp = self.output_dir, self.fingerprint
@@ -377,6 +398,7 @@ class DedupAndWrite(beam.PTransform):
                 | "sample_key" >> beam.Map(lambda drop: (("dedup", drop.reason), drop))
                 | "pick_dedup_samples" >> beam.combiners.Top.PerKey(
                     self.samples_per_reason, key=lambda drop: drop.doc.sort_key, reverse=True)
-                | "dedup_sample_texts" >> beam.FlatMap(_dedup_samples, out, fp)
+                | "dedup_sample_texts" >> beam.FlatMap(_dedup_samples, out, fp, self.cfg,
+                                                       *((frequent,) if frequent is not None else ()))
             )
         return stats, details, written.per_file, samples

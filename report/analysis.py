@@ -25,6 +25,7 @@ from .estimates import SWALLOW, extrapolate
 from .model import DetailRow, ReportError, RunStats, StageRow, Written
 from .schema import (DedupReport, DetailSum, Histogram, NgWordsReport, QualityReport, ReasonEntry, Report,
                      RunReport, StageEntry)
+from .hygiene import HYGIENE_STAGES, hygiene_section
 from .signals import PII_STAGE, QM_HIST, QM_STAGE, pii_section, quality_model_section
 
 __all__ = ["build_report", "report_json", "num_key", "CHAR_UNIT_CHANGES", "WRITE_HISTS", "HIST_STAGES",
@@ -269,13 +270,14 @@ def _dedup(run: RunStats, funnels: dict[str, list[StageEntry]], snapshots: list[
 
 
 #: Stages whose details have a section of their own (the rest are listed under "other details").
-_OWN_SECTION = ("quality", "ngwords", "dedup", PII_STAGE, QM_STAGE)
+_OWN_SECTION = ("quality", "ngwords", "dedup", PII_STAGE, QM_STAGE, *HYGIENE_STAGES)
 
 
 def _other_details(run: RunStats) -> list[DetailSum]:
     acc: dict = defaultdict(lambda: [0, 0, 0])
     for r in run.details:
-        if r.stage in _OWN_SECTION or (r.stage in HIST_STAGES and r.kind.startswith("hist:")):
+        if r.stage in _OWN_SECTION or (r.stage in HIST_STAGES and r.kind.startswith("hist:")) or (
+                r.stage == "write" and r.kind == "license"):
             continue
         v = acc[(r.stage, r.kind, r.name)]
         v[0] += r.docs
@@ -401,6 +403,7 @@ def _run_model(run: RunStats, top: int, files_per_snapshot, captures_per_file, s
         "dedup": _dedup(run, funnels, snapshots),
         "pii": pii_section(run, total),
         "quality_model": quality_model_section(run, total),
+        "hygiene": hygiene_section(run, total, funnels),
         "other_details": _other_details(run),
         "samples": {"dir": run.samples_dir, "reasons": sample_list,
                     "documents": sum(s["count"] for s in sample_list)},

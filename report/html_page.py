@@ -25,6 +25,7 @@ from .estimates import SWALLOW
 from .folder import sample_examples
 from .fmt import fmt_int, fmt_pct, fmt_short, fmt_si, stage_label
 from .html_signals import pii_html, pii_xmax, quality_model_html, quality_model_ymax
+from .hygiene import hygiene_html
 from .schema import Report, RunReport, StageEntry
 from .signals import PII_STAGE, QM_STAGE
 from .svg import DROP, KEPT, esc, legend, nice, svg_hbars, svg_hist
@@ -479,7 +480,8 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
     nav = [("funnel", "funnel"), ("snapshots", "per snapshot"), ("quality", "quality rules"),
            ("ngwords", "NG terms"), ("hist", "length & scripts"), ("langid", "language ID"),
            ("dedup", "near-duplicates")] + ([("pii", "personal data")] if has_pii else []) + \
-        ([("qmodel", "quality model")] if has_qm else []) + [
+        ([("qmodel", "quality model")] if has_qm else []) + \
+        ([("hygiene", "opt-outs & licences")] if any(m.get("hygiene") for m in models) else []) + [
            ("extrapolation", "extrapolation"), ("reasons", "drop reasons"), ("other", "other")]
     P.append('<nav>' + " · ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav) + "</nav><main>")
     section("runs", "Runs", "", _panels(models, _run_info_html))
@@ -543,6 +545,11 @@ def render_html(report: Report, html_path: str | None = None, *, top_terms: int 
             _panels(models, lambda m: quality_model_html(m, quality_model_ymax(models)))))
     if signal_secs:
         pair(*signal_secs)
+    if any(m.get("hygiene") for m in models):
+        section("hygiene", "Opt-outs, licences, contamination, boilerplate",
+                "Pages whose publisher reserves text-and-data mining or AI use, per deciding signal and snapshot "
+                "(<code>opt_out</code>); the written documents per Creative Commons licence (<code>license</code> "
+                "column); documents holding a benchmark item, per benchmark (<code>decontaminate</code>); the most removed boilerplate lines (<code>boilerplate</code>).", _panels(models, hygiene_html))
     section("extrapolation", "Extrapolation to whole snapshots, next to Swallow",
             "Files are the sampling unit: the documents and characters written per sampled WARC file are scaled to "
             "the files of the snapshot (its <code>warc.paths.gz</code> when it is next to the input, else "

@@ -288,6 +288,7 @@ class RunReport(TypedDict):
     dedup: DedupReport | None
     pii: PiiReport | None  # None: the run had no pii stage
     quality_model: QualityModelReport | None  # None: the run had no quality model
+    hygiene: dict | None  # opt-outs, licences, contamination (report/hygiene.py); None: no such stage
     other_details: list[DetailSum]
     samples: SamplesSummary
     extrapolation: Extrapolation

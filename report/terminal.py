@@ -16,6 +16,7 @@ from jawebcorpus.registry import STAGE_NAMES
 from .analysis import NO_TEXT_STAGES
 from .estimates import SWALLOW, Estimate
 from .fmt import bar, fit, fmt_int, fmt_pct, fmt_short, fmt_si, stage_label, wrap
+from .hygiene import hygiene_lines
 from .schema import PiiReport, QualityModelReport, Report, RunReport, StageEntry
 
 __all__ = ["render_text"]
@@ -340,6 +341,9 @@ def render_text(report: Report, width: int = 80, per_snapshot: bool = False, htm
                 named = f" {q['name']}, column {q['column']}" if q.get("name") else ""
                 rule(f"quality model score ({m['quality_model']['stage']}{named}){tag}")
                 L.extend(_quality_model_lines(q, width))
+        if m.get("hygiene"):
+            rule(f"opt-outs, licences, contamination, boilerplate{tag}")
+            L.extend(hygiene_lines(m["hygiene"], width))
     for m in models:
         rule("extrapolation to whole snapshots" + ("" if len(models) == 1 else f" ({m['key']})"))
         L.extend(_extrap_lines(m, report["swallow"], width))

@@ -145,3 +145,21 @@ def test_the_projects_articles_keep_their_lines():
     for i, (_title, paras) in enumerate(JA_ARTICLES.values()):
         s.add(url_key(f"https://blog.example.jp/{i}"), doc_line_hashes("\n".join("".join(p) for p in paras), CFG))
     assert s.frequent(BoilerplateConfig(min_docs=2, min_share=0.2)) == frozenset()
+
+
+def test_normalised_lines_equals_the_line_by_line_rule():
+    """The whole-text normalisation (NFKC only where it can change something, one digit pass) is
+    normalise_line of every line: on the project's Japanese articles and on random strings of
+    characters that NFKC, case folding, the digit rule and whitespace change."""
+    import random
+
+    from fixturegen.texts import JA_ARTICLES
+
+    from jawebcorpus.filters.boilerplate import normalise_line, normalised_lines
+
+    texts = ["\n".join(["".join(p) for p in paras] + [title]) for title, paras in JA_ARTICLES.values()]
+    rng = random.Random(20)
+    pool = "ａＢ１２ 　\t\x0b\x1c\x85\u2028\nｶﾞﾊﾟ①ⅫÅﬁ\u0308é\u3099か\u30fcー12３\u00a0\u200b٣İß"
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(20_000)]
+    for t in texts:
+        assert normalised_lines(t) == [normalise_line(line) for line in t.split("\n")], repr(t)

@@ -115,7 +115,7 @@ def test_one_registry_entry_makes_it_a_stage_of_the_run(registered, tmp_path, ca
     details = json.loads((out / "stats" / "details.json").read_text())
     assert {d["name"] for d in details if d["stage"] == "long_lines" and d["kind"] == "longest_line"} == {"over", "within"}
     written = pq.read_table(sorted((out / "data").rglob("*.parquet"))[0])
-    assert written.schema.names[-2:] == ["quality_score", "longest_line"]  # new columns after the others
+    assert written.schema.names[-3:] == ["quality_score", "license", "longest_line"]  # new columns after the others
     assert max(written.column("longest_line").to_pylist()) <= MAX_LINE
     rejected = [pq.read_table(p) for p in (out / "rejected").rglob("*.parquet")]
     dropped = [r for t in rejected for r in t.to_pylist() if r["rejected_stage"] == "long_lines"]

@@ -59,6 +59,7 @@ def graphs(tmp_path_factory) -> dict[str, list[str]]:
         "one worker, everything": (["run", "--sample", "--output", out, "--samples-per-reason", "2",
                                     "--write-index", str(tmp / "new"), "--against", str(index)], []),
         "one worker, max_rounds 1": (["run", "--sample", "--output", out, "--set", "dedup.max_rounds=1"], []),
+        "two workers, boilerplate lines": (["run", "--sample", "--output", out, "--set", "boilerplate.enabled=true"], two),
     }
     return {name: group_labels(argv, beam_args) for name, (argv, beam_args) in runs.items()}
 
@@ -87,7 +88,7 @@ def test_the_table_has_no_stale_entry_and_local_only_steps_stay_local(graphs):
 
 
 def test_every_entry_names_its_bound_and_the_settings_exist():
-    settings = {f"dedup.{k}" for k in get_preset("default").to_dict()["dedup"]}
+    settings = {f"{section}.{k}" for section in ("dedup", "boilerplate") for k in get_preset("default").to_dict()[section]}
     constants = {"BLOOM_SHARD_LOG2", "FILE_RECORDS_PER_SHARD", "--samples-per-reason"}
     for g in GROUPS:
         assert g.most and g.key and g.kind in ("GroupByKey", "CoGroupByKey", "combiner", "Reshuffle"), g

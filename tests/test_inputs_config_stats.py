@@ -155,6 +155,26 @@ def test_fingerprint_ignores_the_preset_name_only():
     assert apply_overrides(a, ["langid.threshold=0.6"]).fingerprint() != a.fingerprint()
 
 
+#: swallow-v1's fingerprint as the version before issues 19-21 (commit 1f7ddb8d) computed it: an
+#: interrupted swallow-v1 run of that version resumes with this one (its output is the same).
+SWALLOW_V1_FINGERPRINT_1F7DDB8D = "ee08dccf42d3989f"
+
+
+def test_later_settings_hash_only_where_they_change_something():
+    v1 = get_preset("swallow-v1")
+    assert v1.fingerprint() == SWALLOW_V1_FINGERPRINT_1F7DDB8D
+    # the stages added later, turned on, and a mode other than Swallow's call, do change it
+    for override in ("opt_out.enabled=true", "license.enabled=true", "boilerplate.enabled=true",
+                     "extract.mode=fast_recall", "extract.mode=fast"):
+        assert apply_overrides(v1, [override]).fingerprint() != v1.fingerprint(), override
+    with_items = dataclasses.replace(v1, decontaminate=dataclasses.replace(v1.decontaminate, files=("items.jsonl",)))
+    assert with_items.fingerprint() != v1.fingerprint()
+    # a setting of a stage that is off changes nothing it could produce, so nothing in the hash
+    assert apply_overrides(v1, ["opt_out.action=flag"]).fingerprint() == v1.fingerprint()
+    on = apply_overrides(v1, ["opt_out.enabled=true"])
+    assert apply_overrides(on, ["opt_out.action=flag"]).fingerprint() != on.fingerprint()
+
+
 @pytest.mark.parametrize(
     "item, section, name, value",
     [
@@ -226,8 +246,8 @@ def test_config_round_trips_through_a_dict():
     cfg = apply_overrides(get_preset("swallow-v1"), ["extract.timeout_s=3"])
     d = cfg.to_dict()
     assert d["preset"] == "swallow-v1" and d["extract"]["timeout_s"] == 3.0
-    assert set(d) == {"preset", "read", "detect", "extract", "langid", "quality", "ngwords", "hosts", "clean", "pii",
-                      "quality_model", "dedup", "output"}
+    assert set(d) == {"preset", "read", "detect", "opt_out", "license", "extract", "langid", "quality", "ngwords",
+                      "hosts", "clean", "pii", "quality_model", "decontaminate", "boilerplate", "dedup", "output"}
 
 
 # -- stats -----------------------------------------------------------------------------------

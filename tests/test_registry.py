@@ -169,7 +169,7 @@ def test_every_stage_is_a_stage_class_that_declares_itself():
     # the per-file stages after read apply themselves; dedup and write are the Beam graph's
     for name in registry.PER_FILE_STAGES[1:]:
         assert registry.stage(name).apply is not Stage.apply, name
-    assert [s.name for s in registry.STAGES if not s.per_file] == ["dedup", "write"]
+    assert [s.name for s in registry.STAGES if not s.per_file] == ["boilerplate", "dedup", "write"]
     assert registry.STAGES[0].name == "read" and registry.STAGES[-1].name == "write"
 
 

@@ -349,7 +349,8 @@ def test_an_early_stop_reports_what_ran(tmp_path, capsys):
     text = capsys.readouterr().out
     _lines_fit(text)
     run = _report(out)["runs"][0]
-    assert [s["stage"] for s in run["funnel"]["total"]] == ["read", "detect", "decode", "extract", "write"]
+    assert [s["stage"] for s in run["funnel"]["total"]] == ["read", "detect", "decode", "opt_out", "license", "extract",
+                                                          "write"]
     assert run["quality"] is None and run["ngwords"] is None
     page = (tmp_path / "u.html").read_text(encoding="utf-8")
     assert "no quality stage in this run" in page and "no ngwords stage in this run" in page

@@ -23,8 +23,10 @@ from jawebcorpus.corpus.read import ReadStage
 from jawebcorpus.corpus.record import WriteStage
 from jawebcorpus.corpus.stage import OUTCOMES, Asset, Column, Stage
 from jawebcorpus.dedup.config import DedupStage
+from jawebcorpus.filters.boilerplate import BoilerplateStage
 from jawebcorpus.filters.clean import CleanStage
 from jawebcorpus.filters.hosts import HostsStage
+from jawebcorpus.filters.hygiene import DecontamStage, LicenseStage, OptOutStage
 from jawebcorpus.filters.jadetect import DetectStage
 from jawebcorpus.filters.langid import LangIdStage
 from jawebcorpus.filters.ngwords import NgWordsStage
@@ -41,8 +43,9 @@ __all__ = [
 #: The stages in pipeline order.  ``read`` … ``quality_model`` run per file (``per_file``);
 #: ``dedup`` and ``write`` are the Beam graph's, after every file is committed.
 STAGES: tuple[type[Stage], ...] = (
-    ReadStage, DetectStage, DecodeStage, ExtractStage, LangIdStage, QualityStage, NgWordsStage, HostsStage,
-    CleanStage, PiiStage, QualityModelStage, DedupStage, WriteStage,
+    ReadStage, DetectStage, DecodeStage, OptOutStage, LicenseStage, ExtractStage, LangIdStage, QualityStage,
+    NgWordsStage, HostsStage, CleanStage, PiiStage, QualityModelStage, DecontamStage, BoilerplateStage, DedupStage,
+    WriteStage,
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
@@ -65,8 +68,10 @@ HISTOGRAMS: dict[str, str] = {
 #: any other stage in pipeline order.  It is the pipeline order but for ``write``, whose script
 #: shares sit after ``ngwords``'s column: where they were when the schema was first written
 #: (``jawebcorpus.schema`` 1), so parts written before and after read the same.  A new stage's
-#: columns go after all of these.
-COLUMN_ORDER: tuple[str, ...] = ("quality", "ngwords", "write", "pii", "quality_model")
+#: columns go after all of these (the opt-out, licence and decontamination columns came after the
+#: quality model's score).
+COLUMN_ORDER: tuple[str, ...] = ("quality", "ngwords", "write", "pii", "quality_model", "opt_out", "license",
+                                 "decontaminate", "boilerplate")
 
 
 def stage(name: str) -> type[Stage]:
