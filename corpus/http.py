@@ -16,7 +16,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["HttpResponse", "parse_response", "is_html_like", "media_type", "header_charset", "SIGNAL_HEADERS"]
+__all__ = ["HttpResponse", "parse_response", "parse_response_record", "is_html_like", "media_type", "header_charset",
+           "SIGNAL_HEADERS"]
 
 _MAX_HTTP_HEADER = 64 * 1024
 #: ``charset=`` value of a Content-Type.  The optional quote and the whitespace around it are
@@ -131,7 +132,32 @@ def parse_response(block: bytes, max_body_bytes: int) -> HttpResponse:
     parts = _split_head(block)
     if parts is None:
         return HttpResponse(-1, {}, b"", "malformed_http")
-    head, body = parts
+    return _parse(parts[0], parts[1], max_body_bytes)
+
+
+#: The HTTP header block usually ends in the first bytes of the block: looked for there first.
+_HEAD_PROBE = 4096
+
+
+def parse_response_record(rec, max_body_bytes: int) -> HttpResponse:
+    """:func:`parse_response` of a :class:`~.warc.RawRecord`'s block, the same result, copying
+    only the body out of the inflated buffers (not the block, then the body out of it)."""
+    probe = rec.block_head(_HEAD_PROBE)
+    end = probe.find(b"\r\n\r\n")
+    if end >= 0:  # the first CRLFCRLF of the block: what _split_head finds
+        return _parse(probe[:end], rec.block_from(end + 4), max_body_bytes)
+    head = rec.block_head(_MAX_HTTP_HEADER)
+    end = head.find(b"\r\n\r\n", 0, _MAX_HTTP_HEADER)
+    skip = 4
+    if end < 0:
+        end = head.find(b"\n\n", 0, _MAX_HTTP_HEADER)
+        skip = 2
+    if end < 0:
+        return HttpResponse(-1, {}, b"", "malformed_http")
+    return _parse(head[:end], rec.block_from(end + skip), max_body_bytes)
+
+
+def _parse(head: bytes, body: bytes, max_body_bytes: int) -> HttpResponse:
     lines = head.decode("latin-1").split("\n")
     status_line = lines[0].strip()
     status = -1

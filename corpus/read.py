@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterator
 
-from .http import header_charset, is_html_like, parse_response
+from .http import header_charset, is_html_like, parse_response_record
 from .inputs import UNKNOWN_SNAPSHOT, InputFile, open_input
 from .record import Doc
 from .remote import RemoteConfig, RemoteError
@@ -133,7 +133,7 @@ def read_pages(f: BinaryIO, inp: InputFile, cfg: ReadConfig, count: Count, repor
             if rec.block_truncated:
                 count.dropped("page_too_large")
                 continue
-            resp = parse_response(rec.block, cfg.max_record_bytes)
+            resp = parse_response_record(rec, cfg.max_record_bytes)
             if resp.error == "malformed_http":
                 count.error("malformed_http")
                 continue

@@ -38,6 +38,7 @@ apart, each part would reach into the others' internals.
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections import deque
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ class RawRecord:
     offset: int  # compressed offset of the gzip member holding the record's first byte
     length: int  # compressed bytes from offset to the end of the record's last member; -1 unknown
     headers: dict[str, str]  # WARC header names lower-cased; repeated names keep the first
-    block: bytes  # the record block (at most max_block_bytes of it)
+    #: the record block (at most max_block_bytes of it) as pieces ``(buffer, start, stop)`` of the
+    #: inflated buffers, not yet copied: :attr:`block` joins them, :meth:`block_from` copies a tail
+    pieces: list[tuple[bytes, int, int]]
     block_length: int  # declared Content-Length
     block_truncated: bool  # True when the block was longer than max_block_bytes
     error: str | None = None  # error class when the record's own headers are malformed
@@ -129,6 +132,42 @@ class RawRecord:
     @property
     def rec_type(self) -> str:
         return self.headers.get("warc-type", "").strip().lower()
+
+    @property
+    def block(self) -> bytes:
+        """The record block (one copy of the inflated bytes, made once)."""
+        pieces = self.pieces
+        if len(pieces) == 1:
+            buf, start, stop = pieces[0]
+            if start == 0 and stop == len(buf):
+                return buf
+        data = self.block_from(0)
+        self.pieces = [(data, 0, len(data))]
+        return data
+
+    def block_head(self, n: int) -> bytes:
+        """``block[:n]`` (copies at most ``n`` bytes)."""
+        buf, start, stop = self.pieces[0]
+        if stop - start >= n or len(self.pieces) == 1:
+            return buf[start : min(stop, start + n)]
+        return self.block[:n]
+
+    def block_from(self, pos: int) -> bytes:
+        """``block[pos:]`` with one copy of its bytes (none when it is a whole inflated buffer)."""
+        views = []
+        for buf, start, stop in self.pieces:
+            if pos >= stop - start:
+                pos -= stop - start
+                continue
+            start += pos
+            pos = 0
+            if start == 0 and stop == len(buf) and not views:
+                views.append(buf)
+            else:
+                views.append(memoryview(buf)[start:stop])
+        if len(views) == 1 and type(views[0]) is bytes:
+            return views[0]
+        return b"".join(views)
 
 
 @dataclass(slots=True)
@@ -364,8 +403,9 @@ class _Stream:
                 raise WarcReadError("header_too_long", "header line over 64 KiB", self.position(), True)
         return b"".join(parts)
 
-    def read(self, n: int, keep: int) -> tuple[bytes, int]:
-        """Consume n bytes, return (first `keep` of them, number consumed).
+    def read(self, n: int, keep: int) -> tuple[list[tuple[bytes, int, int]], int]:
+        """Consume n bytes, return (first `keep` of them as ``(buffer, start, stop)`` pieces, number
+        consumed).
 
         Stops early at the end of the file, or (gzip, ``overrun`` set) at the end of a member
         when the next member starts a WARC record: the block's Content-Length is wrong.
@@ -386,12 +426,11 @@ class _Stream:
             take = min(n - done, len(self.buf) - self.bpos)
             if kept < keep:
                 k = min(take, keep - kept)
-                parts.append(self.buf[self.bpos : self.bpos + k])
+                parts.append((self.buf, self.bpos, self.bpos + k))
                 kept += k
             self.bpos += take
             done += take
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        return data, done
+        return parts or [(b"", 0, 0)], done
 
     def peek_byte(self) -> bytes:
         if self.bpos >= len(self.buf) and not self._fill():
@@ -467,12 +506,13 @@ class _Stream:
         return found
 
 
-def _parse_headers(lines: list[bytes]) -> tuple[dict[str, str], str | None]:
+def _parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
+    """The header lines (decoded, each without its ``\\n``) as a dict, and an error class."""
     headers: dict[str, str] = {}
     error = None
     last = None
-    for raw in lines:
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+    for line in lines:
+        line = line.rstrip("\r\n")
         if not line:
             continue
         if line[0] in " \t" and last is not None:
@@ -571,7 +611,28 @@ def _start_error(first: bytes, offset: int) -> str:
     return "not_a_warc"
 
 
-def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
+#: A line end, then a blank line (CRLF or LF): one linear search, up to the first.
+_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
+
+
+def _header_block(s: _Stream) -> bytes | None:
+    """The header lines when all of them and their blank line are in the current buffer
+    (consumed, the blank line too), else None (nothing consumed): what the line-by-line loop
+    of :func:`_read_header_lines` reads, found with one search."""
+    buf, bpos = s.buf, s.bpos
+    if buf[bpos : bpos + 1] in (b"\n", b"\r"):
+        return None  # a blank (or odd) first line: the loop decides
+    m = _BLANK_LINE_RE.search(buf, bpos)  # the first line end followed by a blank line
+    if m is None:
+        return None
+    end, stop = m.start() + 1, m.end()
+    if end - bpos > _MAX_HEADER_BYTES or buf.count(b"\n", bpos, end) > _MAX_HEADER_LINES:
+        return None  # the loop raises header_too_long
+    s.bpos = stop
+    return buf[bpos:end]
+
+
+def _read_header_lines(s: _Stream, offset: int) -> tuple[dict[str, str], str | None]:
     lines = []
     size = 0
     while True:
@@ -586,7 +647,15 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
             raise WarcReadError("header_too_long", "more than 1000 header lines", offset, True)
         if size > _MAX_HEADER_BYTES:
             raise WarcReadError("header_too_long", "more than 1 MiB of header lines", offset, True)
-    headers, error = _parse_headers(lines)
+    return _parse_headers(b"".join(lines).decode("utf-8", "replace").split("\n")[:-1])
+
+
+def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
+    block = _header_block(s)
+    if block is not None:
+        headers, error = _parse_headers(block.decode("utf-8", "replace").split("\n")[:-1])
+    else:
+        headers, error = _read_header_lines(s, offset)
     try:
         length = int(headers.get("content-length", ""))
         if length < 0:
@@ -595,7 +664,7 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
         raise WarcReadError(
             "malformed_record", "missing or invalid Content-Length", offset, True
         ) from None
-    block, got = s.read(length, max_block_bytes)
+    pieces, got = s.read(length, max_block_bytes)
     if got < length:
         if s.overrun:
             raise WarcReadError(
@@ -627,7 +696,7 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
         offset=offset,
         length=(end - offset) if end >= 0 else -1,
         headers=headers,
-        block=block,
+        pieces=pieces,
         block_length=length,
         block_truncated=length > max_block_bytes,
         error=error,

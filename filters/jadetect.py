@@ -131,6 +131,36 @@ _FONT_KEYS = tuple(k.encode("utf-8") for k in ("ゴ", "明朝", "メイリオ", 
 assert all(any(k in n for k in _FONT_KEYS) for n in _FONT_KANA)
 _FONT_CHECK_BELOW = 300  # pages with this many kana are Japanese whatever their CSS says
 _UTF8_KANA_RE = re.compile(rb"\xe3[\x81-\x83]")  # lead pairs of U+3040–U+30FF
+_FONT_LONGEST = max(map(len, _FONT_KANA))
+_FONT_MAX_KEYS = 4096  # key strings looked at one by one; more: the whole page is scanned
+
+
+def _font_kana(body: bytes) -> int:
+    """Kana inside the font names of ``body``: the sum over ``_FONT_RE.finditer(body)``, with the
+    alternation run only around the key strings (every match holds one, so every match lies
+    within :data:`_FONT_LONGEST` bytes of one: the windows around them, merged, hold every match
+    of the whole-page scan and nothing else).  The alternation scans ≈ 0.5 GB/s, ``find`` at
+    memory speed."""
+    keys = []
+    for key in _FONT_KEYS:
+        i = body.find(key)
+        while i >= 0:
+            keys.append(i)
+            if len(keys) > _FONT_MAX_KEYS:
+                return sum(_FONT_KANA[m.group()] for m in _FONT_RE.finditer(body))
+            i = body.find(key, i + 1)
+    keys.sort()
+    total = 0
+    start = end = -1
+    for k in keys:
+        if k - _FONT_LONGEST > end:  # a new window: scan the previous one
+            if end > start:
+                total += sum(_FONT_KANA[m.group()] for m in _FONT_RE.finditer(body, start, end))
+            start = max(0, k - _FONT_LONGEST)
+        end = k + _FONT_LONGEST
+    if end > start:
+        total += sum(_FONT_KANA[m.group()] for m in _FONT_RE.finditer(body, start, end))
+    return total
 
 
 def _utf8_kana(body: bytes, min_kana: int = 1) -> int:
@@ -139,7 +169,7 @@ def _utf8_kana(body: bytes, min_kana: int = 1) -> int:
         return 0
     kana = len(_UTF8_KANA_RE.findall(body))  # one pass (faster than three bytes.count)
     if min_kana <= kana < _FONT_CHECK_BELOW and any(k in body for k in _FONT_KEYS):
-        kana -= sum(_FONT_KANA[m.group()] for m in _FONT_RE.finditer(body))
+        kana -= _font_kana(body)
     return kana
 
 
@@ -172,7 +202,8 @@ def detect_japanese(body: bytes, min_kana: int = 10, use_lang: bool = True) -> D
         return Detection(True, "kana_utf8", None, kana)
     if use_lang and japanese_html_lang(body):
         return Detection(True, "html_lang", None, kana)
-    if b"\x1b" in body and (b"\x1b$B" in body or b"\x1b$@" in body):
+    # ISO-2022-JP is confirmed on the prefix: without an ESC there it decodes to no kana at all
+    if body.find(b"\x1b", 0, _CONFIRM_BYTES) >= 0 and (b"\x1b$B" in body or b"\x1b$@" in body):
         k = _confirm(body, "iso2022_jp_2", min_kana)
         if k:
             return Detection(True, "kana_iso2022_jp", "iso2022_jp_2", k)

@@ -253,3 +253,45 @@ def test_is_html_like_on_the_sample(sample_warcs, manifest):
             assert html_like is (cap["kind"] != "binary_image"), cap["id"]
             checked += 1
     assert checked == len(manifest["captures"])
+
+
+def _blocks() -> list[bytes]:
+    page = b"<html lang=ja><body>" + "日本語のページです。".encode() * 20000 + b"</body></html>"
+    many = b"".join(b"X-Header-%d: %s\r\n" % (i, b"v" * 60) for i in range(200))  # a head over 4 KiB
+    return [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page,
+        b"HTTP/1.1 200 OK\r\n" + many + b"Content-Type: text/html\r\n\r\n" + page[:5000],
+        b"HTTP/1.1 200 OK\nContent-Type: text/html\n\n" + page[:3000],  # LF only
+        # a LF LF before the first CRLF CRLF: the CRLF CRLF wins, in the probe or beyond it
+        b"HTTP/1.1 200 OK\nA: b\n\nC: d\r\n\r\n" + page[:100],
+        b"HTTP/1.1 200 OK\nA: b\n\n" + many + b"\r\n\r\n" + page[:100],
+        b"HTTP/1.1 404 Not Found\r\n" + many,  # no end of the head: malformed
+        b"HTTP/1.1 200 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + gzip.compress(page, mtime=0),
+        b"",
+    ]
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("max_read", [None, 333, 5000])
+def test_parse_response_record_equals_parse_response_of_the_block(compress, max_read):
+    """The record's pieces (several inflated buffers, a head across two of them with short reads)
+    give the same status, headers, body and flags as the joined block."""
+    from test_warc import ShortReads, build_warc
+
+    from jawebcorpus.corpus.http import parse_response_record
+
+    blocks = _blocks()
+    data = build_warc([("response", b) for b in blocks], compress)
+    f = io.BytesIO(data) if max_read is None else ShortReads(data, max_read)
+    recs = list(iter_records(f))
+    assert len(recs) == len(blocks)
+    if max_read is not None and not compress:
+        assert any(len(r.pieces) > 2 for r in recs)  # plain file, short reads: many pieces
+    for rec, block in zip(recs, blocks):
+        got = parse_response_record(rec, 1 << 20)  # before .block joins the pieces
+        for n in (0, 1, 17, 4096, len(block) - 1, len(block), len(block) + 5):
+            assert rec.block_head(n) == block[:n] and rec.block_from(n) == block[n:]
+        assert got == parse_response(block, 1 << 20)
+        assert rec.block == block

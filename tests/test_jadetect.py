@@ -141,3 +141,39 @@ def test_utf16_with_bom():
 def test_empty_and_ascii():
     assert detect_japanese(b"").japanese is False
     assert detect_japanese(b"<html><body>plain english</body></html>").method == "none"
+
+
+def test_font_kana_around_the_keys_equals_the_whole_page_scan():
+    """Font names counted only in windows around their key strings: the same sum as the
+    alternation over the whole page, on pieces of font names, keys and filler in any order,
+    with gaps longer and shorter than a font name, and past the key limit (whole-page scan)."""
+    import random
+
+    from jawebcorpus.filters import jadetect as J
+
+    def whole(body: bytes) -> int:
+        return sum(J._FONT_KANA[m.group()] for m in J._FONT_RE.finditer(body))
+
+    pieces = [*J._FONT_KANA, *J._FONT_KEYS, *(s.encode() for s in ("ゴシ", "ヒラ", "明", "朝", "体", "ＭＳ", "角ゴ"))]
+    rng = random.Random(21)
+    nonzero = 0
+    for _ in range(3000):
+        parts = [rng.choice(pieces) for _ in range(rng.randint(0, 25))]
+        parts = [p[: rng.randint(0, len(p))] if rng.random() < 0.2 else p for p in parts]
+        body = (b"a" * rng.choice((0, 1, 5, J._FONT_LONGEST - 1, J._FONT_LONGEST, 200))).join(parts)
+        assert J._font_kana(body) == whole(body), body
+        nonzero += whole(body) > 0
+    assert nonzero > 1000
+    many = "ＭＳ Ｐゴシック, 明朝;".encode() * (J._FONT_MAX_KEYS // 2 + 10)
+    assert J._font_kana(many) == whole(many) == (J._FONT_MAX_KEYS // 2 + 10) * 4  # ゴシック
+
+
+def test_iso2022_jp_needs_an_escape_in_the_confirmed_prefix():
+    """ISO-2022-JP is confirmed on the first 64 KiB: an escape only after them finds no kana
+    there (not Japanese, as before bounding the search for ESC to the prefix); within them, it does."""
+    text = "日本語のひらがなとカタカナの文章です。" * 20
+    jis = text.encode("iso2022_jp")
+    assert detect_japanese(b"<p>" + jis).method == "kana_iso2022_jp"
+    late = b"<p>" + b"x" * (64 * 1024) + jis
+    assert detect_japanese(late) == detect_japanese(late, use_lang=False)
+    assert not detect_japanese(late).japanese

@@ -410,6 +410,50 @@ def test_broken_record_header_is_yielded_with_an_error_and_reading_goes_on():
     assert [r.block for r in recs] == [b"a", b"b"]
 
 
+def _header_variants() -> list[bytes]:
+    """WARC files whose header blocks end in every way the line-by-line reading tells apart."""
+    base = build_warc([("response", b"HTTP/1.1 200 OK\r\n\r\nabc"), ("request", b"xyz")], compress=False)
+    lf = base.replace(b"\r\n", b"\n")
+    many = b"".join(b"X-%d: v\r\n" % i for i in range(1000))
+    return [
+        base,
+        lf,  # LF-only lines and blank lines
+        base.replace(b"WARC-Date: 2024-03-01T00:00:00Z\r\n", b"WARC-Date: 2024\n\r\n", 1),  # LF line, CRLF blank
+        base.replace(b"WARC-Date: 2024-03-01T00:00:00Z\r\n", b"WARC-Date: 2024\r\n\n", 1),  # CRLF line, LF blank
+        base.replace(b"WARC-Date:", b"\rWARC-Date:", 1),  # a line starting with CR
+        base.replace(b"WARC-Date: 2024-03-01T00:00:00Z", b"WARC-Date: \xe3\x81\r\n \xff fold", 1),
+        base.replace(b"WARC/1.0\r\n", b"WARC/1.0\r\n\r\n", 1),  # a blank first header line
+        base.replace(b"WARC-Date:", many[:-1000] + b"WARC-Date:", 1),  # 999 more: just under 1000 lines
+        base.replace(b"WARC-Date:", many + b"WARC-Date:", 1),  # over 1000 lines
+        base.replace(b"WARC-Date:", (b"X: " + b"v" * 60000 + b"\r\n") * 18 + b"WARC-Date:", 1),  # over 1 MiB
+        base[: base.index(b"\r\n\r\n") + 2],  # the file ends before the blank line
+    ]
+
+
+@pytest.mark.parametrize("i", range(len(_header_variants())))
+def test_header_block_in_one_search_reads_like_line_by_line(i):
+    """A header block wholly in a buffer is found with one search; read a byte at a time it is
+    read line by line: the same records, headers, errors and offsets."""
+    data = _header_variants()[i]
+
+    def outcome(f):
+        recs = []
+        try:
+            for r in iter_records(f):
+                recs.append((r.offset, r.length, r.headers, r.error, r.block_length, r.block))
+        except WarcReadError as exc:
+            return recs, (exc.code, str(exc), exc.offset, exc.partial_record)
+        return recs, None
+
+    whole = outcome(io.BytesIO(data))
+    assert whole == outcome(ShortReads(data, 1)), i
+    assert whole == outcome(ShortReads(data, 50, seed=i)), i
+    if i in (8, 9):
+        assert whole[1] is not None and whole[1][0] == "header_too_long"
+    if i == 7:
+        assert whole[1] is None and len(whole[0]) == 2
+
+
 def test_missing_content_length_is_a_malformed_record():
     data = build_warc([("response", b"abc")], compress=False).replace(b"Content-Length: 3\r\n", b"")
     recs, exc = read_until_error(data)
