@@ -8,7 +8,8 @@ declaration):
    travel) folded per host into a :class:`HostSample` (a combiner: the bottom-k sample of the
    host's pages, at most ``sample_docs × max_lines_per_doc`` hashes a host);
 2. each host's frequent lines (``HostSample.frequent``), for the hosts that have any, as a
-   side input of
+   multimap side input (read per host by key, see :func:`host_lines`: a worker does not hold
+   every host's lines) of
 3. ``boilerplate_remove``: each document without its host's frequent lines (kept
    ``lines_removed`` / ``unchanged``; dropped ``emptied`` when nothing is left), before dedup;
    ``WriteFinalFn`` removes the same lines from the text it reads back from the checkpoint (the
@@ -30,7 +31,7 @@ from jawebcorpus.corpus.stats import StatsAccumulator
 from jawebcorpus.filters.boilerplate import (BoilerplateConfig, HostSample, doc_line_hashes, remove_lines,
                                              removed_lines, url_key)
 
-__all__ = ["Boilerplate", "STAGE", "clean_text"]
+__all__ = ["Boilerplate", "STAGE", "clean_text", "host_lines"]
 
 STAGE = "boilerplate"
 _LINE_CHARS = 200  # a removed line in a detail row, at most
@@ -65,9 +66,23 @@ def _frequent(kv, cfg: BoilerplateConfig):
         yield host, f
 
 
-def clean_text(doc: Doc, frequent: dict, cfg: BoilerplateConfig) -> tuple[str, int, int]:
+def host_lines(frequent, host: str):
+    """``host``'s frequent lines in the side input (None: it has none).  The side input is a
+    multimap: on the portable runners (the local runner, Dataflow, Flink, Spark) each lookup is
+    one read by key through the worker's state API, cached for the bundle, so a worker holds the
+    lines of the hosts it meets, not of every host; elsewhere it is a dict of lists (a missing
+    key is not inserted)."""
+    if frequent is None:
+        return None
+    values = frequent.get(host, ()) if isinstance(frequent, dict) else frequent[host]
+    for f in values:
+        return f
+    return None
+
+
+def clean_text(doc: Doc, frequent, cfg: BoilerplateConfig) -> tuple[str, int, int]:
     """``doc``'s text without its host's frequent lines: (text, lines removed, characters removed)."""
-    f = frequent.get(host_of(doc.url)) if frequent else None
+    f = host_lines(frequent, host_of(doc.url))
     text = doc.text or ""
     if not f:
         return text, 0, 0
@@ -83,7 +98,7 @@ class _RemoveFn(beam.DoFn):
         out, n, _ = clean_text(doc, frequent, self.cfg)
         stats = StatsAccumulator()
         if n:
-            f = frequent[host_of(doc.url)]
+            f = host_lines(frequent, host_of(doc.url))
             for line in removed_lines(text, f, self.cfg):
                 yield TaggedOutput("lines", ((doc.snapshot, line[:_LINE_CHARS]), (1, len(line))))
         if n and not out.strip():
@@ -128,7 +143,7 @@ class Boilerplate(beam.PTransform):
             | "host_samples" >> beam.CombinePerKey(_HostSampleFn(cfg.sample_docs))
             | "frequent_lines" >> beam.FlatMap(_frequent, cfg)
         )
-        side = beam.pvalue.AsDict(frequent)
+        side = beam.pvalue.AsMultiMap(frequent)  # read per key (host_lines)
         res = docs | "remove" >> beam.ParDo(_RemoveFn(cfg), side).with_outputs("stats", "lines", main="docs")
         details = (
             res.lines

@@ -275,3 +275,42 @@ def test_boilerplate_needs_dedup(host_crawl, tmp_path, capsys):
                      "--set", "boilerplate.enabled=true", *extra]) == 2
         err = capsys.readouterr().err.strip()
         assert "boilerplate" in err and len(err.splitlines()) == 1, err
+
+
+def test_the_boilerplate_lines_are_read_per_host_not_held_whole():
+    """Each host's frequent lines reach the removal, the final write and the samples as a multimap
+    side input: on the portable runners a worker reads one host's lines by key through the state
+    API (cached for the bundle), so its memory does not grow with the number of hosts."""
+    from collections import defaultdict
+
+    import apache_beam as beam
+    from apache_beam.portability import common_urns
+    from apache_beam.portability.api import beam_runner_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from jawebcorpus.filters.boilerplate import BoilerplateConfig
+    from jawebcorpus.pipelines.boilerplate import Boilerplate, host_lines
+
+    # the graph: every side input of the removal step is a multimap
+    p = beam.Pipeline()
+    _, _, _, side = p | beam.Create([]) | "boilerplate" >> Boilerplate(BoilerplateConfig(enabled=True))
+    assert isinstance(side, beam.pvalue.AsMultiMap)
+    patterns = []
+    for t in p.to_runner_api().components.transforms.values():
+        if t.spec.urn == common_urns.primitives.PAR_DO.urn and t.unique_name.startswith("boilerplate/remove/"):
+            payload = beam_runner_api_pb2.ParDoPayload.FromString(t.spec.payload)
+            patterns += [s.access_pattern.urn for s in payload.side_inputs.values()]
+    assert patterns == [common_urns.side_inputs.MULTIMAP.urn]  # AsDict would be an iterable, held whole
+
+    # a real run on the local (portable) runner: a host's lines by key, None for a host without
+    lines = frozenset({1, 2})
+    with beam.Pipeline(runner=FnApiRunner()) as q:
+        kv = q | "lines" >> beam.Create([("a.example.jp", lines), ("b.example.jp", frozenset({3}))])
+        got = (q | "hosts" >> beam.Create(["a.example.jp", "c.example.jp"])
+               | beam.Map(lambda h, s: (h, host_lines(s, h)), beam.pvalue.AsMultiMap(kv)))
+        assert_that(got, equal_to([("a.example.jp", lines), ("c.example.jp", None)]))
+    # the same function on a materialised multimap (a dict of lists) inserts nothing
+    held = defaultdict(list, {"a.example.jp": [lines]})
+    assert host_lines(held, "a.example.jp") == lines and host_lines(held, "c.example.jp") is None
+    assert list(held) == ["a.example.jp"] and host_lines(None, "a.example.jp") is None
