@@ -125,6 +125,10 @@ def _float(value) -> float | None:
     return f if f == f and abs(f) < 1e12 else None  # not NaN, not absurd
 
 
+#: An unreadable local lock younger than this is being written by another run, not stale.
+WRITING_GRACE_S = 30.0
+
+
 def read_lock(output: str) -> tuple[str, dict | None]:
     """``("absent", None)``, ``("bad", None)`` (unreadable or not a JSON object: a half-written
     lock of a crashed run) or ``("ok", record)``."""
@@ -274,9 +278,11 @@ class OutputLock:
         os.makedirs(self.output, exist_ok=True)
         for _ in range(3):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                self._create_local()
             except FileExistsError:
                 rec = self._read()
+                if rec is None and self._young():  # another run is writing it this instant
+                    self._refuse(None)
                 if not self._stale(rec):
                     self._refuse(rec)
                 try:
@@ -284,10 +290,41 @@ class OutputLock:
                 except FileNotFoundError:
                     pass
                 continue
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self._record(), fh)
             return
         raise OutputLocked(f"could not take the lock {self.path} (other runs keep taking it)")
+
+    def _create_local(self) -> None:
+        """Create the lock file whole or not at all: the record is written to a file of this run's
+        own, then hard-linked to the lock's name, which fails when the name exists (FileExistsError).
+        Where hard links are not supported, an exclusive create and then the write: a run that
+        finds the lock in between sees an unreadable lock younger than :data:`WRITING_GRACE_S`,
+        which it leaves alone (:meth:`_young`)."""
+        data = json.dumps(self._record()).encode()
+        tmp = f"{self.path}.{self.token}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        try:
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links on this file system
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+        finally:
+            try:
+                os.remove(tmp)
+            except FileNotFoundError:
+                pass
+
+    def _young(self) -> bool:
+        """The lock file was changed less than :data:`WRITING_GRACE_S` ago (an unreadable one is
+        then being written, not left by a crash)."""
+        try:
+            return time.time() - os.stat(self.path).st_mtime < WRITING_GRACE_S
+        except OSError:
+            return False
 
     def _acquire_remote(self) -> None:
         status, rec = read_lock(self.output)

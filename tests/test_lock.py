@@ -158,3 +158,51 @@ def test_the_heartbeat_stops_once_the_lock_is_released_by_the_job(tmp_path):
         assert release_lock(str(out), lock.token)
         time.sleep(1.3)  # two beats later
         assert not (out / "_lock.json").exists()
+
+
+def test_a_lock_being_written_is_not_taken_for_a_crashed_one(tmp_path):
+    """Two runs started together: the lock file one run has just created must never look stale to
+    the other (an empty or half-written lock is only stale once it is old); the file appears whole
+    (written aside, then linked to its name), and no run's private file is left behind."""
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / "_lock.json"
+    for partial in (b"", b'{"token": "a1b2", "host": "vm", "pi'):
+        lock.write_bytes(partial)  # what a run that is writing its lock leaves at this instant
+        with pytest.raises(OutputLocked, match="being locked by another run at this moment"):
+            with OutputLock(str(out), "beef"):
+                pass
+        assert lock.read_bytes() == partial  # left alone
+        old = time.time() - 3600
+        os.utime(lock, (old, old))  # the same file an hour later: a run that crashed while writing it
+        assert _takes(out)
+        assert not lock.exists()
+    with OutputLock(str(out), "beef") as held:
+        assert json.loads(lock.read_text())["token"] == held.token
+        assert sorted(p.name for p in out.iterdir()) == ["_lock.json"]
+
+
+def test_of_many_runs_starting_at_once_exactly_one_takes_the_lock(tmp_path):
+    import threading
+
+    out = tmp_path / "out"
+    for _ in range(20):
+        got, start = [], threading.Barrier(6)
+
+        def take():
+            start.wait()
+            try:
+                lk = OutputLock(str(out), "beef")
+                lk.__enter__()
+                got.append(lk)
+            except OutputLocked:
+                pass
+
+        threads = [threading.Thread(target=take) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(got) == 1
+        got[0].__exit__(None, None, None)
+        assert not (out / "_lock.json").exists()
