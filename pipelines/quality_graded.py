@@ -18,22 +18,18 @@ grade, and the ROC AUC of the expected score at each cut (grade ≥ 1, ≥ 2, �
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import math
 import os
-import platform
 import random
-import subprocess
-import sys
 import tempfile
 from typing import Callable, Iterable, Iterator
 
-from jawebcorpus.corpus.errors import ConfigError
-from jawebcorpus.filters.quality_model import RECORD_FORMAT, TOKENIZATIONS, grades_of, record_path, tokenize_text
+from jawebcorpus.filters.quality_model import grades_of, tokenize_text
 
-from .quality_training import _CHILD, TRAIN_RANGES, TrainReport, _auc, find_trainer
+from .quality_training import (TrainReport, _auc, _checked_params, _record_head, _train_in_child,
+                               _write_record, find_trainer)
 
 __all__ = ["iter_labels", "train_graded_model", "spearman", "graded_metrics", "MAX_GRADE", "LabelStats"]
 
@@ -165,22 +161,12 @@ def train_graded_model(
     from jawebcorpus.filters.fasttext_check import load_model_info  # the pipeline's binding scores the held-out share
 
     log = log or (lambda _msg: None)
-    if tokenize not in TOKENIZATIONS:
-        raise ConfigError(f"tokenize must be one of {', '.join(TOKENIZATIONS)}")
-    if not 0.0 <= holdout < 1.0:
-        raise ConfigError("holdout must be in [0, 1)")
-    if loss not in ("softmax", "ova", "hs", "ns"):
-        raise ConfigError("loss must be softmax, ova, hs or ns")
-    given = {"seed": seed, "epoch": epoch, "lr": lr, "dim": dim, "word_ngrams": word_ngrams, "min_count": min_count,
-             "bucket": bucket, "threads": threads, "max_chars": max_chars}
-    for name, value in given.items():
-        TRAIN_RANGES[name].check(name.replace("_", "-"), value)
+    params = _checked_params(tokenize, holdout, loss, {
+        "seed": seed, "epoch": epoch, "lr": lr, "dim": dim, "word_ngrams": word_ngrams, "min_count": min_count,
+        "bucket": bucket, "threads": threads, "max_chars": max_chars})
     trainer = find_trainer(trainer_path)
     out_dir = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(out_dir, exist_ok=True)
-    params = {"epoch": int(epoch), "lr": float(lr), "dim": int(dim), "wordNgrams": int(word_ngrams),
-              "minCount": int(min_count), "bucket": int(bucket), "loss": loss, "thread": int(threads),
-              "seed": int(seed), "verbose": 0}
     cut = int(holdout * 2**32)
     counts: dict[int, dict[str, int]] = {}
     held: list[tuple[str, int]] = []
@@ -219,15 +205,7 @@ def train_graded_model(
         _interleave_many([(files[g][0], counts[g]["train"]) for g in trained], train_file, seed)
         log(f"training on {sum(counts[g]['train'] for g in trained)} texts of grades "
             f"{', '.join(map(str, trained))} ({trainer['package'] or trainer['module']}) …")
-        tmp_model = os.path.join(tmp, "model.bin")
-        child = subprocess.run(
-            [sys.executable, "-I", "-c", _CHILD,
-             json.dumps({"trainer_path": trainer["path"], "input": train_file, "output": tmp_model, "params": params})],
-            capture_output=True, text=True)
-        if child.returncode != 0 or not os.path.exists(tmp_model):
-            tail = (child.stderr.strip().splitlines() or ["(no message)"])[-1]
-            raise RuntimeError(f"fastText training failed (exit {child.returncode}): {tail}")
-        os.replace(tmp_model, out_path)
+        _train_in_child(trainer, train_file, params, tmp, out_path)
 
     model, info = load_model_info(out_path, "graded model")
     grade_of = grades_of(info.labels) or {}
@@ -238,32 +216,17 @@ def train_graded_model(
         expected.append(sum(grade_of[lab] * float(p) for lab, p in zip(labels, probs)))
         predicted.append(grade_of[labels[0]] if len(labels) else 0)
         truth.append(g)
-    with open(out_path, "rb") as fh:
-        model_sha = hashlib.sha256(fh.read()).hexdigest()
     record = {
-        "format": RECORD_FORMAT,
-        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "model": os.path.basename(out_path),
-        "model_sha256": model_sha,
+        **_record_head(out_path, tokenize, max_chars, params, trainer),
         "labels": {"grades": [f"__label__{g}" for g in sorted(grade_of.values())]},
         "score": "expected grade: sum of k * p(__label__k) over every label",
-        "tokenize": tokenize,
-        "max_chars": max_chars,
-        "settings": params,
-        "trainer": {k: trainer[k] for k in ("package", "module")} | {"python": platform.python_version(),
-                                                                      "machine": platform.machine()},
         "data": {"grades": {str(g): counts[g] for g in sorted(counts)}, "empty": empty, "sha256": sha.hexdigest(),
                  "sha256_of": "per text: 2-byte grade, 8-byte length, UTF-8 bytes (little-endian), in input order",
                  "sources": list(sources or [])},
         "holdout": {"share": holdout, "split": "sha256(seed, text) below share: stable, independent of order",
                     **graded_metrics(truth, expected, predicted, top)},
     }
-    rpath = record_path(out_path)
-    with open(rpath + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(record, fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
-    os.replace(rpath + ".tmp", rpath)
-    return TrainReport(out_path, rpath, record)
+    return _write_record(out_path, record)
 
 
 def _interleave_many(parts: list[tuple[str, int]], out: str, seed: int) -> None:

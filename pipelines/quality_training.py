@@ -231,6 +231,65 @@ def _auc(pos: list[float], neg: list[float]) -> float | None:
     return (rpos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
+def _checked_params(tokenize: str, holdout: float, loss: str, given: dict) -> dict:
+    """The training settings checked (one ConfigError naming the first bad one) and as fastText's
+    parameters; ``given``: the ranged settings by name (:data:`TRAIN_RANGES`)."""
+    if tokenize not in TOKENIZATIONS:
+        raise ConfigError(f"tokenize must be one of {', '.join(TOKENIZATIONS)}")
+    if not 0.0 <= holdout < 1.0:
+        raise ConfigError("holdout must be in [0, 1)")
+    if loss not in ("softmax", "ova", "hs", "ns"):
+        raise ConfigError("loss must be softmax, ova, hs or ns")
+    for name, value in given.items():
+        TRAIN_RANGES[name].check(name.replace("_", "-"), value)
+    return {"epoch": int(given["epoch"]), "lr": float(given["lr"]), "dim": int(given["dim"]),
+            "wordNgrams": int(given["word_ngrams"]), "minCount": int(given["min_count"]),
+            "bucket": int(given["bucket"]), "loss": loss, "thread": int(given["threads"]),
+            "seed": int(given["seed"]), "verbose": 0}
+
+
+def _train_in_child(trainer: dict, train_file: str, params: dict, tmp: str, out_path: str) -> None:
+    """Train with the fastText trainer in a child process (its own interpreter: a crash costs the
+    child) and move the model to ``out_path``."""
+    tmp_model = os.path.join(tmp, "model.bin")
+    child = subprocess.run(
+        [sys.executable, "-I", "-c", _CHILD,
+         json.dumps({"trainer_path": trainer["path"], "input": train_file, "output": tmp_model, "params": params})],
+        capture_output=True, text=True)
+    if child.returncode != 0 or not os.path.exists(tmp_model):
+        tail = (child.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise RuntimeError(f"fastText training failed (exit {child.returncode}): {tail}")
+    os.replace(tmp_model, out_path)
+
+
+def _record_head(out_path: str, tokenize: str, max_chars: int, params: dict, trainer: dict) -> dict:
+    """The fields every training record starts with: the model file, how texts were tokenized,
+    the settings and the trainer."""
+    with open(out_path, "rb") as fh:
+        model_sha = hashlib.sha256(fh.read()).hexdigest()
+    return {
+        "format": RECORD_FORMAT,
+        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "model": os.path.basename(out_path),
+        "model_sha256": model_sha,
+        "tokenize": tokenize,
+        "max_chars": max_chars,
+        "settings": params,
+        "trainer": {k: trainer[k] for k in ("package", "module")} | {"python": platform.python_version(),
+                                                                      "machine": platform.machine()},
+    }
+
+
+def _write_record(out_path: str, record: dict) -> TrainReport:
+    """Write the training record ``<out_path>.json`` (atomically) and return the report."""
+    rpath = record_path(out_path)
+    with open(rpath + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(record, fh, ensure_ascii=False, indent=1)
+        fh.write("\n")
+    os.replace(rpath + ".tmp", rpath)
+    return TrainReport(out_path, rpath, record)
+
+
 def train_quality_model(
     positive_texts: Iterable[str],
     negative_texts: Iterable[str],
@@ -268,22 +327,12 @@ def train_quality_model(
     pos_l, neg_l = as_label(positive_label), as_label(negative_label)
     if pos_l == neg_l:
         raise ConfigError("the positive and negative labels must differ")
-    if tokenize not in TOKENIZATIONS:
-        raise ConfigError(f"tokenize must be one of {', '.join(TOKENIZATIONS)}")
-    if not 0.0 <= holdout < 1.0:
-        raise ConfigError("holdout must be in [0, 1)")
-    if loss not in ("softmax", "ova", "hs", "ns"):
-        raise ConfigError("loss must be softmax, ova, hs or ns")
-    given = {"seed": seed, "epoch": epoch, "lr": lr, "dim": dim, "word_ngrams": word_ngrams, "min_count": min_count,
-             "bucket": bucket, "threads": threads, "max_chars": max_chars, "threshold": threshold}
-    for name, rng in TRAIN_RANGES.items():
-        rng.check(name.replace("_", "-"), given[name])
+    params = _checked_params(tokenize, holdout, loss, {
+        "seed": seed, "epoch": epoch, "lr": lr, "dim": dim, "word_ngrams": word_ngrams, "min_count": min_count,
+        "bucket": bucket, "threads": threads, "max_chars": max_chars, "threshold": threshold})
     trainer = find_trainer(trainer_path)
     out_dir = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(out_dir, exist_ok=True)
-    params = {"epoch": int(epoch), "lr": float(lr), "dim": int(dim), "wordNgrams": int(word_ngrams),
-              "minCount": int(min_count), "bucket": int(bucket), "loss": loss, "thread": int(threads),
-              "seed": int(seed), "verbose": 0}
     with tempfile.TemporaryDirectory(prefix="jawebcorpus-train-", dir=out_dir) as tmp:
         sides = {"positive": _Side(pos_l, tmp, "pos"), "negative": _Side(neg_l, tmp, "neg")}
         try:
@@ -300,15 +349,7 @@ def train_quality_model(
         _interleave(p.path, p.train_docs, n.path, n.train_docs, train_file, seed)
         log(f"training on {p.train_docs} positive and {n.train_docs} negative texts "
             f"({trainer['package'] or trainer['module']}) …")
-        tmp_model = os.path.join(tmp, "model.bin")
-        child = subprocess.run(
-            [sys.executable, "-I", "-c", _CHILD,
-             json.dumps({"trainer_path": trainer["path"], "input": train_file, "output": tmp_model, "params": params})],
-            capture_output=True, text=True)
-        if child.returncode != 0 or not os.path.exists(tmp_model):
-            tail = (child.stderr.strip().splitlines() or ["(no message)"])[-1]
-            raise RuntimeError(f"fastText training failed (exit {child.returncode}): {tail}")
-        os.replace(tmp_model, out_path)
+        _train_in_child(trainer, train_file, params, tmp, out_path)
 
     model = fasttext.load_model(out_path)
 
@@ -325,20 +366,10 @@ def train_quality_model(
     fp = sum(s >= threshold for s in sn)
     fn = len(sp) - tp
     tn = len(sn) - fp
-    with open(out_path, "rb") as fh:
-        model_sha = hashlib.sha256(fh.read()).hexdigest()
     record = {
-        "format": RECORD_FORMAT,
-        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "model": os.path.basename(out_path),
-        "model_sha256": model_sha,
+        **_record_head(out_path, tokenize, max_chars, params, trainer),
         "labels": {"positive": pos_l, "negative": neg_l},
         "score": f"probability of {pos_l}",
-        "tokenize": tokenize,
-        "max_chars": max_chars,
-        "settings": params,
-        "trainer": {k: trainer[k] for k in ("package", "module")} | {"python": platform.python_version(),
-                                                                      "machine": platform.machine()},
         "data": {
             name: {"documents": s.docs, "characters": s.chars, "empty": s.empty, "train": s.train_docs,
                    "holdout": len(s.holdout), "sha256": s.sha.hexdigest(),
@@ -356,9 +387,4 @@ def train_quality_model(
             "roc_auc": _auc(sp, sn),
         },
     }
-    rpath = record_path(out_path)
-    with open(rpath + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(record, fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
-    os.replace(rpath + ".tmp", rpath)
-    return TrainReport(out_path, rpath, record)
+    return _write_record(out_path, record)
