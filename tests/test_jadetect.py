@@ -143,10 +143,11 @@ def test_empty_and_ascii():
     assert detect_japanese(b"<html><body>plain english</body></html>").method == "none"
 
 
-def test_font_kana_around_the_keys_equals_the_whole_page_scan():
-    """Font names counted only in windows around their key strings: the same sum as the
-    alternation over the whole page, on pieces of font names, keys and filler in any order,
-    with gaps longer and shorter than a font name, and past the key limit (whole-page scan)."""
+def test_font_kana_around_the_kana_equals_the_whole_page_scan():
+    """Font names counted only in windows around the page's kana: the same sum as the
+    alternation over the whole page, on pieces of font names (whole, cut, their tails), kana
+    and filler in any order, with gaps longer and shorter than a font name, and past the kana
+    limit (whole-page scan)."""
     import random
 
     from jawebcorpus.filters import jadetect as J
@@ -154,7 +155,9 @@ def test_font_kana_around_the_keys_equals_the_whole_page_scan():
     def whole(body: bytes) -> int:
         return sum(J._FONT_KANA[m.group()] for m in J._FONT_RE.finditer(body))
 
-    pieces = [*J._FONT_KANA, *J._FONT_KEYS, *(s.encode() for s in ("ゴシ", "ヒラ", "明", "朝", "体", "ＭＳ", "角ゴ"))]
+    pieces = [*J._FONT_KANA, *J._FONT_KEYS, *(s.encode() for s in ("ゴシ", "ヒラ", "明", "朝", "体", "ＭＳ", "角ゴ",
+                                                                  "あ", "ク", "ノ", "Ｐ", "ＭＳ Ｐ", "角"))]
+    pieces += [name[i:] for name in J._FONT_KANA for i in range(1, len(name))]  # tails, cut anywhere
     rng = random.Random(21)
     nonzero = 0
     for _ in range(3000):
