@@ -56,8 +56,53 @@ _LANG_JA_RE = re.compile(rb"\slang\s*=\s*(?:[\"']\s*)?ja", re.I)
 _SJIS_KANA_RE = re.compile(rb"\x82[\x9f-\xf1]|\x83[\x40-\x96]")
 _EUC_KANA_RE = re.compile(rb"\xa4[\xa1-\xf3]|\xa5[\xa1-\xf6]")
 _KANA_TEXT_RE = re.compile("[\u3041-\u309f\u30a0-\u30ff]")
+_UTF8_KANA_RE = re.compile(rb"\xe3[\x81-\x83]")  # lead pairs of U+3040–U+30FF
 _CONFIRM_BYTES = 64 * 1024
 _LANG_SCAN_BYTES = 64 * 1024
+
+
+# -- the byte scans: each a regular expression or the UTF-8 decoder, or the same scan in C ----------
+def _py_html_open(body: bytes, pos: int, endpos: int) -> int:
+    """Where ``<html\\b`` (any case) starts in ``body[pos:endpos]``, or -1."""
+    m = _HTML_OPEN_RE.search(body, pos, endpos)
+    return m.start() if m else -1
+
+
+def _py_utf8_kana(body: bytes) -> int:
+    """UTF-8 kana lead pairs in ``body`` (one pass; faster than three ``bytes.count``)."""
+    return len(_UTF8_KANA_RE.findall(body))
+
+
+def _py_sjis_kana(body: bytes, endpos: int) -> int:
+    return len(_SJIS_KANA_RE.findall(body, 0, endpos))
+
+
+def _py_euc_kana(body: bytes, endpos: int) -> int:
+    return len(_EUC_KANA_RE.findall(body, 0, endpos))
+
+
+def _py_utf8_error(body: bytes, endpos: int) -> int:
+    """``UnicodeDecodeError.start`` of decoding ``body[:endpos]`` as UTF-8, or -1 when it decodes."""
+    try:
+        body[: max(0, endpos)].decode("utf-8")
+        return -1
+    except UnicodeDecodeError as exc:
+        return exc.start
+
+
+try:  # filters/_jascan.c: the same scans in C, built with the package when a C compiler is there
+    from . import _jascan
+except ImportError:  # pragma: no cover - installed without a compiler: the scans above
+    _jascan = None
+
+#: Which scans detection uses: the C module's when it was built, else the Python ones above
+#: (tests/test_jascan.py checks that both give the same results, and detection with either).
+SCANS = "c" if _jascan is not None else "python"
+_html_open = _jascan.html_open if _jascan else _py_html_open
+_utf8_kana_pairs = _jascan.utf8_kana if _jascan else _py_utf8_kana
+_sjis_kana = _jascan.sjis_kana if _jascan else _py_sjis_kana
+_euc_kana = _jascan.euc_kana if _jascan else _py_euc_kana
+_utf8_error = _jascan.utf8_error if _jascan else _py_utf8_error
 
 
 def _html_lang_ja(body: bytes, pos: int = 0, endpos: int | None = None) -> "re.Match[bytes] | None":
@@ -71,13 +116,14 @@ def _html_lang_ja(body: bytes, pos: int = 0, endpos: int | None = None) -> "re.M
     """
     n = len(body) if endpos is None else max(0, min(endpos, len(body)))
     while True:
-        m = _HTML_OPEN_RE.search(body, pos, n)
-        if m is None:
+        start = _html_open(body, pos, n)
+        if start < 0:
             return None
-        end = body.find(b">", m.end(), n)
+        start += 5  # just past "<html"
+        end = body.find(b">", start, n)
         if end < 0:
             end = n
-        found = _LANG_JA_RE.search(body, m.end(), end)
+        found = _LANG_JA_RE.search(body, start, end)
         if found is not None or end >= n:
             return found
         pos = end + 1
@@ -130,7 +176,6 @@ _FONT_RE = re.compile(b"|".join(re.escape(n) for n in sorted(_FONT_KANA, key=len
 _FONT_KEYS = tuple(k.encode("utf-8") for k in ("ゴ", "明朝", "メイリオ", "ヒラギノ"))
 assert all(any(k in n for k in _FONT_KEYS) for n in _FONT_KANA)
 _FONT_CHECK_BELOW = 300  # pages with this many kana are Japanese whatever their CSS says
-_UTF8_KANA_RE = re.compile(rb"\xe3[\x81-\x83]")  # lead pairs of U+3040–U+30FF
 _FONT_LONGEST = max(map(len, _FONT_KANA))
 _FONT_MAX_KEYS = 4096  # kana looked at one by one; more: the whole page is scanned
 #: What :func:`_font_kana` relies on: no name starts inside a name without kana and runs past
@@ -177,7 +222,7 @@ def _utf8_kana(body: bytes, min_kana: int = 1) -> int:
     """UTF-8 kana (from ``min_kana`` on, not counting those inside Japanese font names)."""
     if b"\xe3" not in body:  # one memchr pass settles most non-Japanese pages
         return 0
-    kana = len(_UTF8_KANA_RE.findall(body))  # one pass (faster than three bytes.count)
+    kana = _utf8_kana_pairs(body)
     if min_kana <= kana < _FONT_CHECK_BELOW and any(k in body for k in _FONT_KEYS):
         kana -= _font_kana(body)
     return kana
@@ -185,12 +230,9 @@ def _utf8_kana(body: bytes, min_kana: int = 1) -> int:
 
 def _looks_utf8(body: bytes) -> bool:
     """The prefix decodes as UTF-8 (a character cut at the end of the prefix is allowed)."""
-    head = body[:_CONFIRM_BYTES]
-    try:
-        head.decode("utf-8")
-        return True
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3 and len(body) > len(head)
+    head = min(len(body), _CONFIRM_BYTES)
+    error = _utf8_error(body, _CONFIRM_BYTES)
+    return error < 0 or (error >= head - 3 and len(body) > head)
 
 
 def _confirm(body: bytes, codec: str, min_kana: int) -> int:
@@ -223,8 +265,8 @@ def detect_japanese(body: bytes, min_kana: int = 10, use_lang: bool = True) -> D
         return Detection(k > 0, "kana_utf16" if k else "none", "utf-16" if k else None, k)
     if _looks_utf8(body):
         return Detection(False, "none", None, kana)
-    sjis = len(_SJIS_KANA_RE.findall(body, 0, _CONFIRM_BYTES)) if b"\x82" in body or b"\x83" in body else 0
-    euc = len(_EUC_KANA_RE.findall(body, 0, _CONFIRM_BYTES)) if b"\xa4" in body or b"\xa5" in body else 0
+    sjis = _sjis_kana(body, _CONFIRM_BYTES) if b"\x82" in body or b"\x83" in body else 0
+    euc = _euc_kana(body, _CONFIRM_BYTES) if b"\xa4" in body or b"\xa5" in body else 0
     for count, codec, method in sorted(
         ((sjis, "cp932", "kana_cp932"), (euc, "euc_jp", "kana_euc_jp")), reverse=True
     ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,6 +31,8 @@ def test_wheel_contains_the_sample_crawl_and_the_ng_lists(tmp_path):
     assert {f"jawebcorpus/ngwords/{c}.txt" for c in ("adult", "gambling", "spam_seo", "violence_discrimination")} <= names
     assert "jawebcorpus/sample/pages/manifest.json" in names
     assert "jawebcorpus/pipelines/prompts/edu-ja-v1.txt" in names  # jawebcorpus annotate's prompt
+    if shutil.which("cc") or shutil.which("gcc"):  # detection's byte scans in C, built with the wheel
+        assert any(n.startswith("jawebcorpus/filters/_jascan") for n in names), sorted(names)
 
 
 @pytest.mark.slow
