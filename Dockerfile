@@ -23,6 +23,8 @@ COPY dedup ./dedup
 COPY pipelines ./pipelines
 COPY report ./report
 COPY ngwords ./ngwords
+# (compiles filters/_jascan.c, detection's byte scans, with the image's C compiler; the extension
+# is optional: without a compiler the wheel is pure Python and gives the same output)
 RUN pip wheel --no-cache-dir --no-deps -w /dist .
 
 # -- the worker image ------------------------------------------------------------------------------
