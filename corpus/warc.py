@@ -410,10 +410,14 @@ class _Stream:
         Stops early at the end of the file, or (gzip, ``overrun`` set) at the end of a member
         when the next member starts a WARC record: the block's Content-Length is wrong.
         """
+        self.overrun = False
+        buf, bpos = self.buf, self.bpos
+        if 0 < n <= len(buf) - bpos and keep > 0:  # the usual case: the whole block is in the buffer
+            self.bpos = bpos + n
+            return [(buf, bpos, bpos + min(n, keep))], n
         parts = []
         kept = 0
         done = 0
-        self.overrun = False
         while done < n:
             if self.bpos >= len(self.buf):
                 if self.gzip:
@@ -676,28 +680,26 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
     # The two CRLFs that end a record (tolerate their absence, never cross a member end).
     # Anything but a line end, the next record ("W") or the end right after the block means
     # the Content-Length is wrong: this record is broken, not the "record" after it.
-    for _ in range(2):
-        s.finish_member()
-        if s.at_member_end():
-            break
-        nxt = s.peek_byte()
-        if nxt not in (b"\r", b"\n"):
-            if nxt not in (b"", b"W"):
-                raise WarcReadError("malformed_record", "text after the record block", offset, True)
-            break
-        if s.readline().strip():
-            raise WarcReadError("malformed_record", "text after the record block", offset, True)
-    s.finish_member()
-    if s.gzip:
-        end = s.member_end if s.at_member_end() else -1
+    bpos = s.bpos
+    if s.buf[bpos : bpos + 4] == b"\r\n\r\n":  # both in the buffer: what the loop reads, in one step
+        s.bpos = bpos + 4
     else:
-        end = s.position()
-    return RawRecord(
-        offset=offset,
-        length=(end - offset) if end >= 0 else -1,
-        headers=headers,
-        pieces=pieces,
-        block_length=length,
-        block_truncated=length > max_block_bytes,
-        error=error,
-    )
+        for _ in range(2):
+            s.finish_member()
+            if s.at_member_end():
+                break
+            nxt = s.peek_byte()
+            if nxt not in (b"\r", b"\n"):
+                if nxt not in (b"", b"W"):
+                    raise WarcReadError("malformed_record", "text after the record block", offset, True)
+                break
+            if s.readline().strip():
+                raise WarcReadError("malformed_record", "text after the record block", offset, True)
+    if s.gzip:
+        if s.bpos >= len(s.buf) and s.dec is not None:
+            s.finish_member()
+        end = s.member_end if s.bpos >= len(s.buf) and s.dec is None else -1  # at_member_end()
+    else:
+        end = s.plain_pos + s.bpos
+    return RawRecord(offset, (end - offset) if end >= 0 else -1, headers, pieces, length, length > max_block_bytes,
+                     error)

@@ -54,7 +54,12 @@ BASES = {"gz": _GZ, "plain": _PLAIN, "one_member": _PLAIN[:60_000]}
 @st.composite
 def mutated_warc(draw) -> bytes:
     base = draw(st.sampled_from(sorted(BASES)))
-    data = bytearray(BASES[base])
+    data = _mutated(draw, BASES[base])
+    return gzip.compress(data, mtime=0) if base == "one_member" else data
+
+
+def _mutated(draw, base: bytes) -> bytes:
+    data = bytearray(base)
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))  # positions spread over the whole file
     for _ in range(draw(st.integers(1, 6))):
         op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate", "duplicate"]))
@@ -73,7 +78,25 @@ def mutated_warc(draw) -> bytes:
         elif op == "duplicate":
             n = draw(st.integers(1, 512))
             data[pos:pos] = data[pos : pos + n]
-    return gzip.compress(bytes(data), mtime=0) if base == "one_member" else bytes(data)
+    return bytes(data)
+
+
+@st.composite
+def mutated_members(draw) -> bytes:
+    """The plain sample mutated, then cut before every ``WARC/`` line (and at random points)
+    into gzip members (one or several records each, or a record cut across members): gzip
+    files whose members are all sound, so that only the records are damaged."""
+    data = _mutated(draw, _PLAIN)
+    cuts = {0, len(data)}
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    pos = data.find(b"WARC/", 1)
+    while pos >= 0:
+        if data[pos - 1 : pos] == b"\n" and rng.random() < 0.8:
+            cuts.add(pos)
+        pos = data.find(b"WARC/", pos + 1)
+    cuts.update(rng.randrange(len(data) + 1) for _ in range(draw(st.integers(0, 3))))
+    bounds = sorted(cuts)
+    return b"".join(gzip.compress(data[a:b], mtime=0) for a, b in zip(bounds, bounds[1:]) if b > a)
 
 
 warc_like = st.builds(
@@ -129,6 +152,55 @@ def test_iter_records_mutated_real_warc(data, max_block_bytes):
 def test_iter_records_warc_like(data):
     for rec in drain(data):
         assert isinstance(rec, RawRecord) and rec.error in (None, "malformed_header")
+
+
+class _Drip(io.RawIOBase):
+    """A stream that returns 1 to ``max_read`` bytes per read.  With one byte, every buffer of
+    the reader is one byte (plain) or a few (gzip), so none of its in-buffer fast paths applies."""
+
+    def __init__(self, data: bytes, max_read: int = 1, seed: int = 0):
+        self._data, self._pos, self._max = data, 0, max_read
+        self._rng = random.Random(seed)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        k = self._rng.randint(1, self._max)
+        out = self._data[self._pos : self._pos + (k if n is None or n < 0 else min(n, k))]
+        self._pos += len(out)
+        return out
+
+
+def _everything_read(f, max_block_bytes: int, resync: bool) -> tuple[list, tuple | None]:
+    items = []
+    try:
+        for it in iter_records(f, max_block_bytes, resync=resync):
+            if isinstance(it, RawRecord):
+                items.append((it.offset, it.length, list(it.headers.items()), it.error, it.block_length,
+                              it.block_truncated, it.block))
+            else:
+                items.append((it.code, it.message, it.offset, it.resumed_at, it.broken_record))
+    except WarcReadError as exc:
+        return items, (exc.code, str(exc), exc.offset, exc.partial_record, exc.record_offset)
+    return items, None
+
+
+@settings(FUZZ, max_examples=150)
+@given(mutated_members() | st.binary(max_size=2048) | warc_like | mutated_warc().filter(lambda d: d[:2] != b"\x1f\x8b"),
+       st.sampled_from([1024, 8 << 20]), st.booleans(), st.integers(2, 64))
+@example(BASES["gz"], 8 << 20, True, 50)
+@example(BASES["plain"], 1024, False, 7)
+def test_buffer_boundaries_do_not_change_what_is_read(data, max_block_bytes, resync, max_read):
+    """Read whole (headers, block and record end found in one buffer), a byte at a time (line
+    by line, byte by byte) and in short reads: the same records, offsets, lengths, headers in order,
+    errors, resyncs and final error.
+
+    Damaged gzip members are left out: a bad CRC is found after the member's bytes came out,
+    so whether its record is yielded first depends on where the reads stopped."""
+    whole = _everything_read(io.BytesIO(data), max_block_bytes, resync)
+    assert whole == _everything_read(_Drip(data), max_block_bytes, resync)
+    assert whole == _everything_read(_Drip(data, max_read, seed=len(data)), max_block_bytes, resync)
 
 
 # -- read_pages: no exception, one outcome per record ------------------------------------
