@@ -516,6 +516,17 @@ def _parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
     error = None
     last = None
     for line in lines:
+        name, sep, value = line.partition(":")
+        if sep and line[0] not in " \t":  # the usual line: what the steps below do, in fewer
+            key = name.strip().lower()  # (the colon comes before any line end stripped below)
+            if not key:
+                error = "malformed_header"
+            elif key not in headers:
+                headers[key] = value.strip()
+                last = key
+            else:
+                last = None
+            continue
         line = line.rstrip("\r\n")
         if not line:
             continue

@@ -25,7 +25,7 @@ from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
 from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
-from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, iter_records
+from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, _parse_headers, iter_records
 from jawebcorpus.filters.jadetect import Detection, detect_japanese
 from jawebcorpus.sample import warc_paths
 
@@ -201,6 +201,52 @@ def test_buffer_boundaries_do_not_change_what_is_read(data, max_block_bytes, res
     whole = _everything_read(io.BytesIO(data), max_block_bytes, resync)
     assert whole == _everything_read(_Drip(data), max_block_bytes, resync)
     assert whole == _everything_read(_Drip(data, max_read, seed=len(data)), max_block_bytes, resync)
+
+
+def _former_parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
+    """``warc._parse_headers`` as it was before its fast branch for ``name: value`` lines."""
+    headers: dict[str, str] = {}
+    error = None
+    last = None
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        if line[0] in " \t" and last is not None:
+            headers[last] += " " + line.strip()
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            error = "malformed_header"
+            continue
+        key = name.strip().lower()
+        if key not in headers:
+            headers[key] = value.strip()
+            last = key
+        else:
+            last = None
+    return headers, error
+
+
+#: characters that header lines are made of here: ASCII and Unicode whitespace (``str.strip``
+#: removes both), colons, cased letters whose lower case is special (final sigma, dotted I)
+_HEADER_CHARS = " \t\r\x0b\x0c\x1c\x85\xa0\u3000:;aZΣİ\ufffd-_0"
+header_lines = st.lists(
+    st.sampled_from(["WARC-Type: response\r", "warc-type: request", "Content-Length: 12\r", " folded\r",
+                     "\tfolded", "no colon\r", ": no name", " : x", "\r", "\r\r", "", "X:", "ΣΑΣ: v"])
+    | st.text(alphabet=_HEADER_CHARS, max_size=12)
+    | st.text(max_size=8),
+    max_size=12,
+)
+
+
+@settings(FUZZ, max_examples=500)
+@given(header_lines)
+def test_header_lines_parse_as_the_former_loop(lines):
+    """The same headers, in the same order, and the same error for any lines."""
+    headers, error = _parse_headers(lines)
+    former = _former_parse_headers(lines)
+    assert (list(headers.items()), error) == (list(former[0].items()), former[1])
 
 
 # -- read_pages: no exception, one outcome per record ------------------------------------
