@@ -51,6 +51,9 @@ __all__ = [
 
 DEFAULT_MAX_BLOCK_BYTES = 8 * 1024 * 1024
 _CHUNK = 1 << 18
+#: Compressed bytes given to the decompressor per call: what it does not use of them (the rest,
+#: after a member's end) is copied out, so less than a whole read chunk (docs/performance.md)
+_WINDOW = 1 << 16
 _MAX_HEADER_LINE = 64 * 1024
 _MAX_HEADER_LINES = 1000
 _MAX_HEADER_BYTES = 1024 * 1024
@@ -229,7 +232,8 @@ class _Stream:
                 break
             head += more
         self.gzip = head[:2] == b"\x1f\x8b"
-        self.pending = head  # compressed (or raw) input not yet decompressed
+        self.pending = head  # compressed (or raw) input, not yet decompressed from ppos on
+        self.ppos = 0
         self.raw_read = len(head)  # compressed offset just past the last byte moved into pending
         self.file_eof = not head
         self.replay: deque[bytes] = deque()  # compressed bytes read by a resync scan, not yet used
@@ -248,7 +252,7 @@ class _Stream:
 
     # -- compressed positions ------------------------------------------------------------
     def _raw_offset_of_pending(self) -> int:
-        return self.raw_read - len(self.pending)
+        return self.raw_read - len(self.pending) + self.ppos
 
     def position(self) -> int:
         """Compressed offset of the next unread byte's member (plain: the byte itself)."""
@@ -276,7 +280,9 @@ class _Stream:
                 self.file_eof = True
                 return False
         self.raw_read += len(chunk)
-        self.pending = self.pending + chunk if self.pending else chunk
+        pending, ppos = self.pending, self.ppos
+        self.pending = (pending[ppos:] if ppos else pending) + chunk if ppos < len(pending) else chunk
+        self.ppos = 0
         if self.history:
             self._remember(chunk)
         return True
@@ -310,18 +316,18 @@ class _Stream:
             if not self.pending and not self._read_input():
                 self.buf, self.bpos = b"", 0
                 return False
-            self.buf, self.bpos, self.pending = self.pending, 0, b""
+            self.buf, self.bpos, self.pending = self.pending, 0, b""  # (ppos stays 0: plain files)
             return True
         while True:
             if self.dec is None:
                 if within_member:
                     return False
-                if not self.pending and not self._read_input():
+                if self.ppos >= len(self.pending) and not self._read_input():
                     self.buf, self.bpos = b"", 0
                     return False
-                if len(self.pending) < 2 and self._input_left():
+                if len(self.pending) - self.ppos < 2 and self._input_left():
                     self._read_input()
-                if self.pending[:2] != b"\x1f\x8b":
+                if self.pending[self.ppos : self.ppos + 2] != b"\x1f\x8b":
                     raise WarcReadError(
                         "gzip_error",
                         "data after the last gzip member is not gzip",
@@ -330,17 +336,22 @@ class _Stream:
                 self.member_start = self._raw_offset_of_pending()
                 self.member_end = -1
                 self.dec = _inflate.decompressobj(31)
+            pending, ppos = self.pending, self.ppos
+            if len(pending) - ppos <= _WINDOW:
+                data = memoryview(pending)[ppos:] if ppos else pending
+            else:
+                data = memoryview(pending)[ppos : ppos + _WINDOW]
             try:
-                out = self.dec.decompress(self.pending, _CHUNK)
+                out = self.dec.decompress(data, _CHUNK)
             except _INFLATE_ERRORS as exc:
                 raise WarcReadError("gzip_error", str(exc), self.member_start) from None
             if self.dec.eof:
-                self.pending = self.dec.unused_data
+                self.ppos = ppos + len(data) - len(self.dec.unused_data)
                 self.member_end = self._raw_offset_of_pending()
                 self.dec = None
             else:
-                self.pending = self.dec.unconsumed_tail
-                if not self.pending and not out and not self._read_input():
+                self.ppos = ppos + len(data) - len(self.dec.unconsumed_tail)
+                if self.ppos >= len(pending) and not out and not self._read_input():
                     raise WarcReadError(
                         "truncated_gzip",
                         "file ends inside a gzip member",
@@ -353,9 +364,10 @@ class _Stream:
 
     def _next_member_starts_record(self) -> bool:
         """At a member end: the next member (at the start of ``pending``) starts a WARC record."""
-        while len(self.pending) < _PROBE and self._read_input():
+        while len(self.pending) - self.ppos < _PROBE and self._read_input():
             pass
-        return self.pending[:3] == _GZIP_MAGIC and _member_starts_record(self.pending, 0)
+        ppos = self.ppos
+        return self.pending[ppos : ppos + 3] == _GZIP_MAGIC and _member_starts_record(self.pending, ppos)
 
     # -- reading -------------------------------------------------------------------------
     def skip_blank_lines(self) -> None:
@@ -500,7 +512,7 @@ class _Stream:
         rest = data[i:]
         self.replay = deque(rest[k : k + _CHUNK] for k in range(0, len(rest), _CHUNK))
         self.file_eof = eof
-        self.pending = b""
+        self.pending, self.ppos = b"", 0
         self.raw_read = found
         self.buf, self.bpos = b"", 0
         self.dec = None

@@ -600,3 +600,19 @@ def test_a_read_boundary_anywhere_gives_the_same_records(compress):
     assert [it[3] for it in whole[0] if len(it) == 5][7] == "malformed_header"
     for k in range(1, len(data)):
         assert outcome(_TwoReads(data, k)) == whole, k
+
+
+def test_members_larger_and_smaller_than_the_inflate_window():
+    """Members of every size around the compressed bytes given to inflate per call
+    (``_WINDOW``), many of them in one read chunk: the records, offsets and lengths of warcio,
+    and the same read a few bytes at a time."""
+    from jawebcorpus.corpus.warc import _CHUNK, _WINDOW
+
+    rng = random.Random(7)
+    sizes = [10, _WINDOW - 400, _WINDOW, _WINDOW + 1, 3, 2 * _WINDOW + 17, 100, _CHUNK + 5, *range(20, 2000, 97)]
+    data = build_warc([("resource", rng.randbytes(n)) for n in sizes])  # incompressible: ≈ n bytes a member
+    ours = list(iter_records(io.BytesIO(data)))
+    assert_same_as_warcio(data, ours)
+    assert_byte_ranges(data, ours[:8])
+    assert [key(r) + (r.length,) for r in iter_records(ShortReads(data, 3000, seed=1))] == [
+        key(r) + (r.length,) for r in ours]
