@@ -319,7 +319,8 @@ class _Stream:
             self.buf, self.bpos, self.pending = self.pending, 0, b""  # (ppos stays 0: plain files)
             return True
         while True:
-            if self.dec is None:
+            dec = self.dec
+            if dec is None:
                 if within_member:
                     return False
                 if self.ppos >= len(self.pending) and not self._read_input():
@@ -335,22 +336,22 @@ class _Stream:
                     )
                 self.member_start = self._raw_offset_of_pending()
                 self.member_end = -1
-                self.dec = _inflate.decompressobj(31)
+                self.dec = dec = _inflate.decompressobj(31)
             pending, ppos = self.pending, self.ppos
             if len(pending) - ppos <= _WINDOW:
                 data = memoryview(pending)[ppos:] if ppos else pending
             else:
                 data = memoryview(pending)[ppos : ppos + _WINDOW]
             try:
-                out = self.dec.decompress(data, _CHUNK)
+                out = dec.decompress(data, _CHUNK)
             except _INFLATE_ERRORS as exc:
                 raise WarcReadError("gzip_error", str(exc), self.member_start) from None
-            if self.dec.eof:
-                self.ppos = ppos + len(data) - len(self.dec.unused_data)
-                self.member_end = self._raw_offset_of_pending()
+            if dec.eof:
+                self.ppos = ppos = ppos + len(data) - len(dec.unused_data)
+                self.member_end = self.raw_read - len(pending) + ppos  # _raw_offset_of_pending()
                 self.dec = None
             else:
-                self.ppos = ppos + len(data) - len(self.dec.unconsumed_tail)
+                self.ppos = ppos + len(data) - len(dec.unconsumed_tail)
                 if self.ppos >= len(pending) and not out and not self._read_input():
                     raise WarcReadError(
                         "truncated_gzip",
@@ -605,6 +606,11 @@ def _next_record(s: _Stream, started: bool, max_block_bytes: int) -> RawRecord |
         s.skip_blank_lines()
         offset = s.position()
         s.keep_from = offset
+        buf, bpos = s.buf, s.bpos
+        nl = buf.find(b"\n", bpos) if buf.startswith(b"WARC/", bpos) else -1
+        if nl >= 0:  # a version line in the buffer (what readline returns, whatever its length)
+            s.bpos = nl + 1
+            break
         try:
             first = s.readline()
         except WarcReadError as exc:
@@ -616,10 +622,12 @@ def _next_record(s: _Stream, started: bool, max_block_bytes: int) -> RawRecord |
         if not first:
             return None
         if first.strip():
+            if not first.startswith(b"WARC/"):
+                code = "malformed_record" if started else _start_error(first, offset)
+                raise WarcReadError(
+                    code, f"expected a WARC/ version line, found a line of {describe_bytes(first)}", offset
+                )
             break
-    if not first.startswith(b"WARC/"):
-        code = "malformed_record" if started else _start_error(first, offset)
-        raise WarcReadError(code, f"expected a WARC/ version line, found a line of {describe_bytes(first)}", offset)
     try:
         return _read_record(s, offset, max_block_bytes)
     except WarcReadError as exc:
@@ -653,7 +661,8 @@ def _header_block(s: _Stream) -> bytes | None:
     if m is None:
         return None
     end, stop = m.start() + 1, m.end()
-    if end - bpos > _MAX_HEADER_BYTES or buf.count(b"\n", bpos, end) > _MAX_HEADER_LINES:
+    size = end - bpos  # (no more lines than bytes: counted only when there can be too many)
+    if size > _MAX_HEADER_BYTES or (size > _MAX_HEADER_LINES and buf.count(b"\n", bpos, end) > _MAX_HEADER_LINES):
         return None  # the loop raises header_too_long
     s.bpos = stop
     return buf[bpos:end]
