@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from jawebcorpus.corpus.charset import Decoded, decode_html
 from jawebcorpus.corpus.read import ReadConfig
 from jawebcorpus.corpus.extract import ExtractResult, Extractor
-from jawebcorpus.corpus.http import HttpResponse, is_html_like, parse_response
+from jawebcorpus.corpus.http import SIGNAL_HEADERS, HttpResponse, is_html_like, parse_response
 from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
 from jawebcorpus.corpus.stage import Count
@@ -286,7 +286,8 @@ http_block = st.builds(
     st.sampled_from(["HTTP/1.1 200 OK", "HTTP/1.0 404", "HTTP/2 abc", "", "junk"]) | header_line,
     st.lists(
         st.sampled_from(["Transfer-Encoding: chunked", "Content-Encoding: gzip", "Content-Encoding: deflate",
-                         "Content-Encoding: br", "Content-Type: text/html; charset=Shift_JIS"]) | header_line,
+                         "Content-Encoding: br", "Content-Type: text/html; charset=Shift_JIS",
+                         "X-Robots-Tag: noai", " x-robots-tag : noindex ", "TDM-Reservation:1", " : v"]) | header_line,
         max_size=6,
     ),
     st.sampled_from([b"\r\n\r\n", b"\n\n", b"\r\n", b""]),
@@ -318,6 +319,24 @@ def test_parse_response_http_like(block):
     resp = parse_response(block, 64 * 1024)
     check_response(resp)
     assert len(resp.body) <= max(len(block), 64 * 1024)
+    end = block.find(b"\r\n\r\n", 0, 64 * 1024)
+    end = end if end >= 0 else block.find(b"\n\n", 0, 64 * 1024)
+    if end >= 0:  # (else no head: malformed_http)
+        assert (resp.headers, list(resp.headers), resp.signal_headers) == _former_http_headers(block[:end])
+
+
+def _former_http_headers(head: bytes) -> tuple[dict, list, tuple]:
+    """The header loop of ``http._parse`` as it was (a reference for the one that replaced it)."""
+    headers: dict[str, str] = {}
+    signal = []
+    for line in head.decode("latin-1").split("\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            key = name.strip().lower()
+            headers.setdefault(key, value.strip())
+            if key in SIGNAL_HEADERS and len(signal) < 64:
+                signal.append((key, value.strip()))
+    return headers, list(headers), tuple(signal)
 
 
 # -- detection and decoding -----------------------------------------------------------------
