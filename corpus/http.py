@@ -171,11 +171,14 @@ def _parse(head: bytes, body: bytes, max_body_bytes: int) -> HttpResponse:
     signal: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
-        if sep and name.strip():
-            key = name.strip().lower()
-            headers.setdefault(key, value.strip())
-            if key in SIGNAL_HEADERS and len(signal) < _MAX_SIGNAL_HEADERS:
-                signal.append((key, value.strip()))
+        if sep:
+            key = name.strip().lower()  # empty exactly when the name is blank
+            if key:
+                value = value.strip()
+                if key not in headers:  # the first of a name wins
+                    headers[key] = value
+                if key in SIGNAL_HEADERS and len(signal) < _MAX_SIGNAL_HEADERS:
+                    signal.append((key, value))
     error = None if status >= 0 else "malformed_http"
     body_truncated = False
     if "chunked" in headers.get("transfer-encoding", "").lower():

@@ -51,6 +51,9 @@ __all__ = [
 
 DEFAULT_MAX_BLOCK_BYTES = 8 * 1024 * 1024
 _CHUNK = 1 << 18
+#: Compressed bytes given to the decompressor per call: what it does not use of them (the rest,
+#: after a member's end) is copied out, so less than a whole read chunk (docs/performance.md)
+_WINDOW = 1 << 16
 _MAX_HEADER_LINE = 64 * 1024
 _MAX_HEADER_LINES = 1000
 _MAX_HEADER_BYTES = 1024 * 1024
@@ -229,7 +232,8 @@ class _Stream:
                 break
             head += more
         self.gzip = head[:2] == b"\x1f\x8b"
-        self.pending = head  # compressed (or raw) input not yet decompressed
+        self.pending = head  # compressed (or raw) input, not yet decompressed from ppos on
+        self.ppos = 0
         self.raw_read = len(head)  # compressed offset just past the last byte moved into pending
         self.file_eof = not head
         self.replay: deque[bytes] = deque()  # compressed bytes read by a resync scan, not yet used
@@ -248,7 +252,7 @@ class _Stream:
 
     # -- compressed positions ------------------------------------------------------------
     def _raw_offset_of_pending(self) -> int:
-        return self.raw_read - len(self.pending)
+        return self.raw_read - len(self.pending) + self.ppos
 
     def position(self) -> int:
         """Compressed offset of the next unread byte's member (plain: the byte itself)."""
@@ -276,7 +280,9 @@ class _Stream:
                 self.file_eof = True
                 return False
         self.raw_read += len(chunk)
-        self.pending = self.pending + chunk if self.pending else chunk
+        pending, ppos = self.pending, self.ppos
+        self.pending = (pending[ppos:] if ppos else pending) + chunk if ppos < len(pending) else chunk
+        self.ppos = 0
         if self.history:
             self._remember(chunk)
         return True
@@ -310,18 +316,19 @@ class _Stream:
             if not self.pending and not self._read_input():
                 self.buf, self.bpos = b"", 0
                 return False
-            self.buf, self.bpos, self.pending = self.pending, 0, b""
+            self.buf, self.bpos, self.pending = self.pending, 0, b""  # (ppos stays 0: plain files)
             return True
         while True:
-            if self.dec is None:
+            dec = self.dec
+            if dec is None:
                 if within_member:
                     return False
-                if not self.pending and not self._read_input():
+                if self.ppos >= len(self.pending) and not self._read_input():
                     self.buf, self.bpos = b"", 0
                     return False
-                if len(self.pending) < 2 and self._input_left():
+                if len(self.pending) - self.ppos < 2 and self._input_left():
                     self._read_input()
-                if self.pending[:2] != b"\x1f\x8b":
+                if self.pending[self.ppos : self.ppos + 2] != b"\x1f\x8b":
                     raise WarcReadError(
                         "gzip_error",
                         "data after the last gzip member is not gzip",
@@ -329,18 +336,23 @@ class _Stream:
                     )
                 self.member_start = self._raw_offset_of_pending()
                 self.member_end = -1
-                self.dec = _inflate.decompressobj(31)
+                self.dec = dec = _inflate.decompressobj(31)
+            pending, ppos = self.pending, self.ppos
+            if len(pending) - ppos <= _WINDOW:
+                data = memoryview(pending)[ppos:] if ppos else pending
+            else:
+                data = memoryview(pending)[ppos : ppos + _WINDOW]
             try:
-                out = self.dec.decompress(self.pending, _CHUNK)
+                out = dec.decompress(data, _CHUNK)
             except _INFLATE_ERRORS as exc:
                 raise WarcReadError("gzip_error", str(exc), self.member_start) from None
-            if self.dec.eof:
-                self.pending = self.dec.unused_data
-                self.member_end = self._raw_offset_of_pending()
+            if dec.eof:
+                self.ppos = ppos = ppos + len(data) - len(dec.unused_data)
+                self.member_end = self.raw_read - len(pending) + ppos  # _raw_offset_of_pending()
                 self.dec = None
             else:
-                self.pending = self.dec.unconsumed_tail
-                if not self.pending and not out and not self._read_input():
+                self.ppos = ppos + len(data) - len(dec.unconsumed_tail)
+                if self.ppos >= len(pending) and not out and not self._read_input():
                     raise WarcReadError(
                         "truncated_gzip",
                         "file ends inside a gzip member",
@@ -353,9 +365,10 @@ class _Stream:
 
     def _next_member_starts_record(self) -> bool:
         """At a member end: the next member (at the start of ``pending``) starts a WARC record."""
-        while len(self.pending) < _PROBE and self._read_input():
+        while len(self.pending) - self.ppos < _PROBE and self._read_input():
             pass
-        return self.pending[:3] == _GZIP_MAGIC and _member_starts_record(self.pending, 0)
+        ppos = self.ppos
+        return self.pending[ppos : ppos + 3] == _GZIP_MAGIC and _member_starts_record(self.pending, ppos)
 
     # -- reading -------------------------------------------------------------------------
     def skip_blank_lines(self) -> None:
@@ -410,10 +423,14 @@ class _Stream:
         Stops early at the end of the file, or (gzip, ``overrun`` set) at the end of a member
         when the next member starts a WARC record: the block's Content-Length is wrong.
         """
+        self.overrun = False
+        buf, bpos = self.buf, self.bpos
+        if 0 < n <= len(buf) - bpos and keep > 0:  # the usual case: the whole block is in the buffer
+            self.bpos = bpos + n
+            return [(buf, bpos, bpos + min(n, keep))], n
         parts = []
         kept = 0
         done = 0
-        self.overrun = False
         while done < n:
             if self.bpos >= len(self.buf):
                 if self.gzip:
@@ -496,7 +513,7 @@ class _Stream:
         rest = data[i:]
         self.replay = deque(rest[k : k + _CHUNK] for k in range(0, len(rest), _CHUNK))
         self.file_eof = eof
-        self.pending = b""
+        self.pending, self.ppos = b"", 0
         self.raw_read = found
         self.buf, self.bpos = b"", 0
         self.dec = None
@@ -512,6 +529,17 @@ def _parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
     error = None
     last = None
     for line in lines:
+        name, sep, value = line.partition(":")
+        if sep and line[0] not in " \t":  # the usual line: what the steps below do, in fewer
+            key = name.strip().lower()  # (the colon comes before any line end stripped below)
+            if not key:
+                error = "malformed_header"
+            elif key not in headers:
+                headers[key] = value.strip()
+                last = key
+            else:
+                last = None
+            continue
         line = line.rstrip("\r\n")
         if not line:
             continue
@@ -578,6 +606,11 @@ def _next_record(s: _Stream, started: bool, max_block_bytes: int) -> RawRecord |
         s.skip_blank_lines()
         offset = s.position()
         s.keep_from = offset
+        buf, bpos = s.buf, s.bpos
+        nl = buf.find(b"\n", bpos) if buf.startswith(b"WARC/", bpos) else -1
+        if nl >= 0:  # a version line in the buffer (what readline returns, whatever its length)
+            s.bpos = nl + 1
+            break
         try:
             first = s.readline()
         except WarcReadError as exc:
@@ -589,10 +622,12 @@ def _next_record(s: _Stream, started: bool, max_block_bytes: int) -> RawRecord |
         if not first:
             return None
         if first.strip():
+            if not first.startswith(b"WARC/"):
+                code = "malformed_record" if started else _start_error(first, offset)
+                raise WarcReadError(
+                    code, f"expected a WARC/ version line, found a line of {describe_bytes(first)}", offset
+                )
             break
-    if not first.startswith(b"WARC/"):
-        code = "malformed_record" if started else _start_error(first, offset)
-        raise WarcReadError(code, f"expected a WARC/ version line, found a line of {describe_bytes(first)}", offset)
     try:
         return _read_record(s, offset, max_block_bytes)
     except WarcReadError as exc:
@@ -626,7 +661,8 @@ def _header_block(s: _Stream) -> bytes | None:
     if m is None:
         return None
     end, stop = m.start() + 1, m.end()
-    if end - bpos > _MAX_HEADER_BYTES or buf.count(b"\n", bpos, end) > _MAX_HEADER_LINES:
+    size = end - bpos  # (no more lines than bytes: counted only when there can be too many)
+    if size > _MAX_HEADER_BYTES or (size > _MAX_HEADER_LINES and buf.count(b"\n", bpos, end) > _MAX_HEADER_LINES):
         return None  # the loop raises header_too_long
     s.bpos = stop
     return buf[bpos:end]
@@ -676,28 +712,26 @@ def _read_record(s: _Stream, offset: int, max_block_bytes: int) -> RawRecord:
     # The two CRLFs that end a record (tolerate their absence, never cross a member end).
     # Anything but a line end, the next record ("W") or the end right after the block means
     # the Content-Length is wrong: this record is broken, not the "record" after it.
-    for _ in range(2):
-        s.finish_member()
-        if s.at_member_end():
-            break
-        nxt = s.peek_byte()
-        if nxt not in (b"\r", b"\n"):
-            if nxt not in (b"", b"W"):
-                raise WarcReadError("malformed_record", "text after the record block", offset, True)
-            break
-        if s.readline().strip():
-            raise WarcReadError("malformed_record", "text after the record block", offset, True)
-    s.finish_member()
-    if s.gzip:
-        end = s.member_end if s.at_member_end() else -1
+    bpos = s.bpos
+    if s.buf[bpos : bpos + 4] == b"\r\n\r\n":  # both in the buffer: what the loop reads, in one step
+        s.bpos = bpos + 4
     else:
-        end = s.position()
-    return RawRecord(
-        offset=offset,
-        length=(end - offset) if end >= 0 else -1,
-        headers=headers,
-        pieces=pieces,
-        block_length=length,
-        block_truncated=length > max_block_bytes,
-        error=error,
-    )
+        for _ in range(2):
+            s.finish_member()
+            if s.at_member_end():
+                break
+            nxt = s.peek_byte()
+            if nxt not in (b"\r", b"\n"):
+                if nxt not in (b"", b"W"):
+                    raise WarcReadError("malformed_record", "text after the record block", offset, True)
+                break
+            if s.readline().strip():
+                raise WarcReadError("malformed_record", "text after the record block", offset, True)
+    if s.gzip:
+        if s.bpos >= len(s.buf) and s.dec is not None:
+            s.finish_member()
+        end = s.member_end if s.bpos >= len(s.buf) and s.dec is None else -1  # at_member_end()
+    else:
+        end = s.plain_pos + s.bpos
+    return RawRecord(offset, (end - offset) if end >= 0 else -1, headers, pieces, length, length > max_block_bytes,
+                     error)

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from jawebcorpus.corpus.charset import Decoded, decode_html
 from jawebcorpus.corpus.read import ReadConfig
 from jawebcorpus.corpus.extract import ExtractResult, Extractor
-from jawebcorpus.corpus.http import HttpResponse, is_html_like, parse_response
+from jawebcorpus.corpus.http import SIGNAL_HEADERS, HttpResponse, is_html_like, parse_response
 from jawebcorpus.corpus.inputs import UNKNOWN_SNAPSHOT, InputFile
 from jawebcorpus.corpus.stats import StatsAccumulator, check_accounting
 from jawebcorpus.corpus.stage import Count
 from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
-from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, iter_records
+from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, _parse_headers, iter_records
 from jawebcorpus.filters.jadetect import Detection, detect_japanese
 from jawebcorpus.sample import warc_paths
 
@@ -54,7 +54,12 @@ BASES = {"gz": _GZ, "plain": _PLAIN, "one_member": _PLAIN[:60_000]}
 @st.composite
 def mutated_warc(draw) -> bytes:
     base = draw(st.sampled_from(sorted(BASES)))
-    data = bytearray(BASES[base])
+    data = _mutated(draw, BASES[base])
+    return gzip.compress(data, mtime=0) if base == "one_member" else data
+
+
+def _mutated(draw, base: bytes) -> bytes:
+    data = bytearray(base)
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))  # positions spread over the whole file
     for _ in range(draw(st.integers(1, 6))):
         op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate", "duplicate"]))
@@ -73,7 +78,25 @@ def mutated_warc(draw) -> bytes:
         elif op == "duplicate":
             n = draw(st.integers(1, 512))
             data[pos:pos] = data[pos : pos + n]
-    return gzip.compress(bytes(data), mtime=0) if base == "one_member" else bytes(data)
+    return bytes(data)
+
+
+@st.composite
+def mutated_members(draw) -> bytes:
+    """The plain sample mutated, then cut before every ``WARC/`` line (and at random points)
+    into gzip members (one or several records each, or a record cut across members): gzip
+    files whose members are all sound, so that only the records are damaged."""
+    data = _mutated(draw, _PLAIN)
+    cuts = {0, len(data)}
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    pos = data.find(b"WARC/", 1)
+    while pos >= 0:
+        if data[pos - 1 : pos] == b"\n" and rng.random() < 0.8:
+            cuts.add(pos)
+        pos = data.find(b"WARC/", pos + 1)
+    cuts.update(rng.randrange(len(data) + 1) for _ in range(draw(st.integers(0, 3))))
+    bounds = sorted(cuts)
+    return b"".join(gzip.compress(data[a:b], mtime=0) for a, b in zip(bounds, bounds[1:]) if b > a)
 
 
 warc_like = st.builds(
@@ -131,6 +154,101 @@ def test_iter_records_warc_like(data):
         assert isinstance(rec, RawRecord) and rec.error in (None, "malformed_header")
 
 
+class _Drip(io.RawIOBase):
+    """A stream that returns 1 to ``max_read`` bytes per read.  With one byte, every buffer of
+    the reader is one byte (plain) or a few (gzip), so none of its in-buffer fast paths applies."""
+
+    def __init__(self, data: bytes, max_read: int = 1, seed: int = 0):
+        self._data, self._pos, self._max = data, 0, max_read
+        self._rng = random.Random(seed)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        k = self._rng.randint(1, self._max)
+        out = self._data[self._pos : self._pos + (k if n is None or n < 0 else min(n, k))]
+        self._pos += len(out)
+        return out
+
+
+def _everything_read(f, max_block_bytes: int, resync: bool) -> tuple[list, tuple | None]:
+    items = []
+    try:
+        for it in iter_records(f, max_block_bytes, resync=resync):
+            if isinstance(it, RawRecord):
+                items.append((it.offset, it.length, list(it.headers.items()), it.error, it.block_length,
+                              it.block_truncated, it.block))
+            else:
+                items.append((it.code, it.message, it.offset, it.resumed_at, it.broken_record))
+    except WarcReadError as exc:
+        return items, (exc.code, str(exc), exc.offset, exc.partial_record, exc.record_offset)
+    return items, None
+
+
+@settings(FUZZ, max_examples=150)
+@given(mutated_members() | st.binary(max_size=2048) | warc_like | mutated_warc().filter(lambda d: d[:2] != b"\x1f\x8b"),
+       st.sampled_from([1024, 8 << 20]), st.booleans(), st.integers(2, 64))
+@example(BASES["gz"], 8 << 20, True, 50)
+@example(BASES["plain"], 1024, False, 7)
+def test_buffer_boundaries_do_not_change_what_is_read(data, max_block_bytes, resync, max_read):
+    """Read whole (headers, block and record end found in one buffer), a byte at a time (line
+    by line, byte by byte) and in short reads: the same records, offsets, lengths, headers in order,
+    errors, resyncs and final error.
+
+    Damaged gzip members are left out: a bad CRC is found after the member's bytes came out,
+    so whether its record is yielded first depends on where the reads stopped."""
+    whole = _everything_read(io.BytesIO(data), max_block_bytes, resync)
+    assert whole == _everything_read(_Drip(data), max_block_bytes, resync)
+    assert whole == _everything_read(_Drip(data, max_read, seed=len(data)), max_block_bytes, resync)
+
+
+def _former_parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
+    """``warc._parse_headers`` as it was before its fast branch for ``name: value`` lines."""
+    headers: dict[str, str] = {}
+    error = None
+    last = None
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        if line[0] in " \t" and last is not None:
+            headers[last] += " " + line.strip()
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            error = "malformed_header"
+            continue
+        key = name.strip().lower()
+        if key not in headers:
+            headers[key] = value.strip()
+            last = key
+        else:
+            last = None
+    return headers, error
+
+
+#: characters that header lines are made of here: ASCII and Unicode whitespace (``str.strip``
+#: removes both), colons, cased letters whose lower case is special (final sigma, dotted I)
+_HEADER_CHARS = " \t\r\x0b\x0c\x1c\x85\xa0\u3000:;aZΣİ\ufffd-_0"
+header_lines = st.lists(
+    st.sampled_from(["WARC-Type: response\r", "warc-type: request", "Content-Length: 12\r", " folded\r",
+                     "\tfolded", "no colon\r", ": no name", " : x", "\r", "\r\r", "", "X:", "ΣΑΣ: v"])
+    | st.text(alphabet=_HEADER_CHARS, max_size=12)
+    | st.text(max_size=8),
+    max_size=12,
+)
+
+
+@settings(FUZZ, max_examples=500)
+@given(header_lines)
+def test_header_lines_parse_as_the_former_loop(lines):
+    """The same headers, in the same order, and the same error for any lines."""
+    headers, error = _parse_headers(lines)
+    former = _former_parse_headers(lines)
+    assert (list(headers.items()), error) == (list(former[0].items()), former[1])
+
+
 # -- read_pages: no exception, one outcome per record ------------------------------------
 def run_read(data: bytes) -> tuple[StatsAccumulator, FileReport, list]:
     inp = InputFile(UNKNOWN_SNAPSHOT, "fuzz.warc.gz", "fuzz.warc.gz")
@@ -168,7 +286,8 @@ http_block = st.builds(
     st.sampled_from(["HTTP/1.1 200 OK", "HTTP/1.0 404", "HTTP/2 abc", "", "junk"]) | header_line,
     st.lists(
         st.sampled_from(["Transfer-Encoding: chunked", "Content-Encoding: gzip", "Content-Encoding: deflate",
-                         "Content-Encoding: br", "Content-Type: text/html; charset=Shift_JIS"]) | header_line,
+                         "Content-Encoding: br", "Content-Type: text/html; charset=Shift_JIS",
+                         "X-Robots-Tag: noai", " x-robots-tag : noindex ", "TDM-Reservation:1", " : v"]) | header_line,
         max_size=6,
     ),
     st.sampled_from([b"\r\n\r\n", b"\n\n", b"\r\n", b""]),
@@ -200,6 +319,24 @@ def test_parse_response_http_like(block):
     resp = parse_response(block, 64 * 1024)
     check_response(resp)
     assert len(resp.body) <= max(len(block), 64 * 1024)
+    end = block.find(b"\r\n\r\n", 0, 64 * 1024)
+    end = end if end >= 0 else block.find(b"\n\n", 0, 64 * 1024)
+    if end >= 0:  # (else no head: malformed_http)
+        assert (resp.headers, list(resp.headers), resp.signal_headers) == _former_http_headers(block[:end])
+
+
+def _former_http_headers(head: bytes) -> tuple[dict, list, tuple]:
+    """The header loop of ``http._parse`` as it was (a reference for the one that replaced it)."""
+    headers: dict[str, str] = {}
+    signal = []
+    for line in head.decode("latin-1").split("\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            key = name.strip().lower()
+            headers.setdefault(key, value.strip())
+            if key in SIGNAL_HEADERS and len(signal) < 64:
+                signal.append((key, value.strip()))
+    return headers, list(headers), tuple(signal)
 
 
 # -- detection and decoding -----------------------------------------------------------------

@@ -533,3 +533,86 @@ def test_member_trailer_split_by_a_read_boundary(tmp_path, sample_warcs, past_bo
     # the sample's first member now ends `past_boundary` bytes after the first chunk
     assert ours[1].offset + ours[1].length == _CHUNK + past_boundary
     assert_same_as_warcio(path.read_bytes(), ours)
+
+
+class _TwoReads(io.RawIOBase):
+    """A stream whose first read returns ``data[:k]``, the next ones the rest."""
+
+    def __init__(self, data: bytes, k: int):
+        self._parts = [data[:k], data[k:]]
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        return self._parts.pop(0) if self._parts else b""
+
+
+def _record(i: int, block: bytes, end: bytes, *extra: bytes, eol: bytes = b"\r\n") -> bytes:
+    lines = [b"WARC/1.0", b"WARC-Type: response", b"WARC-Record-ID: <urn:uuid:%d>" % i, *extra,
+             b"Content-Length: %d" % len(block)]
+    return eol.join(lines) + eol + eol + block + end
+
+
+def _record_ends() -> list[bytes]:
+    """Records that end in every way the reader tells apart, in members (stored: a read boundary
+    at byte k of the file is a buffer boundary near byte k of the records)."""
+    members = [
+        _record(1, b"<html>a</html>", b"\r\n\r\n"),
+        _record(2, b"b" * 40, b"\r\n\r\n\r\n"),  # a blank line after the record, in its member
+        _record(3, b"c", b"\r\n\r\n") + _record(4, b"dd", b"\r\n\r\n"),  # two records in one member
+        _record(5, b"e", b"\r\n"),  # one CRLF
+        _record(6, b"f", b""),  # none
+        _record(7, b"g", b"\n\n", b"X-Lf: only", eol=b"\n"),
+        _record(8, b"h", b"\r\n\r\n", b"WARC-Date: 2024", b"  folded", b"warc-date: second", b"no colon",
+                b"\tfolded again", b"\r"),
+        _record(9, b"", b"\r\n\r\n"),
+        _record(10, b"i", b"\r\nX"),  # text after the block: malformed_record
+        _record(11, b"j", b"\r\n\r\n"),
+    ]
+    return members
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_read_boundary_anywhere_gives_the_same_records(compress):
+    """Record headers, blocks and record ends found in one buffer (the fast paths) or across two
+    (the line-by-line and byte-by-byte reading): the same records, offsets, lengths, headers,
+    errors and resyncs for every position of the boundary."""
+    members = _record_ends()
+    data = b"".join(gzip.compress(m, compresslevel=0, mtime=0) if compress else m for m in members)
+
+    def outcome(f):
+        items = []
+        try:
+            for it in iter_records(f, 1024, resync=True):
+                items.append((it.offset, it.length, list(it.headers.items()), it.error, it.block)
+                             if isinstance(it, RawRecord) else (it.code, it.offset, it.resumed_at))
+        except WarcReadError as exc:
+            return items, (exc.code, str(exc), exc.offset, exc.partial_record)
+        return items, None
+
+    whole = outcome(io.BytesIO(data))
+    ids = [it[2][1][1] for it in whole[0] if len(it) == 5]
+    if compress:  # record 10 is broken; reading goes on at the next member (record 11)
+        assert ids == [f"<urn:uuid:{i}>" for i in range(1, 10)] + ["<urn:uuid:11>"] and whole[1] is None
+    else:  # a plain file ends at the broken record
+        assert ids == [f"<urn:uuid:{i}>" for i in range(1, 10)] and whole[1][0] == "malformed_record"
+    assert [it[3] for it in whole[0] if len(it) == 5][7] == "malformed_header"
+    for k in range(1, len(data)):
+        assert outcome(_TwoReads(data, k)) == whole, k
+
+
+def test_members_larger_and_smaller_than_the_inflate_window():
+    """Members of every size around the compressed bytes given to inflate per call
+    (``_WINDOW``), many of them in one read chunk: the records, offsets and lengths of warcio,
+    and the same read a few bytes at a time."""
+    from jawebcorpus.corpus.warc import _CHUNK, _WINDOW
+
+    rng = random.Random(7)
+    sizes = [10, _WINDOW - 400, _WINDOW, _WINDOW + 1, 3, 2 * _WINDOW + 17, 100, _CHUNK + 5, *range(20, 2000, 97)]
+    data = build_warc([("resource", rng.randbytes(n)) for n in sizes])  # incompressible: ≈ n bytes a member
+    ours = list(iter_records(io.BytesIO(data)))
+    assert_same_as_warcio(data, ours)
+    assert_byte_ranges(data, ours[:8])
+    assert [key(r) + (r.length,) for r in iter_records(ShortReads(data, 3000, seed=1))] == [
+        key(r) + (r.length,) for r in ours]
