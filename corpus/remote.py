@@ -284,12 +284,33 @@ class RemoteStream(io.RawIOBase):
         super().close()
 
     def read(self, size: int = -1) -> bytes:
+        """``size`` bytes, fewer only at the end of the object.
+
+        Whatever the network hands over per call, the WARC reader gets the chunks a local file
+        gives it: where its buffers end, and so what it makes of a damaged gzip member (a bad
+        CRC found in the same inflate call as the record's last bytes or in a later one), does
+        not depend on the transport, the server or the moment (``tests/test_remote.py``)."""
         if self.closed:
             raise ValueError("read from a closed stream")
         if size is None or size < 0:
             return self.readall()
         if size == 0 or self._eof:
             return b""
+        data = self._read_up_to(size)
+        if len(data) >= size or not data:
+            return data
+        parts, got = [data], len(data)
+        while got < size:
+            data = self._read_up_to(size - got) if not self._eof else b""
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
+
+    def _read_up_to(self, size: int) -> bytes:
+        """What one response read gives, at most ``size`` (and ``remote.chunk_bytes``) bytes;
+        retries, resumes and the pace checks happen here."""
         size = min(size, self.config.chunk_bytes)
         while True:
             if self.size is not None and self.bytes_read >= self.size:

@@ -64,8 +64,10 @@ class FaultPlan:
     ``"stall@N"``: N bytes, then silence past the client's timeout; ``"drip@N"``: N bytes, then
     one byte every ``DRIP_S`` (tests/test_remote_drip.py); ``"ignore_range"``: 200
     with the whole body; ``"early@K"``: a 206 that starts K bytes before the asked position;
-    ``"etag"``: another ETag; ``"slowdown"``, ``"internal"``, ``"denied"``: S3 error documents
-    (503, 500, 403).  Parts combine with ``+``: ``"ignore_range+drop@3000000"``.
+    ``"etag"``: another ETag; ``"pieces@N"``: the body N bytes per write, each flushed after a
+    pause, so that the client's reads come back short; ``"slowdown"``, ``"internal"``,
+    ``"denied"``: S3 error documents (503, 500, 403).  Parts combine with ``+``:
+    ``"ignore_range+drop@3000000"``.
     """
 
     def __init__(self):
@@ -127,6 +129,13 @@ def _send_body(handler: BaseHTTPRequestHandler, body: bytes, fault: str | None, 
     entry["sent"] = limit  # before the client can see the end of it
     view = memoryview(body)
     try:
+        if "pieces" in parts:
+            step = int(parts["pieces"])
+            for i in range(0, limit, step):
+                handler.wfile.write(view[i:min(i + step, limit)])
+                handler.wfile.flush()
+                time.sleep(0.0005)
+            return
         for i in range(0, limit, 1 << 16):
             handler.wfile.write(view[i:min(i + (1 << 16), limit)])
         handler.wfile.flush()
@@ -551,6 +560,61 @@ def test_http_reads_every_record_of_every_file(http, rels, local_records, crawl_
         assert f.retries == 0 and not sleeps and f.restarts == 0
         assert f.bytes_read == f.size == os.path.getsize(crawl_root / rel)
         assert [e["range"] for e in http.plan.requests(rel)] == [None]
+
+
+def _members_with_a_bad_crc() -> bytes:
+    """40 records, one gzip member each, with a blank line after each record inside its member
+    (so the member's trailer is inflated after the record's last bytes), and the CRC of every
+    fifth member damaged."""
+    members = []
+    for i in range(40):
+        block = (f"record {i} ".encode() * (37 * i + 5))[: 200 + 61 * i]
+        record = (b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:%d>\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (i, len(block)) + block + b"\r\n\r\n\r\n")
+        member = bytearray(gzip.compress(record, mtime=0))
+        if i % 5 == 3:
+            member[-8] ^= 0x40
+        members.append(bytes(member))
+    return b"".join(members)
+
+
+def _read_with_resync(f) -> list:
+    out = []
+    try:
+        for item in iter_records(f, resync=True):
+            if hasattr(item, "resumed_at"):
+                out.append(("resync", item.code, item.offset, item.resumed_at, item.broken_record))
+            else:
+                out.append((item.offset, item.length, item.headers.get("warc-record-id"), item.block, item.error))
+    except Exception as exc:  # noqa: BLE001 - what ended the file is part of the outcome
+        out.append(("error", getattr(exc, "code", type(exc).__name__), getattr(exc, "offset", None)))
+    return out
+
+
+def test_http_reads_come_in_the_chunks_of_a_local_file(tmp_path, monkeypatch):
+    """A server that sends a few bytes per write: ``read(n)`` still returns ``n`` bytes
+    (until the end), so a damaged gzip member is read as from the local file: its bad CRC
+    breaks the same records, at the same offsets, with the same resynchronisations."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    data = _members_with_a_bad_crc()
+    (tmp_path / "bad.warc.gz").write_bytes(data)
+    srv = FileServer(tmp_path)
+    try:
+        srv.plan.set_always("bad.warc.gz", "pieces@3")
+        with open_input(srv.url + "bad.warc.gz", FAST) as f:
+            head = f.read(4096)
+            rest = f.read(1 << 20)
+        assert head == data[:4096] and rest == data[4096:]  # whole reads, though sent in pieces
+        with open(tmp_path / "bad.warc.gz", "rb") as f:
+            local = _read_with_resync(f)
+        with open_input(srv.url + "bad.warc.gz", FAST) as f:
+            over_http = _read_with_resync(f)
+    finally:
+        srv.close()
+    assert over_http == local
+    assert sum(1 for r in local if r[0] == "resync") == 8  # every damaged member found
+    assert sum(1 for r in local if isinstance(r[0], int)) >= 30
 
 
 # fault script → retries it must cost
