@@ -159,36 +159,27 @@ static PyObject *py_utf8_kana(PyObject *Py_UNUSED(self), PyObject *args) {
     return PyLong_FromSsize_t(r);
 }
 
-static PyObject *legacy(PyObject *args, int sjis) {
+enum { SJIS_KANA, EUC_KANA, UTF8_ERROR };
+
+/* The scans that take (buf, endpos), the limit clamped to the buffer as re's endpos is. */
+static PyObject *scan_to(PyObject *args, int which) {
     Py_buffer view;
     Py_ssize_t pos = 0, end;
     if (!PyArg_ParseTuple(args, "y*n", &view, &end))
         return NULL;
     clamp(view.len, &pos, &end);
+    const unsigned char *b = (const unsigned char *)view.buf;
     Py_ssize_t r;
     Py_BEGIN_ALLOW_THREADS
-    r = legacy_kana((const unsigned char *)view.buf, end, sjis);
+    r = which == UTF8_ERROR ? utf8_error(b, end) : legacy_kana(b, end, which == SJIS_KANA);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromSsize_t(r);
 }
 
-static PyObject *py_sjis_kana(PyObject *Py_UNUSED(self), PyObject *args) { return legacy(args, 1); }
-static PyObject *py_euc_kana(PyObject *Py_UNUSED(self), PyObject *args) { return legacy(args, 0); }
-
-static PyObject *py_utf8_error(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer view;
-    Py_ssize_t pos = 0, end;
-    if (!PyArg_ParseTuple(args, "y*n", &view, &end))
-        return NULL;
-    clamp(view.len, &pos, &end);
-    Py_ssize_t r;
-    Py_BEGIN_ALLOW_THREADS
-    r = utf8_error((const unsigned char *)view.buf, end);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(r);
-}
+static PyObject *py_sjis_kana(PyObject *Py_UNUSED(self), PyObject *args) { return scan_to(args, SJIS_KANA); }
+static PyObject *py_euc_kana(PyObject *Py_UNUSED(self), PyObject *args) { return scan_to(args, EUC_KANA); }
+static PyObject *py_utf8_error(PyObject *Py_UNUSED(self), PyObject *args) { return scan_to(args, UTF8_ERROR); }
 
 static PyMethodDef methods[] = {
     {"html_open", py_html_open, METH_VARARGS,

@@ -28,6 +28,7 @@ from jawebcorpus.corpus.read import FileReport, ReadStage, read_pages
 from jawebcorpus.corpus.warc import RESYNC_CODES, RawRecord, WarcReadError, _parse_headers, iter_records
 from jawebcorpus.filters.jadetect import Detection, detect_japanese
 from jawebcorpus.sample import warc_paths
+from test_warc import ShortReads  # a stream of 1 to max_read bytes per read
 
 WARC_CODES = {
     "truncated_gzip", "gzip_error", "not_a_warc", "arc_not_supported",
@@ -154,24 +155,6 @@ def test_iter_records_warc_like(data):
         assert isinstance(rec, RawRecord) and rec.error in (None, "malformed_header")
 
 
-class _Drip(io.RawIOBase):
-    """A stream that returns 1 to ``max_read`` bytes per read.  With one byte, every buffer of
-    the reader is one byte (plain) or a few (gzip), so none of its in-buffer fast paths applies."""
-
-    def __init__(self, data: bytes, max_read: int = 1, seed: int = 0):
-        self._data, self._pos, self._max = data, 0, max_read
-        self._rng = random.Random(seed)
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        k = self._rng.randint(1, self._max)
-        out = self._data[self._pos : self._pos + (k if n is None or n < 0 else min(n, k))]
-        self._pos += len(out)
-        return out
-
-
 def _everything_read(f, max_block_bytes: int, resync: bool) -> tuple[list, tuple | None]:
     items = []
     try:
@@ -199,8 +182,8 @@ def test_buffer_boundaries_do_not_change_what_is_read(data, max_block_bytes, res
     Damaged gzip members are left out: a bad CRC is found after the member's bytes came out,
     so whether its record is yielded first depends on where the reads stopped."""
     whole = _everything_read(io.BytesIO(data), max_block_bytes, resync)
-    assert whole == _everything_read(_Drip(data), max_block_bytes, resync)
-    assert whole == _everything_read(_Drip(data, max_read, seed=len(data)), max_block_bytes, resync)
+    assert whole == _everything_read(ShortReads(data, 1), max_block_bytes, resync)
+    assert whole == _everything_read(ShortReads(data, max_read, seed=len(data)), max_block_bytes, resync)
 
 
 def _former_parse_headers(lines: list[str]) -> tuple[dict[str, str], str | None]:
